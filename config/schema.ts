@@ -1,0 +1,200 @@
+import { Type, type Static, type TSchema } from 'typebox';
+
+/**
+ * The gateway configuration: one TypeBox source gives the TypeScript types and the JSON Schema
+ * (Ajv validates with allErrors). Driver entries are validated in two steps: the common part
+ * here, then the driver kind's own schema (see config/driver-kinds.ts).
+ */
+
+export const CONFIG_VERSION = 1;
+
+const Id = (description: string) =>
+  Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description });
+const Mm = (description: string) => Type.Number({ minimum: 0, description });
+const Ms = (description: string, minimum = 0) => Type.Number({ minimum, description });
+
+export const Role = Type.Union([
+  Type.Literal('viewer'),
+  Type.Literal('inspector'),
+  Type.Literal('technician'),
+  Type.Literal('admin'),
+]);
+export type Role = Static<typeof Role>;
+
+export const HttpUserSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    role: Role,
+    password: Type.Optional(
+      Type.String({
+        minLength: 8,
+        description: 'plain secret, usually ${env:NAME} or ${file:PATH}',
+      }),
+    ),
+    passwordHash: Type.Optional(
+      Type.String({ pattern: '^scrypt\\$', description: 'scrypt$<salt hex>$<hash hex>' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const LaneSchema = Type.Object(
+  {
+    gate: Type.Optional(Id('the gate output that diverts into this lane')),
+    positionMm: Mm('distance from the induction photo-eye to the diverter'),
+  },
+  { additionalProperties: false },
+);
+
+export const LineSchema = Type.Object(
+  {
+    id: Id('line id'),
+    beltSpeedMmPerS: Type.Number({ exclusiveMinimum: 0, maximum: 5000 }),
+    inductionPhotoEye: Id('device id of the infeed photo-eye'),
+    defaultParcelLengthMm: Type.Number({ exclusiveMinimum: 0, default: 400 }),
+    scanner: Type.Object(
+      { positionMm: Mm('barcode scanner position'), toleranceMm: Mm('match tolerance') },
+      { additionalProperties: false },
+    ),
+    ct: Type.Object(
+      { positionMm: Mm('CT tunnel position'), toleranceMm: Mm('match tolerance') },
+      { additionalProperties: false },
+    ),
+    decision: Type.Object(
+      {
+        actuationLeadMs: Ms('gate fires this long before the parcel reaches it'),
+        marginMs: Ms('safety margin before the last moment a decision can be used'),
+      },
+      { additionalProperties: false },
+    ),
+    lanes: Type.Object(
+      { inspection: LaneSchema, exception: LaneSchema, pass: LaneSchema },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const GateOutputSchema = Type.Object(
+  {
+    id: Id('output id, referenced by lanes'),
+    pin: Type.Integer({ minimum: 0, maximum: 53, description: 'BCM pin number' }),
+    activeLow: Type.Boolean({ default: false }),
+    pulseMs: Type.Integer({ minimum: 1, maximum: 10_000, default: 300 }),
+    safeValue: Type.Union([Type.Literal(0), Type.Literal(1)], { default: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export const GatesSchema = Type.Object(
+  {
+    binding: Type.Union([Type.Literal('simulated'), Type.Literal('onoff')], {
+      default: 'simulated',
+    }),
+    heartbeatIntervalMs: Type.Integer({ minimum: 20, maximum: 5000, default: 200 }),
+    safeStateAfterMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 1000 }),
+    spinBeforeMs: Type.Number({ minimum: 0, maximum: 20, default: 2 }),
+    outputs: Type.Array(GateOutputSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const UplinkSchema = Type.Object(
+  {
+    url: Type.String({
+      default: 'embedded',
+      description: "broker URL (mqtt://, mqtts://) or 'embedded' for the gateway's own broker",
+    }),
+    protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], { default: 4 }),
+    topicRoot: Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', default: 'customs' }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    inFlightWindow: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    publishTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    keepaliveS: Type.Integer({ minimum: 1, default: 30 }),
+    backoff: Type.Object(
+      {
+        initialMs: Type.Integer({ minimum: 10, default: 500 }),
+        maxMs: Type.Integer({ minimum: 100, default: 30_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    version: Type.Literal(CONFIG_VERSION),
+    gateway: Type.Object(
+      { id: Id('gateway id, also the MQTT client id'), site: Id('site id') },
+      { additionalProperties: false },
+    ),
+    dataDir: Type.String({ default: './data' }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) =>
+            Type.Literal(l),
+          ),
+          { default: 'info' },
+        ),
+        pretty: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        users: Type.Array(HttpUserSchema, { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    embeddedBroker: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    uplink: UplinkSchema,
+    outbox: Type.Object(
+      {
+        file: Type.String({ default: 'outbox.sqlite' }),
+        synchronous: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], {
+          default: 'FULL',
+        }),
+        batchMaxRows: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    line: LineSchema,
+    gates: GatesSchema,
+    drivers: Type.Array(
+      Type.Object(
+        {
+          id: Id('driver id'),
+          kind: Type.String({ minLength: 1 }),
+          enabled: Type.Boolean({ default: true }),
+        },
+        { additionalProperties: true },
+      ),
+      { default: [] },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayConfig = Static<typeof ConfigSchema>;
+export type LineConfig = Static<typeof LineSchema>;
+export type GatesConfig = Static<typeof GatesSchema>;
+export type GateOutputConfig = Static<typeof GateOutputSchema>;
+export type UplinkConfig = Static<typeof UplinkSchema>;
+export type HttpUser = Static<typeof HttpUserSchema>;
+
+export interface DriverKindSchema {
+  kind: string;
+  schema: TSchema;
+}

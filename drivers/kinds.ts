@@ -1,0 +1,38 @@
+import type { TSchema } from 'typebox';
+import type { LineConfig } from '../config/schema.js';
+import type { Driver, DriverContext } from './driver.js';
+import {
+  SimulatedLineDriver,
+  SimulatedLineSchema,
+  type SimulatedLineConfig,
+} from './simulated/line-simulator.js';
+
+/**
+ * Every driver kind this build knows: its config schema (validated by config/loader) and its
+ * factory. Heavy kinds (OPC UA) load their code in `create` with a dynamic import, so a gateway
+ * that does not configure them never pays for them.
+ */
+export interface DriverFactoryContext extends DriverContext {
+  line: LineConfig;
+}
+
+export interface DriverKind {
+  kind: string;
+  schema: TSchema;
+  create(config: Record<string, unknown>, ctx: DriverFactoryContext): Promise<Driver>;
+}
+
+export const DRIVER_KINDS: readonly DriverKind[] = [
+  {
+    kind: 'simulated-line',
+    schema: SimulatedLineSchema,
+    create: (config, ctx) =>
+      Promise.resolve(new SimulatedLineDriver(config as SimulatedLineConfig, ctx.line, ctx)),
+  },
+];
+
+export function driverKindSchemas(
+  kinds: readonly DriverKind[] = DRIVER_KINDS,
+): Map<string, TSchema> {
+  return new Map(kinds.map((k) => [k.kind, k.schema]));
+}

@@ -1,0 +1,43 @@
+/**
+ * One error class for the gateway, with documented string codes (like fastify's FST_ERR_*).
+ * Every code is listed here with what it means; `README.md` links to this file.
+ */
+export const ERROR_CODES = {
+  EDGE_CONFIG_PARSE: 'The configuration file is not valid YAML.',
+  EDGE_CONFIG_INVALID: 'The configuration does not match the schema; `details` lists every error.',
+  EDGE_CONFIG_MIGRATION: 'The configuration version is unknown or a migration step failed.',
+  EDGE_CONFIG_ENV_MISSING: 'A ${env:NAME} reference names an unset environment variable.',
+  EDGE_CONFIG_SECRET_FILE: 'A ${file:PATH} secret reference could not be read.',
+  EDGE_DRIVER_START_FAILED: 'A device driver failed to start; it is reported in health.',
+  EDGE_DRIVER_UNKNOWN_KIND: 'A configured driver kind is not known to this build.',
+  EDGE_OUTBOX_CLOSED: 'An event was appended after the outbox was closed.',
+  EDGE_OUTBOX_WRITE: 'The outbox could not commit a batch to SQLite.',
+  EDGE_UPLINK_TIMEOUT: 'A publish did not receive its PUBACK in time.',
+  EDGE_BROKER_LISTEN: 'The embedded MQTT broker could not listen on its port.',
+  EDGE_GATE_CONTROLLER_DOWN: 'The gate-controller process is not running or not answering.',
+  EDGE_GATE_UNKNOWN_OUTPUT: 'A gate command named an output that is not configured.',
+  EDGE_HTTP_AUTH_REQUIRED: 'The HTTP request carried no valid credentials.',
+  EDGE_HTTP_FORBIDDEN: "The authenticated user's role does not allow this route.",
+} as const;
+
+export type EdgeErrorCode = keyof typeof ERROR_CODES;
+
+export class EdgeError extends Error {
+  readonly code: EdgeErrorCode;
+  readonly details: unknown;
+
+  constructor(
+    code: EdgeErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EdgeError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isEdgeError(err: unknown, code?: EdgeErrorCode): err is EdgeError {
+  return err instanceof EdgeError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,273 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Driver } from '../drivers/driver.js';
+import { DRIVER_KINDS, type DriverKind } from '../drivers/kinds.js';
+import type { Clock } from './clock.js';
+import { EngineRunner } from './engine/engine-runner.js';
+import type { EventDraft } from './events/model.js';
+import { UuidV7Generator } from './events/uuidv7.js';
+import { GateLink } from './gate/gate-link.js';
+import { UserDirectory } from './http/auth.js';
+import { ParcelBoard } from './http/parcel-board.js';
+import { buildHttpServer } from './http/server.js';
+import { Outbox } from './outbox/outbox.js';
+import { EmbeddedBroker } from './uplink/embedded-broker.js';
+import { Uplink } from './uplink/uplink.js';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The gateway: wires drivers -> engine -> gate controller and outbox -> uplink, plus HTTP.
+ * Built by the composition root (edge/main.ts) with everything passed in; no globals.
+ * A driver that fails to start is reported in health and does not stop the others.
+ */
+export interface GatewayOptions {
+  config: GatewayConfig;
+  log: Logger;
+  clock: Clock;
+  version: string;
+  driverKinds?: readonly DriverKind[];
+}
+
+type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class Gateway {
+  readonly board = new ParcelBoard();
+  outbox: Outbox | null = null;
+  uplink: Uplink | null = null;
+  broker: EmbeddedBroker | null = null;
+  gateLink: GateLink | null = null;
+  runner: EngineRunner | null = null;
+  http: FastifyInstance | null = null;
+  readonly drivers: Driver[] = [];
+  private phase: Phase = 'created';
+  private readonly startedAtWall: number;
+  private stopPromise: Promise<void> | null = null;
+  private readonly driverErrors = new Map<string, string>();
+
+  constructor(private readonly o: GatewayOptions) {
+    this.startedAtWall = o.clock.wallMs();
+  }
+
+  private child(module: string): Logger {
+    return this.o.log.child({ module });
+  }
+
+  get httpAddress(): string | null {
+    const address = this.http?.server.address();
+    if (!address || typeof address === 'string') return null;
+    return `http://${address.address}:${address.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== 'created') return;
+    this.phase = 'starting';
+    const { config, clock } = this.o;
+    const dataDir = resolve(config.dataDir);
+
+    if (config.embeddedBroker.enabled) {
+      this.broker = new EmbeddedBroker(
+        config.embeddedBroker.host,
+        config.embeddedBroker.port,
+        this.child('broker'),
+      );
+      await this.broker.start();
+    }
+
+    const outbox = new Outbox({
+      file: resolve(dataDir, config.outbox.file),
+      gatewayId: config.gateway.id,
+      synchronous: config.outbox.synchronous,
+      batchMaxRows: config.outbox.batchMaxRows,
+      clock,
+      log: this.child('outbox'),
+    });
+    this.outbox = outbox;
+    this.board.apply(
+      outbox.recent(
+        [
+          'parcel.inducted',
+          'parcel.identified',
+          'parcel.noread',
+          'ct.verdict',
+          'parcel.decided',
+          'gate.fired',
+          'gate.failed',
+        ],
+        1000,
+      ),
+    );
+    outbox.onCommitted((events) => this.board.apply(events));
+
+    const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
+    this.gateLink = gateLink;
+    gateLink.on('fired', (f) =>
+      this.record([
+        { type: 'gate.fired', parcelId: f.parcelId, atMono: f.actualMono, payload: { ...f } },
+      ]),
+    );
+    gateLink.on('failed', (f) =>
+      this.record([
+        { type: 'gate.failed', parcelId: f.parcelId, atMono: clock.monoMs(), payload: { ...f } },
+      ]),
+    );
+
+    const parcelIds = new UuidV7Generator(() => clock.wallMs());
+    this.runner = new EngineRunner({
+      line: config.line,
+      clock,
+      log: this.child('engine'),
+      newParcelId: () => parcelIds.next(),
+      sendGateCommand: (command) => gateLink.schedule(command),
+      recordEvents: (events) => this.record(events),
+    });
+
+    await this.startDriver(gateLink);
+    const kinds = this.o.driverKinds ?? DRIVER_KINDS;
+    for (const entry of config.drivers) {
+      if (entry.enabled === false) continue;
+      const kind = kinds.find((k) => k.kind === entry.kind);
+      if (!kind) {
+        this.driverErrors.set(entry.id, `unknown driver kind ${entry.kind}`);
+        continue;
+      }
+      let driver: Driver;
+      try {
+        driver = await kind.create(entry, { log: this.child('driver'), clock, line: config.line });
+      } catch (err) {
+        this.driverErrors.set(entry.id, (err as Error).message);
+        this.o.log.error({ err, driver: entry.id }, 'driver could not be created');
+        continue;
+      }
+      driver.on('signal', (signal) => this.runner?.handle(signal));
+      driver.on('health', (h) =>
+        this.record([
+          {
+            type: 'driver.state',
+            parcelId: null,
+            atMono: clock.monoMs(),
+            payload: { driverId: h.id, kind: h.kind, state: h.state, lastError: h.lastError },
+          },
+        ]),
+      );
+      this.drivers.push(driver);
+      await this.startDriver(driver);
+    }
+
+    this.uplink = new Uplink({
+      config: {
+        ...config.uplink,
+        url: config.uplink.url === 'embedded' && this.broker ? this.broker.url : config.uplink.url,
+      },
+      gatewayId: config.gateway.id,
+      site: config.gateway.site,
+      version: this.o.version,
+      startedAt: new Date(this.startedAtWall).toISOString(),
+      outbox,
+      clock,
+      log: this.child('uplink'),
+    });
+    this.uplink.start();
+
+    this.http = await buildHttpServer({
+      log: this.child('http'),
+      users: new UserDirectory(config.http.users),
+      health: () => this.health(),
+      board: this.board,
+    });
+    await this.http.listen({ host: config.http.host, port: config.http.port });
+
+    this.record([
+      {
+        type: 'gateway.started',
+        parcelId: null,
+        atMono: clock.monoMs(),
+        payload: { version: this.o.version, lineId: config.line.id },
+      },
+    ]);
+    this.phase = 'running';
+  }
+
+  /** A driver that fails to start is reported, not fatal. */
+  private async startDriver(driver: Driver): Promise<void> {
+    try {
+      await driver.start();
+    } catch (err) {
+      this.o.log.error({ err, driver: driver.id }, 'driver failed to start; continuing without it');
+    }
+  }
+
+  private record(events: EventDraft[]): void {
+    const outbox = this.outbox;
+    if (!outbox) return;
+    outbox
+      .append(events)
+      .catch((err: unknown) =>
+        this.o.log.error({ err, count: events.length }, 'events not recorded'),
+      );
+  }
+
+  health(): Record<string, unknown> {
+    const drivers = [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) =>
+      d.health(),
+    );
+    for (const [id, error] of this.driverErrors) {
+      drivers.push({
+        id,
+        kind: 'unknown',
+        state: 'failed',
+        since: new Date(this.startedAtWall).toISOString(),
+        lastError: { code: 'EDGE_DRIVER_START_FAILED', message: error },
+        counters: {},
+        details: {},
+      });
+    }
+    const anyBad = drivers.some((d) => d.state !== 'running');
+    const uplink = this.uplink?.health();
+    const status =
+      this.phase === 'running'
+        ? anyBad || uplink?.state !== 'connected'
+          ? 'degraded'
+          : 'ok'
+        : this.phase === 'stopping' || this.phase === 'stopped'
+          ? 'stopping'
+          : 'starting';
+    return {
+      status,
+      version: this.o.version,
+      gatewayId: this.o.config.gateway.id,
+      uptimeS: Math.round((this.o.clock.wallMs() - this.startedAtWall) / 1000),
+      drivers,
+      outbox: this.outbox?.stats() ?? {},
+      uplink: uplink ?? {},
+      engine: {
+        tracked: this.runner?.engine.trackedCount() ?? 0,
+        decisions: this.runner?.decisions ?? 0,
+      },
+    };
+  }
+
+  stop(): Promise<void> {
+    if (!this.stopPromise) {
+      this.stopPromise = (async () => {
+        this.phase = 'stopping';
+        const log = this.o.log;
+        await Promise.allSettled(this.drivers.map((d) => d.stop()));
+        this.runner?.stop();
+        await this.gateLink
+          ?.stop()
+          .catch((err: unknown) => log.warn({ err }, 'gate link stop failed'));
+        this.record([
+          { type: 'gateway.stopped', parcelId: null, atMono: this.o.clock.monoMs(), payload: {} },
+        ]);
+        this.outbox?.flush();
+        await this.http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
+        await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
+        this.outbox?.close();
+        await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
+        this.phase = 'stopped';
+      })();
+    }
+    return this.stopPromise;
+  }
+}

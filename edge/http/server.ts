@@ -1,0 +1,132 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import type { Role } from '../../config/schema.js';
+import { allows, type Principal, type UserDirectory } from './auth.js';
+import type { ParcelBoard } from './parcel-board.js';
+import { STATUS_PAGE_HTML } from './status-page.js';
+
+/**
+ * The technician / inspector HTTP API and the status page. Every route needs authentication
+ * except GET /api/health; each route names the least role it needs.
+ */
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** least role allowed; absent only on public routes */
+    minRole?: Role;
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface HttpDeps {
+  log: Logger;
+  users: UserDirectory;
+  health: () => Record<string, unknown>;
+  board: ParcelBoard;
+}
+
+export const HealthSchema = Type.Object(
+  {
+    status: Type.Union([
+      Type.Literal('ok'),
+      Type.Literal('degraded'),
+      Type.Literal('starting'),
+      Type.Literal('stopping'),
+    ]),
+    version: Type.String(),
+    gatewayId: Type.String(),
+    uptimeS: Type.Number(),
+    drivers: Type.Array(Type.Object({}, { additionalProperties: true })),
+    outbox: Type.Object({}, { additionalProperties: true }),
+    uplink: Type.Object({}, { additionalProperties: true }),
+    engine: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: true },
+);
+
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // request lines are not logged (they would flood an SD card); warnings and errors are
+    loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const routeConfig = req.routeOptions.config;
+    if (routeConfig.public) return;
+    const principal = deps.users.verifyBasic(req.headers.authorization);
+    if (!principal) {
+      void reply
+        .code(401)
+        .header('www-authenticate', 'Basic realm="customs edge gateway", charset="UTF-8"')
+        .send({ code: 'EDGE_HTTP_AUTH_REQUIRED', message: 'authentication required' });
+      return reply;
+    }
+    const minRole = routeConfig.minRole ?? 'admin';
+    if (!allows(principal, minRole)) {
+      void reply.code(403).send({
+        code: 'EDGE_HTTP_FORBIDDEN',
+        message: `role ${principal.role} may not do this (needs ${minRole})`,
+      });
+      return reply;
+    }
+    req.principal = principal;
+    return undefined;
+  });
+
+  app.get(
+    '/api/health',
+    { config: { public: true }, schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
+    async (_req, reply) => {
+      const health = deps.health() as { status: string };
+      return reply
+        .code(health.status === 'ok' || health.status === 'degraded' ? 200 : 503)
+        .send(health as never);
+    },
+  );
+
+  app.get('/', { config: { minRole: 'viewer' } }, async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(STATUS_PAGE_HTML),
+  );
+
+  app.get('/api/parcels', { config: { minRole: 'viewer' } }, (_req, reply) =>
+    reply.send({ totals: deps.board.totals, parcels: deps.board.list() }),
+  );
+
+  app.get('/api/parcels/stream', { config: { minRole: 'viewer' } }, (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write(
+      `event: snapshot\ndata: ${JSON.stringify({ totals: deps.board.totals, parcels: deps.board.list() })}\n\n`,
+    );
+    const unsubscribe = deps.board.subscribe((row) => {
+      res.write(`data: ${JSON.stringify({ row, totals: deps.board.totals })}\n\n`);
+    });
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  });
+
+  await app.ready();
+  return app;
+}

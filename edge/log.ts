@@ -1,0 +1,52 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LogSettings {
+  level: string;
+  /** pretty output is for development only; 'auto' means: pretty when stdout is a TTY and NODE_ENV is not production */
+  pretty: 'auto' | boolean;
+}
+
+/** Paths that must never reach a log line. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  '*.*.password',
+  'passwordHash',
+  '*.passwordHash',
+  'authorization',
+  'req.headers.authorization',
+  'headers.authorization',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+];
+
+export function createRootLogger(settings: LogSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  const pretty =
+    settings.pretty === 'auto'
+      ? process.stdout.isTTY && process.env.NODE_ENV !== 'production'
+      : settings.pretty;
+  if (pretty) {
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l' },
+      },
+    });
+  }
+  return pino(options);
+}
+
+/** A logger that drops everything: for tests that do not look at logs. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,97 @@
+/**
+ * Composition root: read the config, build the logger and the gateway, start, stop on signals.
+ * Development: `npm start` (tsx). Production: `node dist/edge/main.js --config /etc/...yaml`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/loader.js';
+import { driverKindSchemas } from '../drivers/kinds.js';
+import { systemClock } from './clock.js';
+import { isEdgeError } from './errors.js';
+import { Gateway } from './gateway.js';
+import { createRootLogger } from './log.js';
+
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file))
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { config: { type: 'string', short: 'c' } },
+    allowPositionals: false,
+  });
+  const file = resolve(
+    values.config ?? process.env.EDGE_CONFIG ?? 'config/examples/simulated-line.yaml',
+  );
+  let loaded;
+  try {
+    loaded = loadConfigFile(file, { driverKinds: driverKindSchemas(), persistMigration: true });
+  } catch (err) {
+    if (isEdgeError(err)) {
+      console.error(`[${err.code}] ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { config } = loaded;
+  const log = createRootLogger(config.log);
+  if (loaded.migratedFrom !== null) {
+    log.warn(
+      { file, from: loaded.migratedFrom, backup: loaded.backupPath },
+      'configuration migrated',
+    );
+  }
+  const version = packageVersion();
+  const gateway = new Gateway({ config, log, clock: systemClock, version });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    await gateway.start();
+  } catch (err) {
+    log.fatal({ err }, 'gateway failed to start');
+    await gateway.stop().catch(() => undefined);
+    process.exit(1);
+  }
+  const ui = gateway.httpAddress ?? '?';
+  const broker = gateway.broker
+    ? gateway.broker.url
+    : config.uplink.url.replace(/\/\/[^@]*@/, '//***@');
+  const topics = `${config.uplink.topicRoot}/${config.gateway.site}/${config.gateway.id}/#`;
+  log.info({ ui, health: `${ui}/api/health`, broker, topics }, 'gateway running');
+  process.stdout.write(
+    `\n  Status page:  ${ui}/   (user and password: see http.users in ${file})\n` +
+      `  Health:       ${ui}/api/health\n` +
+      `  MQTT broker:  ${broker}${gateway.broker ? ' (embedded)' : ''}   topics: ${topics}\n\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
