@@ -19,6 +19,8 @@ export interface BarcodeInput {
   code: string | null;
   /** false when the code failed identifier validation: treated as a no-read */
   valid: boolean;
+  /** symbology when the scanner reports it (Code128, QR, ...) */
+  symbology?: string;
 }
 
 export interface CtVerdictInput {
@@ -31,7 +33,69 @@ export interface CtVerdictInput {
   imageId: string | null;
 }
 
-export type EngineInput = PhotoEyeInput | BarcodeInput | CtVerdictInput;
+/** A scale / checkweigher reading (MT-SICS, Toledo continuous, OPC 40200). */
+export interface WeightInput {
+  type: 'weight';
+  deviceId: string;
+  atMono: number;
+  /** null when the scale reports no usable weight (error, overload, underload) */
+  kg: number | null;
+  status: 'stable' | 'dynamic' | 'overload' | 'underload' | 'error';
+}
+
+/** A device's link or life bit: lost -> the engine goes fail-safe for what depends on it. */
+export interface DeviceStatusInput {
+  type: 'deviceStatus';
+  deviceId: string;
+  atMono: number;
+  role: 'scanner' | 'ct' | 'scale' | 'plc' | 'photoEye' | 'gate' | 'other';
+  ok: boolean;
+  reason: string;
+}
+
+/** Live belt speed (time-based tracking) from a PLC or drive. */
+export interface BeltSpeedInput {
+  type: 'beltSpeed';
+  deviceId: string;
+  atMono: number;
+  mmPerS: number;
+}
+
+/** Encoder count (encoder-based tracking), from a GPIO encoder input or a PLC position. */
+export interface EncoderInput {
+  type: 'encoder';
+  deviceId: string;
+  atMono: number;
+  count: number;
+}
+
+/** Line state changes: E-stop, jam, stop, restart. */
+export interface LineStateInput {
+  type: 'lineState';
+  deviceId: string;
+  atMono: number;
+  state: 'running' | 'stopped' | 'estop' | 'jam';
+  reason?: string;
+}
+
+/** A lane-entry photo-eye confirming a divert. */
+export interface LaneConfirmInput {
+  type: 'laneConfirm';
+  deviceId: string;
+  atMono: number;
+  lane: Lane;
+}
+
+export type EngineInput =
+  | PhotoEyeInput
+  | BarcodeInput
+  | CtVerdictInput
+  | WeightInput
+  | DeviceStatusInput
+  | BeltSpeedInput
+  | EncoderInput
+  | LineStateInput
+  | LaneConfirmInput;
 
 export interface EngineEventDraft {
   type: string;
