@@ -23,7 +23,7 @@ const PARCELS = 200;
 function testConfig(dataDir: string, brokerUrl: string) {
   const doc = parse(
     readFileSync(new URL('../../config/examples/simulated-line.yaml', import.meta.url), 'utf8'),
-  ) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  ) as Record<string, any>;
   doc.dataDir = dataDir;
   doc.log = { level: 'silent', pretty: false };
   doc.http.port = 0;
@@ -113,7 +113,11 @@ describe('simulated line end to end (real Mosquitto)', () => {
     // first delivery of each seq came in order
     const firstSeen: number[] = [];
     const seen = new Set<number>();
-    for (const e of received) if (!seen.has(e.seq)) (seen.add(e.seq), firstSeen.push(e.seq));
+    for (const e of received) {
+      if (seen.has(e.seq)) continue;
+      seen.add(e.seq);
+      firstSeen.push(e.seq);
+    }
     expect(firstSeen).toEqual(seqs);
     // every event on its type's topic, with an id and a schema version
     for (const e of received) {
