@@ -10,7 +10,8 @@ import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
 import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
-import { buildHttpServer } from './http/server.js';
+import { withoutSecrets } from './http/redact.js';
+import { buildHttpServer, type RouteModule } from './http/server.js';
 import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
@@ -174,6 +175,8 @@ export class Gateway {
       users: new UserDirectory(config.http.users),
       health: () => this.health(),
       board: this.board,
+      runningConfig: () => withoutSecrets(config),
+      routes: this.routeModules(),
     });
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
@@ -186,6 +189,12 @@ export class Gateway {
       },
     ]);
     this.phase = 'running';
+  }
+
+  /** HTTP routes of the parts that have them (serial, gates, OPC UA...). */
+  private routeModules(): RouteModule[] {
+    const modules: RouteModule[] = [];
+    return modules;
   }
 
   /** A driver that fails to start is reported, not fatal. */

@@ -28,11 +28,20 @@ declare module 'fastify' {
   }
 }
 
+/** A module's routes (serial, gates, OPC UA...), registered by the composition root. */
+export type RouteModule = (app: FastifyInstance) => void | Promise<void>;
+
 export interface HttpDeps {
   log: Logger;
   users: UserDirectory;
   health: () => Record<string, unknown>;
   board: ParcelBoard;
+  /** the running configuration with secrets removed (technician view) */
+  runningConfig: () => unknown;
+  routes?: readonly RouteModule[];
+  /** failed logins allowed per client address per minute before 429 */
+  maxFailedLoginsPerMinute?: number;
+  nowMs?: () => number;
 }
 
 export const HealthSchema = Type.Object(
@@ -61,11 +70,41 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const now = deps.nowMs ?? Date.now;
+  const failures = new Map<string, { count: number; since: number }>();
+  const maxFailures = deps.maxFailedLoginsPerMinute ?? 10;
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('x-frame-options', 'DENY');
+    void reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const routeConfig = req.routeOptions.config;
     if (routeConfig.public) return;
+    const client = req.ip;
+    const record = failures.get(client);
+    if (record && now() - record.since > 60_000) failures.delete(client);
+    if ((failures.get(client)?.count ?? 0) >= maxFailures) {
+      void reply
+        .code(429)
+        .send({
+          code: 'EDGE_HTTP_AUTH_REQUIRED',
+          message: 'too many failed logins, try again in a minute',
+        });
+      return reply;
+    }
     const principal = deps.users.verifyBasic(req.headers.authorization);
     if (!principal) {
+      if (req.headers.authorization) {
+        const r = failures.get(client) ?? { count: 0, since: now() };
+        r.count++;
+        failures.set(client, r);
+        if (failures.size > 10_000) failures.clear();
+        deps.log.warn({ client, url: req.url }, 'failed login');
+      }
       void reply
         .code(401)
         .header('www-authenticate', 'Basic realm="customs edge gateway", charset="UTF-8"')
@@ -126,6 +165,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       unsubscribe();
     });
   });
+
+  app.get('/api/config', { config: { minRole: 'technician' } }, (_req, reply) =>
+    reply.header('cache-control', 'no-store').send(deps.runningConfig()),
+  );
+
+  for (const register of deps.routes ?? []) await register(app);
 
   await app.ready();
   return app;

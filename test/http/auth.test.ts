@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../edge/log.js';
+import { UserDirectory, hashPassword } from '../../edge/http/auth.js';
+import { ParcelBoard } from '../../edge/http/parcel-board.js';
+import { withoutSecrets } from '../../edge/http/redact.js';
+import { buildHttpServer } from '../../edge/http/server.js';
+
+const basic = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
+
+async function server(now = () => 0) {
+  const users = new UserDirectory(
+    [
+      { name: 'viewer', role: 'viewer', password: 'viewer-secret' },
+      { name: 'tech', role: 'technician', passwordHash: hashPassword('tech-secret') },
+      { name: 'nopass', role: 'admin' },
+    ],
+    now,
+  );
+  return buildHttpServer({
+    log: silentLogger(),
+    users,
+    board: new ParcelBoard(),
+    health: () => ({
+      status: 'ok',
+      version: 't',
+      gatewayId: 'gw',
+      uptimeS: 1,
+      drivers: [],
+      outbox: {},
+      uplink: {},
+      engine: {},
+    }),
+    runningConfig: () =>
+      withoutSecrets({
+        http: { users: [{ name: 'tech', password: 'tech-secret' }] },
+        uplink: { password: 'mqtt-secret', url: 'mqtt://x' },
+      }),
+    nowMs: now,
+  });
+}
+
+describe('HTTP authentication and roles', () => {
+  it('health is the only route without a login', async () => {
+    const app = await server();
+    expect((await app.inject({ url: '/api/health' })).statusCode).toBe(200);
+    for (const url of ['/', '/api/parcels', '/api/config']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^Basic/);
+    }
+    await app.close();
+  });
+
+  it('wrong passwords, unknown users and users without a secret are refused', async () => {
+    const app = await server();
+    expect(
+      (await app.inject({ url: '/api/parcels', headers: basic('viewer', 'nope') })).statusCode,
+    ).toBe(401);
+    expect(
+      (await app.inject({ url: '/api/parcels', headers: basic('ghost', 'viewer-secret') }))
+        .statusCode,
+    ).toBe(401);
+    expect(
+      (await app.inject({ url: '/api/parcels', headers: basic('nopass', '') })).statusCode,
+    ).toBe(401);
+    expect(
+      (await app.inject({ url: '/api/parcels', headers: basic('viewer', 'viewer-secret') }))
+        .statusCode,
+    ).toBe(200);
+    await app.close();
+  });
+
+  it('roles are enforced: a viewer may not read the configuration, a technician may', async () => {
+    const app = await server();
+    const denied = await app.inject({
+      url: '/api/config',
+      headers: basic('viewer', 'viewer-secret'),
+    });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json()).toMatchObject({ code: 'EDGE_HTTP_FORBIDDEN' });
+    const ok = await app.inject({ url: '/api/config', headers: basic('tech', 'tech-secret') });
+    expect(ok.statusCode).toBe(200);
+    // secrets never leave the gateway
+    expect(ok.body).not.toMatch(/tech-secret|mqtt-secret/);
+    expect(ok.json()).toMatchObject({ uplink: { password: '[redacted]', url: 'mqtt://x' } });
+    await app.close();
+  });
+
+  it('too many failed logins from one address are throttled for a minute', async () => {
+    let t = 0;
+    const app = await server(() => t);
+    for (let i = 0; i < 10; i++) {
+      expect(
+        (await app.inject({ url: '/api/parcels', headers: basic('viewer', `guess-${i}`) }))
+          .statusCode,
+      ).toBe(401);
+    }
+    // even the right password is refused while throttled
+    expect(
+      (await app.inject({ url: '/api/parcels', headers: basic('viewer', 'viewer-secret') }))
+        .statusCode,
+    ).toBe(429);
+    t += 61_000;
+    expect(
+      (await app.inject({ url: '/api/parcels', headers: basic('viewer', 'viewer-secret') }))
+        .statusCode,
+    ).toBe(200);
+    await app.close();
+  });
+
+  it('the status page is served to a viewer', async () => {
+    const app = await server();
+    const res = await app.inject({ url: '/', headers: basic('viewer', 'viewer-secret') });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body).toMatch(/EventSource\('\/api\/parcels\/stream'\)/);
+    await app.close();
+  });
+});
