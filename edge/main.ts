@@ -84,6 +84,29 @@ async function main(): Promise<void> {
     : config.uplink.url.replace(/\/\/[^@]*@/, '//***@');
   const topics = `${config.uplink.topicRoot}/${config.gateway.site}/${config.gateway.id}/#`;
   log.info({ ui, health: `${ui}/api/health`, broker, topics }, 'gateway running');
+  // a line every few seconds so a terminal shows the line working
+  const summary = setInterval(() => {
+    const h = gateway.health() as {
+      engine: { tracked: number; decisions: number };
+      outbox: { pending: number; delivered: number };
+      uplink: { state: string };
+    };
+    const t = gateway.board.totals;
+    log.info(
+      {
+        decided: h.engine.decisions,
+        inspection: t.inspection,
+        exception: t.exception,
+        pass: t.pass,
+        onBelt: h.engine.tracked,
+        published: h.outbox.delivered,
+        pending: h.outbox.pending,
+        uplink: h.uplink.state,
+      },
+      'line summary',
+    );
+  }, 5000);
+  summary.unref();
   process.stdout.write(
     `\n  Status page:  ${ui}/   (user and password: see http.users in ${file})\n` +
       `  Health:       ${ui}/api/health\n` +
