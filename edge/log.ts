@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
@@ -34,7 +35,7 @@ export function createRootLogger(settings: LogSettings): Logger {
     settings.pretty === 'auto'
       ? process.stdout.isTTY && process.env.NODE_ENV !== 'production'
       : settings.pretty;
-  if (pretty) {
+  if (pretty && prettyAvailable()) {
     return pino({
       ...options,
       transport: {
@@ -49,4 +50,14 @@ export function createRootLogger(settings: LogSettings): Logger {
 /** A logger that drops everything: for tests that do not look at logs. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/** pino-pretty is a development dependency: a production install (npm ci --omit=dev) lacks it. */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
