@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The system programs the tests drive as real peers: mosquitto (MQTT broker), socat (serial
-# pseudo-terminals), openssl (test CA for TLS). Installs the missing ones with apt-get when it can
+# pseudo-terminals), openssl (test CA for TLS), chromium (status page in a real browser). Installs the missing ones with apt-get when it can
 # (root, or passwordless sudo); otherwise says exactly what to install.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ need=()
 { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } || need+=(mosquitto)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""
