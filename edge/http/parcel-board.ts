@@ -77,10 +77,19 @@ export class ParcelBoard {
           row.gate = String(p.gateId);
           row.gateLatenessMs = typeof p.latenessMs === 'number' ? p.latenessMs : null;
           break;
-        case 'gate.failed':
+        case 'gate.failed': {
           row.gate = String(p.gateId);
           row.gateError = String(p.error);
+          // the gate did not divert: the parcel rides straight through to the inspection lane
+          const decided = row.lane as 'inspection' | 'exception' | 'pass' | null;
+          if (decided && decided !== 'inspection') {
+            this.totals[decided]--;
+            this.totals.inspection++;
+            row.lane = 'inspection';
+            row.reason = `${row.reason ?? ''} (gate failed: straight through to inspection)`;
+          }
           break;
+        }
         default:
           break;
       }
