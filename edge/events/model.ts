@@ -1,16 +1,52 @@
+import { Type, type Static } from 'typebox';
 import type { EngineEventDraft } from '../engine/types.js';
 
 /**
  * The event envelope every record carries to the central platform. `id` is a UUIDv7 (unique and
- * sortable), `seq` the per-gateway sequence number (gapless, assigned in the outbox's commit
- * order), `monoMs` the monotonic time of the fact and `time` its wall-clock time.
+ * sortable; a duplicate delivery carries the same id), `stream` the ordered stream the event
+ * belongs to ('events' or 'telemetry') and `seq` its sequence number in that stream, assigned in
+ * the outbox's commit order, gapless: a platform that sees a gap knows it missed something and
+ * can ask for a replay (the only other cause is a disk-quota drop, announced by an
+ * `outbox.dropped` event). `monoMs` is the monotonic time of the fact and `time` its wall-clock
+ * time. The TypeBox schema below is the single source of the TypeScript type, the runtime
+ * validation and the AsyncAPI document (edge/uplink/asyncapi.yaml).
  */
 export const EVENT_SCHEMA_VERSION = 1;
+
+export const STREAMS = ['events', 'telemetry'] as const;
+export type Stream = (typeof STREAMS)[number];
+
+export const EventEnvelopeSchema = Type.Object(
+  {
+    schema: Type.Literal(EVENT_SCHEMA_VERSION),
+    id: Type.String({
+      pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
+      description: 'UUIDv7; a duplicate delivery carries the same id',
+    }),
+    stream: Type.Union([Type.Literal('events'), Type.Literal('telemetry')]),
+    seq: Type.Integer({ minimum: 1, description: 'sequence in the stream, gapless, commit order' }),
+    gatewayId: Type.String({ minLength: 1 }),
+    type: Type.String({ pattern: '^[a-z][a-z0-9_-]*(\\.[a-z0-9_-]+)*$' }),
+    parcelId: Type.Union([Type.String(), Type.Null()]),
+    monoMs: Type.Number({ description: 'monotonic time of the fact on the gateway, ms' }),
+    time: Type.String({ format: 'date-time' }),
+    replay: Type.Optional(
+      Type.Boolean({ description: 'true when re-sent by a replay command, not the live stream' }),
+    ),
+    payload: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false, $id: 'EventEnvelope' },
+);
+
+export type EventEnvelope = Static<typeof EventEnvelopeSchema>;
 
 export interface EdgeEvent {
   schema: typeof EVENT_SCHEMA_VERSION;
   id: string;
+  /** sequence number within `stream` */
   seq: number;
+  /** filled by the outbox; optional only so older call sites that build events still compile */
+  stream?: Stream;
   gatewayId: string;
   type: string;
   parcelId: string | null;
@@ -19,8 +55,66 @@ export interface EdgeEvent {
   payload: Record<string, unknown>;
 }
 
+/** The wire form of a stored event. */
+export function toEnvelope(e: EdgeEvent, replay = false): EventEnvelope {
+  const out: EventEnvelope = {
+    schema: EVENT_SCHEMA_VERSION,
+    id: e.id,
+    stream: e.stream ?? streamOf(e.type),
+    seq: e.seq,
+    gatewayId: e.gatewayId,
+    type: e.type,
+    parcelId: e.parcelId,
+    monoMs: e.monoMs,
+    time: e.time,
+    payload: e.payload,
+  };
+  if (replay) out.replay = true;
+  return out;
+}
+
+/** The fields of a stored event needed to put it on the wire. */
+export interface WireFields {
+  id: string;
+  stream: Stream;
+  seq: number;
+  type: string;
+  parcelId: string | null;
+  monoMs: number;
+  time: string;
+  /** the payload object as JSON text (as stored) */
+  payloadJson: string;
+}
+
+/**
+ * The envelope as JSON text, built around the stored payload text (no parse + re-serialize on
+ * the hot path); equal to JSON.stringify(toEnvelope(...)) field for field.
+ */
+export function envelopeJson(f: WireFields, gatewayId: string, replay = false): string {
+  const head = JSON.stringify({
+    schema: EVENT_SCHEMA_VERSION,
+    id: f.id,
+    stream: f.stream,
+    seq: f.seq,
+    gatewayId,
+    type: f.type,
+    parcelId: f.parcelId,
+    monoMs: f.monoMs,
+    time: f.time,
+    ...(replay ? { replay: true } : {}),
+  });
+  return `${head.slice(0, -1)},"payload":${f.payloadJson}}`;
+}
+
 /** An event before the outbox has given it an id and a sequence number. */
 export type EventDraft = EngineEventDraft;
+
+/** The telemetry stream: its own topic, QoS 0 allowed, dropped first under disk pressure. */
+export const TELEMETRY_TYPE = 'telemetry';
+
+export function streamOf(type: string): Stream {
+  return type === TELEMETRY_TYPE || type.startsWith('telemetry.') ? 'telemetry' : 'events';
+}
 
 /** Event types carried by the skeleton (more arrive with later issues). */
 export const EVENT_TYPES = [
@@ -40,4 +134,19 @@ export const EVENT_TYPES = [
   'driver.state',
   'gateway.started',
   'gateway.stopped',
+  'outbox.dropped',
+  'command.executed',
 ] as const;
+
+/** The retained status message (`<base>/status`): online on connect, offline as the last will. */
+export const StatusSchema = Type.Object(
+  {
+    schema: Type.Literal(1),
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    gatewayId: Type.String(),
+    version: Type.String(),
+    startedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false, $id: 'Status' },
+);
+export type StatusMessage = Static<typeof StatusSchema>;

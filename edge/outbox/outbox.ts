@@ -1,16 +1,29 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { EdgeError } from '../errors.js';
-import { EVENT_SCHEMA_VERSION, type EdgeEvent, type EventDraft } from '../events/model.js';
+import {
+  EVENT_SCHEMA_VERSION,
+  STREAMS,
+  streamOf,
+  type EdgeEvent,
+  type EventDraft,
+  type Stream,
+} from '../events/model.js';
 import { UuidV7Generator } from '../events/uuidv7.js';
+import { PriorityTable, type Priority } from './priority.js';
+import { QuotaKeeper, type DropReport } from './quota.js';
+import { openStore, ROW_OVERHEAD_BYTES } from './store.js';
 
 /**
- * The durable outbox: every event is committed to SQLite (WAL, explicit `synchronous`) before it
- * is acknowledged; a row leaves the pending set only when the uplink has its PUBACK.
- * Appends are grouped: all drafts appended in one tick are written in one transaction.
+ * The durable outbox: every event is committed to SQLite (WAL, explicit `synchronous`) before
+ * append() resolves, so whatever the engine was told is stored survives kill -9 (and, with FULL,
+ * power loss). A row leaves the pending set only when the uplink has its PUBACK; delivered rows
+ * are kept `deliveredRetentionS` for replays. Appends are grouped: all drafts appended in one tick
+ * are written in one transaction. A disk quota drops delivered rows first, then pending rows by
+ * priority (telemetry, operational, records); dropping records raises an alarm.
  */
 
 export interface OutboxOptions {
@@ -18,6 +31,11 @@ export interface OutboxOptions {
   gatewayId: string;
   synchronous: 'FULL' | 'NORMAL';
   batchMaxRows: number;
+  maxBytes?: number;
+  deliveredRetentionS?: number;
+  priorities?: Readonly<Record<string, number>>;
+  maintenanceIntervalMs?: number;
+  quickCheckOnStart?: boolean;
   clock: Clock;
   log: Logger;
 }
@@ -25,12 +43,49 @@ export interface OutboxOptions {
 export interface OutboxStats {
   pending: number;
   delivered: number;
+  /** rows dropped by the quota, by priority, since the database was created */
+  dropped: { telemetry: number; operational: number; records: number };
+  /** times the quota had to drop records (each also raised an alarm) */
+  alarms: number;
+  /** last seq of the events stream */
   lastSeq: number;
+  lastTelemetrySeq: number;
   appended: number;
   batches: number;
+  bytes: number;
+  maxBytes: number;
+  fileBytes: number;
+  walBytes: number;
+  retentionDeleted: number;
+  checkpoints: number;
+  recovered: string | null;
+}
+
+export interface OutboxAlarm {
+  code: 'EDGE_OUTBOX_QUOTA' | 'EDGE_OUTBOX_CORRUPT';
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * A stored event with its position in the outbox (commit order across streams) and its payload
+ * as stored JSON text, so the uplink need not parse and re-serialize it.
+ */
+export interface StoredRow {
+  pos: number;
+  stream: Stream;
+  seq: number;
+  id: string;
+  type: string;
+  parcelId: string | null;
+  monoMs: number;
+  time: string;
+  payloadJson: string;
 }
 
 interface Row {
+  pos: number;
+  stream: string;
   seq: number;
   id: string;
   type: string;
@@ -46,72 +101,126 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload';
+
 export class Outbox {
   private readonly db: Database.Database;
   private readonly ids: UuidV7Generator;
+  private readonly prio: PriorityTable;
+  private readonly quota: QuotaKeeper;
   private readonly queue: Waiter[] = [];
   private flushScheduled = false;
   private closed = false;
-  private lastSeq: number;
+  private readonly lastSeq: Record<Stream, number> = { events: 0, telemetry: 0 };
   private pendingCount: number;
   private deliveredCount: number;
   private appended = 0;
   private batches = 0;
+  private retentionDeleted = 0;
+  private checkpoints = 0;
+  private readonly recovered: string | null;
   private readonly listeners = new Set<(events: EdgeEvent[]) => void>();
+  private readonly alarmListeners = new Set<(alarm: OutboxAlarm) => void>();
   private readonly insert: Database.Statement;
+  private readonly setMeta: Database.Statement;
   private readonly markStmt: Database.Statement;
   private readonly pendingStmt: Database.Statement<[number, number], Row>;
+  private readonly rangeStmt: Database.Statement<[string, number, number, number], Row>;
+  private readonly maintenanceTimer: NodeJS.Timeout | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
 
   constructor(private readonly options: OutboxOptions) {
     this.log = options.log;
     mkdirSync(dirname(options.file), { recursive: true });
-    this.db = new Database(options.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous}`);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        type TEXT NOT NULL,
-        parcel_id TEXT,
-        mono_ms REAL NOT NULL,
-        wall_ms INTEGER NOT NULL,
-        payload TEXT NOT NULL,
-        delivered_at INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE delivered_at IS NULL;
-    `);
+    const opened = openStore({
+      file: options.file,
+      synchronous: options.synchronous,
+      quickCheck: options.quickCheckOnStart ?? true,
+      wallMs: () => options.clock.wallMs(),
+      log: options.log,
+    });
+    this.db = opened.db;
+    this.recovered = opened.recovered ? opened.recovered.movedTo : null;
     this.ids = new UuidV7Generator(() => options.clock.wallMs());
-    const seqRow = this.db
-      .prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+    this.prio = new PriorityTable(options.priorities);
+    const meta = new Map(
+      this.db
+        .prepare<[], { key: string; value: number }>('SELECT key, value FROM outbox_meta')
+        .all()
+        .map((r) => [r.key, r.value]),
+    );
+    for (const s of STREAMS) {
+      const max = this.db
+        .prepare<[string], { seq: number | null }>(
+          'SELECT max(seq) AS seq FROM outbox_events WHERE stream = ?',
+        )
+        .get(s);
+      this.lastSeq[s] = Math.max(meta.get(`seq.${s}`) ?? 0, max?.seq ?? 0);
+    }
+    const counts = this.db
+      .prepare<[], { pending: number; delivered: number; bytes: number | null }>(
+        `SELECT sum(delivered_at IS NULL) AS pending, sum(delivered_at IS NOT NULL) AS delivered,
+                sum(bytes) AS bytes FROM outbox_events`,
+      )
       .get();
-    this.lastSeq = seqRow?.seq ?? 0;
-    this.pendingCount = this.db
-      .prepare<[], { n: number }>('SELECT count(*) AS n FROM events WHERE delivered_at IS NULL')
-      .get()!.n;
-    this.deliveredCount = this.db
-      .prepare<[], { n: number }>('SELECT count(*) AS n FROM events WHERE delivered_at IS NOT NULL')
-      .get()!.n;
+    this.pendingCount = counts?.pending ?? 0;
+    this.deliveredCount = counts?.delivered ?? 0;
+    this.quota = new QuotaKeeper(this.db, {
+      maxBytes: options.maxBytes ?? Number.MAX_SAFE_INTEGER,
+      bytes: counts?.bytes ?? 0,
+      dropped: [meta.get('dropped.0') ?? 0, meta.get('dropped.1') ?? 0, meta.get('dropped.2') ?? 0],
+      alarms: meta.get('alarms') ?? 0,
+    });
     this.insert = this.db.prepare(
-      'INSERT INTO events (seq, id, type, parcel_id, mono_ms, wall_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO outbox_events (stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, prio, bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.setMeta = this.db.prepare(
+      'INSERT INTO outbox_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
     );
     this.markStmt = this.db.prepare(
-      'UPDATE events SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL',
+      'UPDATE outbox_events SET delivered_at = ? WHERE pos = ? AND delivered_at IS NULL',
     );
     this.pendingStmt = this.db.prepare<[number, number], Row>(
-      'SELECT seq, id, type, parcel_id, mono_ms, wall_ms, payload FROM events WHERE delivered_at IS NULL AND seq > ? ORDER BY seq LIMIT ?',
+      `SELECT ${COLUMNS} FROM outbox_events WHERE delivered_at IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
     );
+    this.rangeStmt = this.db.prepare<[string, number, number, number], Row>(
+      `SELECT ${COLUMNS} FROM outbox_events WHERE stream = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
+    );
+    const interval = options.maintenanceIntervalMs ?? 30_000;
+    this.maintenanceTimer = setInterval(() => this.maintain(), interval);
+    this.maintenanceTimer.unref();
     this.log.info(
       {
         file: options.file,
         synchronous: options.synchronous,
-        lastSeq: this.lastSeq,
+        lastSeq: this.lastSeq.events,
         pending: this.pendingCount,
+        delivered: this.deliveredCount,
+        bytes: this.quota.bytes,
+        migratedRows: opened.migratedRows,
       },
       'outbox open',
     );
+    if (opened.recovered) {
+      const { reason, movedTo, seqBase } = opened.recovered;
+      queueMicrotask(() =>
+        this.raise({
+          code: 'EDGE_OUTBOX_CORRUPT',
+          message: `outbox database was unusable (${reason}); moved to ${movedTo}`,
+          details: { reason, movedTo, seqBase },
+        }),
+      );
+      void this.append([
+        {
+          type: 'outbox.reset',
+          parcelId: null,
+          atMono: options.clock.monoMs(),
+          payload: { reason, movedTo, seqBase },
+        },
+      ]).catch(() => undefined);
+    }
   }
 
   /** Append drafts; resolves with the stored events once their transaction has committed. */
@@ -129,10 +238,16 @@ export class Outbox {
     });
   }
 
-  /** Subscribe to committed events (uplink wake-up, status page). */
+  /** Subscribe to committed events (uplink wake-up, status page, KPIs). */
   onCommitted(listener: (events: EdgeEvent[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Quota drops of records and database recovery raise alarms. */
+  onAlarm(listener: (alarm: OutboxAlarm) => void): () => void {
+    this.alarmListeners.add(listener);
+    return () => this.alarmListeners.delete(listener);
   }
 
   /** Write everything queued now, in batches of at most batchMaxRows rows per transaction. */
@@ -157,52 +272,68 @@ export class Outbox {
     const nowWall = this.options.clock.wallMs();
     const nowMono = this.options.clock.monoMs();
     const results: EdgeEvent[][] = [];
-    const startSeq = this.lastSeq;
+    const seqs = { ...this.lastSeq };
+    let report: DropReport | null = null;
+    let newBytes = 0;
     try {
       const tx = this.db.transaction(() => {
-        let seq = startSeq;
+        const touched = new Set<Stream>();
         for (const w of waiters) {
           const stored: EdgeEvent[] = [];
           for (const d of w.drafts) {
-            seq++;
+            const stream = streamOf(d.type);
+            touched.add(stream);
+            const seq = ++seqs[stream];
             const wall = Math.round(nowWall - (nowMono - d.atMono));
-            const event: EdgeEvent = {
-              schema: EVENT_SCHEMA_VERSION,
-              id: this.ids.next(),
+            const id = this.ids.next();
+            const payload = JSON.stringify(d.payload);
+            const bytes = payload.length + d.type.length + ROW_OVERHEAD_BYTES;
+            newBytes += bytes;
+            this.insert.run(
+              stream,
               seq,
+              id,
+              d.type,
+              d.parcelId,
+              d.atMono,
+              wall,
+              payload,
+              this.prio.of(d.type),
+              bytes,
+            );
+            stored.push({
+              schema: EVENT_SCHEMA_VERSION,
+              id,
+              seq,
+              stream,
               gatewayId: this.options.gatewayId,
               type: d.type,
               parcelId: d.parcelId,
               monoMs: d.atMono,
               time: new Date(wall).toISOString(),
               payload: d.payload,
-            };
-            this.insert.run(
-              seq,
-              event.id,
-              d.type,
-              d.parcelId,
-              d.atMono,
-              wall,
-              JSON.stringify(d.payload),
-            );
-            stored.push(event);
+            });
           }
           results.push(stored);
         }
-        return seq;
+        for (const s of touched) this.setMeta.run(`seq.${s}`, seqs[s]);
+        report = this.quota.enforce(newBytes, (key, value) => this.setMeta.run(key, value));
       });
-      this.lastSeq = tx.immediate();
+      tx.immediate();
     } catch (err) {
+      this.quota.rollback();
       const error = new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
       this.log.error({ err }, 'outbox commit failed');
       for (const w of waiters) w.reject(error);
       return;
     }
+    this.quota.commit();
+    Object.assign(this.lastSeq, seqs);
     const all = results.flat();
     this.pendingCount += all.length;
     this.appended += all.length;
     this.batches++;
+    if (report) this.afterDrops(report);
     waiters.forEach((w, i) => w.resolve(results[i] ?? []));
     for (const l of this.listeners) {
       try {
@@ -213,51 +344,144 @@ export class Outbox {
     }
   }
 
-  /** Undelivered events after `afterSeq`, in sequence order. */
-  pending(afterSeq: number, limit: number): EdgeEvent[] {
-    return this.pendingStmt.all(afterSeq, limit).map((r) => this.toEvent(r));
+  private afterDrops(report: DropReport): void {
+    this.pendingCount -= report.pendingDropped;
+    this.deliveredCount -= report.deliveredDeleted;
+    if (report.pendingDropped === 0) return;
+    this.quota.noteRanges(report.ranges);
+    this.log.warn(
+      { dropped: report.byPriority, bytes: this.quota.bytes, maxBytes: this.quota.maxBytes },
+      'outbox quota reached: pending events dropped',
+    );
+    if (report.byPriority[2] > 0) {
+      this.raise({
+        code: 'EDGE_OUTBOX_QUOTA',
+        message: `outbox quota reached: ${report.byPriority[2]} undelivered records dropped`,
+        details: { dropped: report.byPriority, ranges: report.ranges },
+      });
+    }
+    // announce drops on the events stream at most once a second, so the platform can tell a
+    // quota gap from a transport gap
+    if (!this.reportTimer && !this.closed) {
+      this.reportTimer = setTimeout(() => {
+        this.reportTimer = null;
+        this.announceDrops();
+      }, 1000);
+      this.reportTimer.unref();
+    }
   }
 
-  /** Mark events delivered (after their PUBACK). Returns how many changed. */
-  markDelivered(seqs: readonly number[]): number {
-    if (seqs.length === 0) return 0;
+  private announceDrops(): void {
+    const summary = this.quota.takeUnannounced();
+    if (!summary || this.closed) return;
+    this.append([
+      {
+        type: 'outbox.dropped',
+        parcelId: null,
+        atMono: this.options.clock.monoMs(),
+        payload: summary,
+      },
+    ]).catch((err: unknown) => this.log.error({ err }, 'drop announcement not recorded'));
+  }
+
+  private raise(alarm: OutboxAlarm): void {
+    this.log.error({ code: alarm.code, details: alarm.details }, alarm.message);
+    for (const l of this.alarmListeners) {
+      try {
+        l(alarm);
+      } catch (err) {
+        this.log.error({ err }, 'alarm listener threw');
+      }
+    }
+  }
+
+  /** Undelivered events after position `afterPos`, in commit order. */
+  pending(afterPos: number, limit: number): StoredRow[] {
+    return this.pendingStmt.all(afterPos, limit).map(toStoredRow);
+  }
+
+  /** Stored events (delivered or not) of a stream with fromSeq <= seq <= toSeq, for replays. */
+  range(stream: Stream, fromSeq: number, toSeq: number, limit: number): StoredRow[] {
+    return this.rangeStmt.all(stream, fromSeq, toSeq, limit).map(toStoredRow);
+  }
+
+  /** Mark events delivered by position (after their PUBACK). Returns how many changed. */
+  markDelivered(positions: readonly number[]): number {
+    if (positions.length === 0 || this.closed) return 0;
     const now = this.options.clock.wallMs();
     const tx = this.db.transaction((list: readonly number[]) => {
       let changed = 0;
-      for (const s of list) changed += this.markStmt.run(now, s).changes;
+      for (const p of list) changed += this.markStmt.run(now, p).changes;
       return changed;
     });
-    const changed = tx.immediate(seqs);
+    const changed = tx.immediate(positions);
     this.pendingCount -= changed;
     this.deliveredCount += changed;
     return changed;
   }
 
-  /** Recent events of a type (for the status page after a restart). */
+  /** Recent events of the given types (for the status page after a restart). */
   recent(types: readonly string[], limit: number): EdgeEvent[] {
     const placeholders = types.map(() => '?').join(',');
     const rows = this.db
       .prepare<unknown[], Row>(
-        `SELECT seq, id, type, parcel_id, mono_ms, wall_ms, payload FROM events WHERE type IN (${placeholders}) ORDER BY seq DESC LIMIT ?`,
+        `SELECT ${COLUMNS} FROM outbox_events WHERE type IN (${placeholders}) ORDER BY pos DESC LIMIT ?`,
       )
       .all(...types, limit);
     return rows.reverse().map((r) => this.toEvent(r));
   }
 
+  /** Retention of delivered rows and a WAL checkpoint; runs on a timer, callable by tests. */
+  maintain(): void {
+    if (this.closed) return;
+    try {
+      const cutoff =
+        this.options.clock.wallMs() - (this.options.deliveredRetentionS ?? 3 * 86400) * 1000;
+      const deleted = this.quota.deleteDeliveredBefore(cutoff);
+      this.retentionDeleted += deleted;
+      this.deliveredCount -= deleted;
+      this.db.pragma(
+        this.pendingCount === 0 ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)',
+      );
+      this.checkpoints++;
+    } catch (err) {
+      this.log.warn({ err }, 'outbox maintenance failed');
+    }
+  }
+
   stats(): OutboxStats {
+    const dropped = this.quota.dropped;
     return {
       pending: this.pendingCount,
       delivered: this.deliveredCount,
-      lastSeq: this.lastSeq,
+      dropped: { telemetry: dropped[0], operational: dropped[1], records: dropped[2] },
+      alarms: this.quota.alarms,
+      lastSeq: this.lastSeq.events,
+      lastTelemetrySeq: this.lastSeq.telemetry,
       appended: this.appended,
       batches: this.batches,
+      bytes: this.quota.bytes,
+      maxBytes: this.quota.maxBytes,
+      fileBytes: fileSize(this.options.file),
+      walBytes: fileSize(`${this.options.file}-wal`),
+      retentionDeleted: this.retentionDeleted,
+      checkpoints: this.checkpoints,
+      recovered: this.recovered,
     };
+  }
+
+  priorityOf(type: string): Priority {
+    return this.prio.of(type);
   }
 
   close(): void {
     if (this.closed) return;
     this.flush();
+    this.announceDrops();
+    this.flush();
     this.closed = true;
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    if (this.reportTimer) clearTimeout(this.reportTimer);
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {
@@ -271,6 +495,7 @@ export class Outbox {
       schema: EVENT_SCHEMA_VERSION,
       id: r.id,
       seq: r.seq,
+      stream: r.stream as Stream,
       gatewayId: this.options.gatewayId,
       type: r.type,
       parcelId: r.parcel_id,
@@ -278,5 +503,27 @@ export class Outbox {
       time: new Date(r.wall_ms).toISOString(),
       payload: JSON.parse(r.payload) as Record<string, unknown>,
     };
+  }
+}
+
+function toStoredRow(r: Row): StoredRow {
+  return {
+    pos: r.pos,
+    stream: r.stream as Stream,
+    seq: r.seq,
+    id: r.id,
+    type: r.type,
+    parcelId: r.parcel_id,
+    monoMs: r.mono_ms,
+    time: new Date(r.wall_ms).toISOString(),
+    payloadJson: r.payload,
+  };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

@@ -1,18 +1,28 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import type { EdgeEvent } from '../events/model.js';
-import type { Outbox } from '../outbox/outbox.js';
+import { EdgeError } from '../errors.js';
+import { envelopeJson, type StatusMessage, type Stream } from '../events/model.js';
+import type { Outbox, StoredRow } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
+import { connectOptions } from './connect-options.js';
+import { ReplayCursor } from './replay.js';
+import { Topics } from './topics.js';
 
 /**
- * Publishes the outbox to the central platform over MQTT, QoS 1, in sequence order.
- * - A row is marked delivered only on its PUBACK.
- * - At most `inFlightWindow` publishes are unacknowledged at once.
+ * Publishes the outbox to the central platform over MQTT (5 or 3.1.1), in commit order.
+ * - Events QoS 1; telemetry QoS 0 or 1 (config). A row is marked delivered only on its PUBACK
+ *   (QoS 0: once written to the socket).
+ * - At most `window` publishes unacknowledged: the configured inFlightWindow, lowered to the
+ *   broker's Receive Maximum read from the MQTT 5 CONNACK.
  * - Reconnects are ours (mqtt.js reconnectPeriod 0) with capped backoff and jitter; every
  *   connection is a new client so mqtt.js's in-memory store never resends behind our back; after
  *   a reconnect, publishing resumes from the oldest undelivered row (duplicates keep their id).
+ * - Persistent session (clean false; MQTT 5 session expiry), client id = gateway id, last will =
+ *   retained offline status, retained online status on connect.
+ * - Commands arrive on commands/+ and go to the registered handler; replies are published by
+ *   publishReply() (not stored: the platform re-sends a command it got no reply for).
  */
 
 export type UplinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
@@ -20,14 +30,27 @@ export type UplinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'sto
 export interface UplinkHealth {
   state: UplinkState;
   url: string;
+  protocolVersion: 4 | 5;
   connects: number;
   disconnects: number;
   inFlight: number;
+  window: number;
+  receiveMaximum: number | null;
+  maxInFlightSeen: number;
   published: number;
   acked: number;
   timeouts: number;
+  replayed: number;
+  replayActive: boolean;
   lastError: string | null;
   nextRetryInMs: number | null;
+}
+
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  responseTopic?: string;
+  correlationData?: Buffer;
 }
 
 export interface UplinkOptions {
@@ -42,44 +65,76 @@ export interface UplinkOptions {
   random?: () => number;
 }
 
+/** @deprecated use `new Topics(...)`; kept for callers of the skeleton API */
 export function topicBase(
   config: Pick<UplinkConfig, 'topicRoot'>,
   site: string,
   gatewayId: string,
 ): string {
-  return `${config.topicRoot}/${site}/${gatewayId}`;
+  return new Topics(config.topicRoot, site, gatewayId).base;
 }
 
 export class Uplink {
+  readonly topics: Topics;
   private client: MqttClient | null = null;
   private state: UplinkState = 'idle';
-  private readonly inFlight = new Map<number, number>(); // seq -> sent at (mono)
+  /** key -> sent at (mono); live rows by pos (> 0), replayed rows by a negative token */
+  private readonly inFlight = new Map<number, number>();
   private cursor = 0;
+  private window: number;
+  private receiveMaximum: number | null = null;
+  private replayCursor: ReplayCursor | null = null;
+  private replayToken = 0;
+  private replayTimer: NodeJS.Timeout | null = null;
   private readonly ackBuffer: number[] = [];
   private ackFlushScheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private retryAt: number | null = null;
   private readonly backoff: Backoff;
-  private readonly base: string;
   private unsubscribe: (() => void) | null = null;
   private stopPromise: Promise<void> | null = null;
-  private readonly counters = { connects: 0, disconnects: 0, published: 0, acked: 0, timeouts: 0 };
+  private messageHandler: ((m: InboundMessage) => void) | null = null;
+  private readonly connectListeners = new Set<() => void>();
+  private readonly counters = {
+    connects: 0,
+    disconnects: 0,
+    published: 0,
+    acked: 0,
+    timeouts: 0,
+    replayed: 0,
+    maxInFlightSeen: 0,
+  };
   private lastError: string | null = null;
   private readonly log: Logger;
 
   constructor(private readonly o: UplinkOptions) {
     this.log = o.log;
     this.backoff = new Backoff(o.config.backoff.initialMs, o.config.backoff.maxMs, o.random);
-    this.base = topicBase(o.config, o.site, o.gatewayId);
+    this.topics = new Topics(o.config.topicRoot, o.site, o.gatewayId);
+    this.window = o.config.inFlightWindow;
   }
 
-  topicFor(event: Pick<EdgeEvent, 'type'>): string {
-    return `${this.base}/events/${event.type}`;
+  topicFor(event: { type: string; stream?: Stream }): string {
+    return this.topics.event(event.type, event.stream ?? 'events');
   }
 
   get statusTopic(): string {
-    return `${this.base}/status`;
+    return this.topics.status;
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Commands (and anything else arriving on commands/+) go to this handler. */
+  onMessage(handler: (m: InboundMessage) => void): void {
+    this.messageHandler = handler;
+  }
+
+  onConnected(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
   }
 
   start(): void {
@@ -96,8 +151,18 @@ export class Uplink {
     return {
       state: this.state,
       url: redactUrl(this.o.config.url),
-      ...this.counters,
+      protocolVersion: this.o.config.protocolVersion,
+      connects: this.counters.connects,
+      disconnects: this.counters.disconnects,
+      published: this.counters.published,
+      acked: this.counters.acked,
+      timeouts: this.counters.timeouts,
+      replayed: this.counters.replayed,
+      maxInFlightSeen: this.counters.maxInFlightSeen,
       inFlight: this.inFlight.size,
+      window: this.window,
+      receiveMaximum: this.receiveMaximum,
+      replayActive: this.replayCursor !== null,
       lastError: this.lastError,
       nextRetryInMs:
         this.retryAt === null
@@ -106,14 +171,15 @@ export class Uplink {
     };
   }
 
-  private statusPayload(state: 'online' | 'offline'): string {
-    return JSON.stringify({
+  statusPayload(state: 'online' | 'offline'): string {
+    const status: StatusMessage = {
       schema: 1,
       state,
       gatewayId: this.o.gatewayId,
       version: this.o.version,
       startedAt: this.o.startedAt,
-    });
+    };
+    return JSON.stringify(status);
   }
 
   private open(): void {
@@ -121,27 +187,21 @@ export class Uplink {
     this.state = 'connecting';
     this.retryAt = null;
     const { config } = this.o;
-    const options: IClientOptions = {
-      clientId: this.o.gatewayId,
-      protocolVersion: config.protocolVersion,
-      clean: false,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-      keepalive: config.keepaliveS,
-      queueQoSZero: false,
-      will: {
+    let client: MqttClient;
+    try {
+      const options = connectOptions(config, this.o.gatewayId, {
         topic: this.statusTopic,
-        payload: Buffer.from(this.statusPayload('offline')),
-        qos: 1,
-        retain: true,
-      },
-    };
-    if (config.protocolVersion === 5) options.properties = { sessionExpiryInterval: 7 * 24 * 3600 };
-    if (config.username !== undefined) options.username = config.username;
-    if (config.password !== undefined) options.password = config.password;
-    const client = connect(config.url, options);
+        payload: this.statusPayload('offline'),
+      });
+      client = connect(config.url, options);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log.error({ err }, 'uplink cannot connect');
+      this.scheduleRetry();
+      return;
+    }
     this.client = client;
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       if (this.client !== client) return;
       this.state = 'connected';
       this.counters.connects++;
@@ -149,7 +209,13 @@ export class Uplink {
       this.lastError = null;
       this.inFlight.clear();
       this.cursor = 0;
-      this.log.info({ url: redactUrl(config.url) }, 'uplink connected');
+      const rm = connack.properties?.receiveMaximum;
+      this.receiveMaximum = typeof rm === 'number' ? rm : null;
+      this.window = Math.max(1, Math.min(config.inFlightWindow, this.receiveMaximum ?? Infinity));
+      this.log.info(
+        { url: redactUrl(config.url), window: this.window, sessionPresent: connack.sessionPresent },
+        'uplink connected',
+      );
       client.publish(
         this.statusTopic,
         this.statusPayload('online'),
@@ -158,7 +224,25 @@ export class Uplink {
           if (err) this.log.warn({ err }, 'status publish failed');
         },
       );
+      if (this.messageHandler) {
+        client.subscribe(this.topics.commandFilter, { qos: 1 }, (err) => {
+          if (err) this.log.warn({ err }, 'command subscription failed');
+        });
+      }
+      for (const l of this.connectListeners) l();
       this.pump();
+    });
+    client.on('message', (topic, payload, packet) => {
+      if (this.client !== client || !this.messageHandler) return;
+      const props = packet.properties;
+      const message: InboundMessage = { topic, payload };
+      if (props?.responseTopic) message.responseTopic = props.responseTopic;
+      if (props?.correlationData) message.correlationData = props.correlationData;
+      try {
+        this.messageHandler(message);
+      } catch (err) {
+        this.log.error({ err, topic }, 'message handler threw');
+      }
     });
     client.on('error', (err) => {
       if (this.client !== client) return;
@@ -185,6 +269,10 @@ export class Uplink {
     client.on('error', () => {}); // late errors of a dead client must not crash
     client.end(true);
     if (this.stopPromise) return;
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
     const delay = this.backoff.next();
     this.state = 'backoff';
     this.retryAt = this.o.clock.monoMs() + delay;
@@ -195,42 +283,109 @@ export class Uplink {
     }, delay);
   }
 
-  /** Fill the in-flight window from the outbox, in sequence order. */
+  private publishRow(client: MqttClient, row: StoredRow, key: number, replay: boolean): void {
+    const qos = row.stream === 'telemetry' ? this.o.config.telemetry.qos : 1;
+    this.inFlight.set(key, this.o.clock.monoMs());
+    if (this.inFlight.size > this.counters.maxInFlightSeen)
+      this.counters.maxInFlightSeen = this.inFlight.size;
+    this.counters.published++;
+    const payload = envelopeJson(row, this.o.gatewayId, replay);
+    client.publish(this.topicFor(row), payload, { qos }, (err) => {
+      if (this.client !== client) return;
+      if (err) {
+        this.lastError = err.message;
+        this.drop(client);
+        return;
+      }
+      this.onAck(key);
+    });
+  }
+
+  /** Fill the in-flight window from the outbox in commit order, then with replayed rows. */
   private pump(): void {
     const client = this.client;
     if (!client || this.state !== 'connected') return;
-    const window = this.o.config.inFlightWindow;
-    while (this.inFlight.size < window) {
-      const batch = this.o.outbox.pending(this.cursor, window - this.inFlight.size);
-      if (batch.length === 0) return;
-      for (const event of batch) {
-        this.cursor = event.seq;
-        this.inFlight.set(event.seq, this.o.clock.monoMs());
-        this.counters.published++;
-        client.publish(this.topicFor(event), JSON.stringify(event), { qos: 1 }, (err) => {
-          if (this.client !== client) return;
-          if (err) {
-            this.lastError = err.message;
-            this.drop(client);
-            return;
-          }
-          this.onAck(event.seq);
-        });
+    while (this.inFlight.size < this.window) {
+      const batch = this.o.outbox.pending(this.cursor, this.window - this.inFlight.size);
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        this.cursor = row.pos;
+        this.publishRow(client, row, row.pos, false);
       }
+    }
+    this.pumpReplay(client);
+  }
+
+  private pumpReplay(client: MqttClient): void {
+    const r = this.replayCursor;
+    if (!r || this.replayTimer) return;
+    const free = this.window - this.inFlight.size;
+    if (free <= 0) return;
+    const allowance = Math.min(free, r.allowance(this.o.clock.monoMs()));
+    if (allowance > 0) {
+      const rows = this.o.outbox.range(r.stream, r.nextSeq, r.toSeq, allowance);
+      if (rows.length === 0) r.remaining = 0;
+      for (const row of rows) this.publishRow(client, row, -++this.replayToken, true);
+      if (rows.length > 0) r.consume(rows.length, rows[rows.length - 1]!.seq);
+      this.counters.replayed += rows.length;
+    }
+    if (r.done) {
+      this.log.info({ stream: r.stream, sent: r.sent }, 'replay finished');
+      this.replayCursor = null;
+      return;
+    }
+    if (allowance === 0 || this.inFlight.size < this.window) {
+      this.replayTimer = setTimeout(() => {
+        this.replayTimer = null;
+        this.pump();
+      }, r.waitMs());
     }
   }
 
-  private onAck(seq: number): void {
-    if (!this.inFlight.delete(seq)) return;
+  /**
+   * Re-send stored events of `stream` with fromSeq <= seq <= toSeq (at most maxEvents, paced at
+   * eventsPerS). Returns false when a replay is already running.
+   */
+  replay(stream: Stream, fromSeq: number, toSeq: number, maxEvents: number): boolean {
+    if (this.replayCursor || this.stopPromise) return false;
+    this.replayCursor = new ReplayCursor(
+      stream,
+      fromSeq,
+      toSeq,
+      maxEvents,
+      this.o.config.commands.replayEventsPerS,
+      this.o.clock.monoMs(),
+    );
+    this.pump();
+    return true;
+  }
+
+  /** Publish a command reply, QoS 1; resolves on PUBACK. */
+  publishReply(topic: string, payload: string, correlationData?: Buffer): Promise<void> {
+    const client = this.client;
+    if (!client || this.state !== 'connected') {
+      return Promise.reject(new EdgeError('EDGE_UPLINK_OFFLINE', 'uplink is not connected'));
+    }
+    const opts: IClientPublishOptions = { qos: 1 };
+    if (correlationData && this.o.config.protocolVersion === 5) {
+      opts.properties = { correlationData };
+    }
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, opts, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private onAck(key: number): void {
+    if (!this.inFlight.delete(key)) return;
     this.counters.acked++;
-    this.ackBuffer.push(seq);
+    if (key > 0) this.ackBuffer.push(key);
     if (!this.ackFlushScheduled) {
       this.ackFlushScheduled = true;
       setImmediate(() => {
         this.ackFlushScheduled = false;
-        const seqs = this.ackBuffer.splice(0);
+        const positions = this.ackBuffer.splice(0);
         try {
-          this.o.outbox.markDelivered(seqs);
+          this.o.outbox.markDelivered(positions);
         } catch (err) {
           this.log.error({ err }, 'marking delivered failed');
         }
@@ -261,6 +416,8 @@ export class Uplink {
         this.unsubscribe?.();
         if (this.retryTimer) clearTimeout(this.retryTimer);
         if (this.sweepTimer) clearInterval(this.sweepTimer);
+        if (this.replayTimer) clearTimeout(this.replayTimer);
+        this.replayCursor = null;
         const client = this.client;
         this.client = null;
         this.state = 'stopped';

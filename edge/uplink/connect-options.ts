@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import type { IClientOptions } from 'mqtt';
+import type { UplinkConfig } from '../../config/schema.js';
+import { EdgeError } from '../errors.js';
+
+/**
+ * mqtt.js options for one connection attempt. Certificates and keys are read on every attempt,
+ * so a renewed certificate is picked up at the next reconnect. reconnectPeriod 0: reconnects are
+ * the uplink's own (capped backoff with jitter); clean false: a persistent session (MQTT 5 needs
+ * a session expiry for that); queueQoSZero false: nothing is queued in mqtt.js's memory.
+ */
+export function connectOptions(
+  config: UplinkConfig,
+  gatewayId: string,
+  will: { topic: string; payload: string },
+): IClientOptions {
+  const options: IClientOptions = {
+    clientId: gatewayId,
+    protocolVersion: config.protocolVersion,
+    clean: false,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    keepalive: config.keepaliveS,
+    queueQoSZero: false,
+    resubscribe: false,
+    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+  };
+  if (config.protocolVersion === 5) {
+    options.properties = { sessionExpiryInterval: config.sessionExpiryS };
+  }
+  if (config.username !== undefined) options.username = config.username;
+  if (config.password !== undefined) options.password = config.password;
+  const tls = config.tls;
+  if (tls) {
+    const url = new URL(config.url);
+    if (!['mqtts:', 'wss:', 'tls:', 'ssl:'].includes(url.protocol)) {
+      throw new EdgeError(
+        'EDGE_UPLINK_CONFIG',
+        `uplink.tls is set but the url scheme is ${url.protocol} (use mqtts://)`,
+      );
+    }
+    const read = (what: string, path: string): Buffer => {
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        throw new EdgeError('EDGE_UPLINK_CONFIG', `cannot read uplink.tls.${what} ${path}`, {
+          cause: err,
+        });
+      }
+    };
+    if (tls.ca) options.ca = read('ca', tls.ca);
+    if (tls.cert) options.cert = read('cert', tls.cert);
+    if (tls.key) options.key = read('key', tls.key);
+    // handed through to tls.connect() by mqtt.js
+    if (tls.passphrase !== undefined)
+      (options as IClientOptions & { passphrase?: string }).passphrase = tls.passphrase;
+    if (tls.servername) options.servername = tls.servername;
+    options.rejectUnauthorized = tls.rejectUnauthorized;
+  }
+  return options;
+}
