@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   EDGE_GATE_UNKNOWN_OUTPUT: 'A gate command named an output that is not configured.',
   EDGE_HTTP_AUTH_REQUIRED: 'The HTTP request carried no valid credentials.',
   EDGE_HTTP_FORBIDDEN: "The authenticated user's role does not allow this route.",
+  EDGE_TARGETING_INVALID:
+    'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
+  EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
+  EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
 } as const;
 
 export type EdgeErrorCode = keyof typeof ERROR_CODES;

@@ -104,6 +104,7 @@ export interface EngineEventDraft {
   payload: Record<string, unknown>;
 }
 
+/** Direct GPIO mode: the gate-controller process drives the output at `fireAtMono`. */
 export interface GateCommand {
   gateId: string;
   parcelId: string;
@@ -112,25 +113,139 @@ export interface GateCommand {
   fireAtMono: number;
 }
 
+/** Withdraw a GPIO command already sent (line stopped, speed changed, parcel became unknown). */
+export interface GateCancel {
+  gateId: string;
+  parcelId: string;
+  /** the fire time of the command being withdrawn (identifies it with gateId + parcelId) */
+  fireAtMono: number;
+  reason: string;
+}
+
+/**
+ * PLC hand-off mode: the sorter PLC tracks the parcel and fires its own diverter; the gateway
+ * only hands it the decision. `divert` asks the PLC to send the parcel to `destination`;
+ * `revoke` withdraws an earlier divert (the parcel then goes straight on, to inspection). The PLC
+ * must be configured so that a parcel without a decision goes straight on (fail-safe). The
+ * OPC UA driver consumes these (writes the decision nodes the PLC vendor exposes).
+ */
+export interface PlcDivertCommand {
+  kind: 'plcDivert';
+  action: 'divert' | 'revoke';
+  /** the PLC driver / device id that receives the command */
+  plcId: string;
+  /** the diverter on the PLC side (the lane's gate id) */
+  gateId: string;
+  parcelId: string;
+  /** the waybill the PLC can match on its own tracking (null when the parcel has no valid read) */
+  code: string | null;
+  lane: Lane;
+  /** lane id: 'pass', 'exception' or a customs outlet id */
+  outlet: string;
+  /** vendor destination number of that outlet */
+  destination: number;
+  issuedAtMono: number;
+  /** the moment the parcel is predicted at the diverter: the PLC must have the decision before */
+  atDiverterMono: number | null;
+}
+
 export interface EngineOutput {
   events: EngineEventDraft[];
   gateCommands: GateCommand[];
+  gateCancels: GateCancel[];
+  plcCommands: PlcDivertCommand[];
 }
 
+export type GateMode = 'gpio' | 'plc';
+
 export interface LaneGeometry {
-  /** the output that diverts into this lane; absent for the straight-through pass lane */
+  /** the output that diverts into this lane; absent for the straight-through inspection lane */
   gateId?: string;
   /** distance from the induction photo-eye to the diverter, mm */
   positionMm: number;
+  /** gpio (default): the gateway times the gate; plc: the decision is handed to a sorter PLC */
+  gateMode?: GateMode;
+  plc?: { plcId: string; destination: number };
+  /** lane-entry photo-eye that confirms a divert into this lane (LaneConfirmInput) */
+  confirmPhotoEyeId?: string;
+}
+
+/** An extra pass outlet for one customs mode (9610 / 9710 / 9810 / 1210). */
+export interface OutletGeometry extends LaneGeometry {
+  id: string;
+  gateId: string;
+}
+
+export type CustomsMode = '9610' | '9710' | '9810' | '1210';
+
+/** Rule ids the engine knows. The safety rules always send to inspection. */
+export type RuleId =
+  | 'tracking'
+  | 'device-lost'
+  | 'targeting'
+  | 'ct-suspect'
+  | 'ct-unknown'
+  | 'ct-verdict-timeout'
+  | 'no-read'
+  | 'weight'
+  | 'customs-mode';
+
+export interface RulesConfig {
+  /** evaluation order; the safety rules must all be present and come first */
+  order: RuleId[];
+  /** lane for no-read / invalid id (exception or inspection) */
+  noReadLane: 'exception' | 'inspection';
+  weight?: { minKg: number; maxKg: number; lane: 'exception' | 'inspection' };
+  customsModes?: { mode: CustomsMode; pattern: string; outlet?: string }[];
+  /** when customs modes are configured: a parcel matching none goes to exception */
+  requireCustomsMode?: boolean;
+}
+
+export interface TrackingConfig {
+  mode: 'time' | 'encoder';
+  /** encoder mode: mm of belt travel per count */
+  mmPerCount?: number;
+  /** encoder mode: the device id of the encoder (or PLC position) input */
+  encoderId?: string;
+  /** encoder mode: no count for this long while running -> tracking lost */
+  encoderStaleMs?: number;
+  /** the fastest the belt may run; deadlines are checked against it */
+  maxSpeedMmPerS?: number;
 }
 
 export interface EngineConfig {
   lineId: string;
+  /** nominal belt speed (time-based tracking until a live BeltSpeedInput arrives) */
   beltSpeedMmPerS: number;
   inductionPhotoEyeId: string;
   defaultParcelLengthMm: number;
-  scanner: { positionMm: number; toleranceMm: number };
-  ct: { positionMm: number; toleranceMm: number };
+  scanner: { positionMm: number; toleranceMm: number; deviceId?: string };
+  ct: { positionMm: number; toleranceMm: number; deviceId?: string };
+  /** checkweigher; when present with rules.weight, a parcel without a usable weight goes to exception */
+  scale?: { positionMm: number; toleranceMm: number; deviceId?: string };
   decision: { actuationLeadMs: number; marginMs: number };
   lanes: { inspection: LaneGeometry; exception: LaneGeometry; pass: LaneGeometry };
+  outlets?: OutletGeometry[];
+  tracking?: TrackingConfig;
+  rules?: RulesConfig;
+  /** induction photo-eye blocked this long while the belt runs -> jam */
+  jamTimeoutMs?: number;
+  /** a divert not confirmed by the lane photo-eye within this distance past the diverter -> alarm */
+  divertConfirmWindowMm?: number;
+  /** GPIO commands are sent this long before they fire (and withdrawn on stops / speed changes) */
+  gateCommandLeadMs?: number;
+}
+
+/** What the targeting list answers for a waybill (see edge/targeting). */
+export interface TargetingHit {
+  listVersion: string;
+  entryId: string;
+  match: 'exact' | 'prefix';
+  pattern: string;
+  reason: string | null;
+}
+
+export interface TargetingLookup {
+  readonly version: string;
+  match(code: string): TargetingHit | null;
 }
