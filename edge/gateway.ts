@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Driver } from '../drivers/driver.js';
 import { DRIVER_KINDS, type DriverKind } from '../drivers/kinds.js';
 import type { Clock } from './clock.js';
+import type { ConfigControl } from './config-control.js';
 import { EngineRunner } from './engine/engine-runner.js';
 import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   clock: Clock;
   version: string;
   driverKinds?: readonly DriverKind[];
+  /** run-time configuration changes (HTTP PUT /api/config, the platform's put-config command) */
+  configControl?: ConfigControl;
 }
 
 type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -177,6 +180,8 @@ export class Gateway {
       board: this.board,
       runningConfig: () => withoutSecrets(config),
       routes: this.routeModules(),
+      ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
+      audit: (entry) => this.recordAudit(entry),
     });
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
@@ -204,6 +209,12 @@ export class Gateway {
     } catch (err) {
       this.o.log.error({ err, driver: driver.id }, 'driver failed to start; continuing without it');
     }
+  }
+
+  /** An audit entry (who changed what): configuration, manual gate actuation, decisions. */
+  recordAudit(entry: { action: string; actor: string } & Record<string, unknown>): void {
+    this.o.log.info({ audit: entry }, 'audit');
+    this.record([{ type: 'audit', parcelId: null, atMono: this.o.clock.monoMs(), payload: entry }]);
   }
 
   private record(events: EventDraft[]): void {

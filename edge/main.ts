@@ -7,10 +7,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/loader.js';
-import { driverKindSchemas } from '../drivers/kinds.js';
+import { DRIVER_KINDS, driverKindSchemas } from '../drivers/kinds.js';
 import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
-import { Gateway } from './gateway.js';
+import { GatewayHost } from './gateway-host.js';
 import { createRootLogger } from './log.js';
 
 function packageVersion(): string {
@@ -51,7 +51,13 @@ async function main(): Promise<void> {
     );
   }
   const version = packageVersion();
-  const gateway = new Gateway({ config, log, clock: systemClock, version });
+  const host = new GatewayHost({
+    file,
+    driverKinds: DRIVER_KINDS,
+    log,
+    clock: systemClock,
+    version,
+  });
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    gateway.stop().then(
+    host.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'stop failed');
@@ -72,12 +78,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
-    await gateway.start();
+    await host.start();
   } catch (err) {
     log.fatal({ err }, 'gateway failed to start');
-    await gateway.stop().catch(() => undefined);
+    await host.stop().catch(() => undefined);
     process.exit(1);
   }
+  const gateway = host.gateway!;
   const ui = gateway.httpAddress ?? '?';
   const broker = gateway.broker
     ? gateway.broker.url
@@ -86,6 +93,8 @@ async function main(): Promise<void> {
   log.info({ ui, health: `${ui}/api/health`, broker, topics }, 'gateway running');
   // a line every few seconds so a terminal shows the line working
   const summary = setInterval(() => {
+    const gateway = host.gateway;
+    if (!gateway) return;
     const h = gateway.health() as {
       engine: { tracked: number; decisions: number };
       outbox: { pending: number; delivered: number };

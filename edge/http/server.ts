@@ -8,8 +8,10 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Role } from '../../config/schema.js';
+import type { ConfigControl } from '../config-control.js';
 import { allows, type Principal, type UserDirectory } from './auth.js';
 import type { ParcelBoard } from './parcel-board.js';
+import { withoutSecrets } from './redact.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 
 /**
@@ -39,6 +41,8 @@ export interface HttpDeps {
   /** the running configuration with secrets removed (technician view) */
   runningConfig: () => unknown;
   routes?: readonly RouteModule[];
+  configControl?: ConfigControl;
+  audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
   /** failed logins allowed per client address per minute before 429 */
   maxFailedLoginsPerMinute?: number;
   nowMs?: () => number;
@@ -88,12 +92,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const record = failures.get(client);
     if (record && now() - record.since > 60_000) failures.delete(client);
     if ((failures.get(client)?.count ?? 0) >= maxFailures) {
-      void reply
-        .code(429)
-        .send({
-          code: 'EDGE_HTTP_AUTH_REQUIRED',
-          message: 'too many failed logins, try again in a minute',
-        });
+      void reply.code(429).send({
+        code: 'EDGE_HTTP_AUTH_REQUIRED',
+        message: 'too many failed logins, try again in a minute',
+      });
       return reply;
     }
     const principal = deps.users.verifyBasic(req.headers.authorization);
@@ -169,6 +171,48 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.get('/api/config', { config: { minRole: 'technician' } }, (_req, reply) =>
     reply.header('cache-control', 'no-store').send(deps.runningConfig()),
   );
+
+  const control = deps.configControl;
+  if (control) {
+    // the file as written: secret references (${env:...}) stay references, literal secrets are hidden
+    app.get('/api/config/file', { config: { minRole: 'admin' } }, (_req, reply) =>
+      reply.header('cache-control', 'no-store').send(withoutSecrets(control.current())),
+    );
+    app.post('/api/config/validate', { config: { minRole: 'technician' } }, (req, reply) => {
+      const issues = control.validate(req.body);
+      return reply.code(issues.length ? 400 : 200).send({ valid: issues.length === 0, issues });
+    });
+    // Validated now; applied after the reply (applying restarts this server). The outcome is at
+    // GET /api/config/last-apply and in the audit events.
+    app.put('/api/config', { config: { minRole: 'admin' } }, (req, reply) => {
+      const issues = control.validate(req.body);
+      if (issues.length > 0) {
+        deps.audit?.({
+          action: 'config.put',
+          actor: req.principal?.name ?? '?',
+          result: 'rejected',
+          issues,
+        });
+        return reply.code(400).send({
+          code: 'EDGE_CONFIG_INVALID',
+          message: `configuration rejected (${issues.length} errors); running configuration kept`,
+          issues,
+        });
+      }
+      const actor = req.principal?.name ?? '?';
+      reply.raw.once('finish', () => {
+        control
+          .apply(req.body, actor)
+          .catch((err: unknown) => deps.log.error({ err }, 'config apply failed'));
+      });
+      return reply
+        .code(202)
+        .send({ accepted: true, message: 'valid; applying (the gateway restarts its pipeline)' });
+    });
+    app.get('/api/config/last-apply', { config: { minRole: 'technician' } }, (_req, reply) =>
+      reply.send(control.lastResult ?? { message: 'no configuration change since start' }),
+    );
+  }
 
   for (const register of deps.routes ?? []) await register(app);
 
