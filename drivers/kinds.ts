@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { LineConfig } from '../config/schema.js';
 import type { Driver, DriverContext } from './driver.js';
+import { SERIAL_DRIVER_KINDS } from './serial/kinds.js';
 import {
   SimulatedLineDriver,
   SimulatedLineSchema,
@@ -29,6 +30,8 @@ export const DRIVER_KINDS: readonly DriverKind[] = [
     create: (config, ctx) =>
       Promise.resolve(new SimulatedLineDriver(config as SimulatedLineConfig, ctx.line, ctx)),
   },
+  // serial-barcode, serial-mt-sics, serial-toledo, serial-ct-alarm, serial-sim
+  ...SERIAL_DRIVER_KINDS,
 ];
 
 export function driverKindSchemas(

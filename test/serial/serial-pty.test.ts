@@ -1,0 +1,393 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../edge/clock.js';
+import type { LineSignal } from '../../drivers/driver.js';
+import { SerialDriver } from '../../drivers/serial/serial-driver.js';
+import type {
+  SerialBarcodeConfig,
+  SerialCtAlarmConfig,
+  SerialMtSicsConfig,
+  SerialToledoConfig,
+} from '../../drivers/serial/config.js';
+import { nodeSerialBinding } from '../../drivers/serial/port.js';
+import { ScaleSimulator } from '../../drivers/serial/sim/scale-sim.js';
+import { ScannerSimulator } from '../../drivers/serial/sim/scanner-sim.js';
+import { encodeToledo } from '../../drivers/serial/profiles/toledo.js';
+import { waitFor } from '../support/wait.js';
+import { portSettings, silentLog, startPtyPair, type TestLine } from './socat.js';
+
+/**
+ * The serial drivers over real ttys (socat pty pairs): real byte streams from the simulators,
+ * split frames, several frames per read, noise, oversized frames, bad checksums, and unplugging
+ * (killing socat) and replugging without restarting the driver.
+ */
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+const reconnect = { initialMs: 50, maxMs: 400, pathPollMs: 50 };
+const port = (path: string) => ({ ...portSettings(path) });
+
+async function line(): Promise<TestLine> {
+  const l = await startPtyPair();
+  cleanups.push(() => l.cleanup());
+  return l;
+}
+
+function collect(driver: SerialDriver): LineSignal[] {
+  const signals: LineSignal[] = [];
+  driver.on('signal', (s) => signals.push(s));
+  return signals;
+}
+
+/** start a driver, collecting its signals from the first one */
+async function started(
+  driver: SerialDriver,
+): Promise<{ driver: SerialDriver; signals: LineSignal[] }> {
+  cleanups.push(() => driver.stop());
+  const signals = collect(driver);
+  await driver.start();
+  await waitFor(() => driver.health().details.link === 'open', { what: 'port open' });
+  return { driver, signals };
+}
+
+function barcodeConfig(
+  path: string,
+  extra: Partial<SerialBarcodeConfig> = {},
+): SerialBarcodeConfig {
+  return {
+    id: 'scanner-1',
+    kind: 'serial-barcode',
+    port: port(path),
+    reconnect,
+    monitorFrames: 50,
+    pattern: '^(?<code>[\\x21-\\x7e]+)$',
+    noRead: ['NOREAD', 'NR', '?'],
+    noReadStatuses: [],
+    identifiers: {
+      s10: true,
+      carriers: [{ name: 'sf', pattern: 'SF\\d{12}' }],
+      acceptUnmatched: false,
+    },
+    ...extra,
+  };
+}
+
+const barcodes = (signals: LineSignal[]) =>
+  signals.flatMap((s) => (s.type === 'barcode' ? [{ code: s.code, valid: s.valid }] : []));
+
+describe('serial barcode scanner over a pty', () => {
+  it('frames split across reads, several in one read, noise and oversized frames', async () => {
+    const l = await line();
+    const { driver, signals } = await started(
+      new SerialDriver(
+        barcodeConfig(l.driverEnd, {
+          framing: { type: 'delimiter', delimiter: 'crlf', maxFrameBytes: 32 },
+        }),
+        { log: silentLog, clock: systemClock },
+      ),
+    );
+    const sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding);
+    await sim.open();
+    cleanups.push(() => sim.close());
+    const bytesIn = () => driver.health().counters.bytesIn ?? 0;
+
+    // one frame split in three writes, each seen by the driver before the next is sent
+    await sim.writeRaw(Buffer.from('RD2234'));
+    await waitFor(() => bytesIn() === 6, { what: 'first part read' });
+    await sim.writeRaw(Buffer.from('79072CN\r'));
+    await waitFor(() => bytesIn() === 14, { what: 'second part read' });
+    expect(barcodes(signals)).toEqual([]);
+    await sim.writeRaw(Buffer.from('\n'));
+    await waitFor(() => barcodes(signals).length === 1, { what: 'split frame' });
+    expect(barcodes(signals)[0]).toEqual({ code: 'RD223479072CN', valid: true });
+
+    // three frames in one write: a valid S10, a no-read, an S10 with a wrong check digit
+    await sim.writeRaw(Buffer.from('SF123456789012\r\nNOREAD\r\nRD223479073CN\r\n'));
+    await waitFor(() => barcodes(signals).length === 4, { what: 'three frames' });
+    expect(barcodes(signals).slice(1)).toEqual([
+      { code: 'SF123456789012', valid: true },
+      { code: null, valid: false },
+      { code: 'RD223479073CN', valid: false },
+    ]);
+
+    // noise (control bytes) then a good frame; an oversized frame then a good frame
+    await sim.writeRaw(Buffer.from([0x00, 0xff, 0x07, 0x0d, 0x0a]));
+    await sim.writeRaw(
+      Buffer.concat([Buffer.alloc(100, 0x41), Buffer.from('\r\nRD473124829CN\r\n')]),
+    );
+    await waitFor(() => barcodes(signals).length === 5, { what: 'frame after noise' });
+    expect(barcodes(signals)[4]).toEqual({ code: 'RD473124829CN', valid: true });
+    const h = driver.health();
+    expect(h.counters.rejected).toBe(2);
+    expect(h.details.rejectReasons).toEqual({ 'parse.control-bytes': 1, 'framer.oversize': 1 });
+    expect(h.counters.discardedBytes).toBe(102);
+    const monitor = driver.monitorFrames(3);
+    expect(monitor.map((m) => m.kind)).toEqual(['reject', 'reject', 'frame']);
+    expect(monitor[2]).toMatchObject({
+      hex: Buffer.from('RD473124829CN\r\n').toString('hex'),
+      text: 'RD473124829CN\\r\\n',
+    });
+  });
+
+  it('STX/ETX framing and a heartbeat that declares the scanner lost and found', async () => {
+    const l = await line();
+    const { driver, signals } = await started(
+      new SerialDriver(
+        barcodeConfig(l.driverEnd, {
+          framing: { type: 'stx-etx', maxFrameBytes: 64 },
+          heartbeat: { text: 'HB', timeoutMs: 300 },
+        }),
+        { log: silentLog, clock: systemClock },
+      ),
+    );
+    const sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding, {
+      framing: 'stx-etx',
+      noReadText: 'NR',
+      heartbeatText: 'HB',
+    });
+    await sim.open();
+    cleanups.push(() => sim.close());
+    await sim.writeRaw(Buffer.from('junk'));
+    await sim.sendRead('RD000000005CN');
+    await sim.sendHeartbeat();
+    await sim.sendNoRead();
+    await waitFor(() => barcodes(signals).length === 2, { what: 'reads' });
+    expect(barcodes(signals)).toEqual([
+      { code: 'RD000000005CN', valid: true },
+      { code: null, valid: false },
+    ]);
+    expect(driver.health().counters.discardedBytes).toBe(4);
+    // silence: the heartbeat timeout declares the scanner lost, the next frame finds it
+    const lost = await waitFor(() => signals.find((s) => s.type === 'deviceStatus' && !s.ok), {
+      what: 'heartbeat lost',
+    });
+    expect(lost).toMatchObject({ role: 'scanner', reason: 'heartbeat lost' });
+    expect(driver.health().state).toBe('degraded');
+    await sim.sendHeartbeat();
+    await waitFor(() => signals.filter((s) => s.type === 'deviceStatus' && s.ok).length === 2, {
+      what: 'heard again',
+    });
+  });
+
+  it('kill socat: disconnected in health; start it again: reconnects and reads without a restart', async () => {
+    const l = await line();
+    const { driver, signals } = await started(
+      new SerialDriver(barcodeConfig(l.driverEnd), { log: silentLog, clock: systemClock }),
+    );
+    let sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding);
+    await sim.open();
+    await sim.sendRead('RD223479072CN');
+    await waitFor(() => barcodes(signals).length === 1, { what: 'read before unplug' });
+
+    await l.unplug();
+    await waitFor(() => driver.health().counters.disconnects === 1, { what: 'disconnect seen' });
+    const down = driver.health();
+    expect(down.state).toBe('degraded');
+    expect(down.lastError?.code).toBe('EDGE_SERIAL_DISCONNECTED');
+    expect(['backoff', 'waiting-for-path']).toContain(down.details.link);
+    expect(signals.find((s) => s.type === 'deviceStatus' && !s.ok)).toMatchObject({
+      reason: 'disconnected',
+      role: 'scanner',
+    });
+    await waitFor(() => driver.health().details.link === 'waiting-for-path', {
+      what: 'waiting for path',
+    });
+    await sim.close().catch(() => undefined);
+
+    await l.replug();
+    await waitFor(() => driver.health().details.link === 'open', {
+      what: 'reopened',
+      timeoutMs: 15_000,
+    });
+    expect(driver.health().state).toBe('running');
+    expect(driver.health().counters.opens).toBe(2);
+    sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding);
+    await sim.open();
+    cleanups.push(() => sim.close());
+    await sim.sendRead('RD473124829CN');
+    await waitFor(() => barcodes(signals).length === 2, { what: 'read after replug' });
+    expect(barcodes(signals)[1]).toEqual({ code: 'RD473124829CN', valid: true });
+    const statuses = signals.flatMap((s) =>
+      s.type === 'deviceStatus' ? [`${s.ok}:${s.reason}`] : [],
+    );
+    expect(statuses[0]).toBe('true:connected');
+    expect(statuses[1]).toBe('false:disconnected');
+    expect(statuses.at(-1)).toBe('true:connected');
+  });
+
+  it('a path that does not exist yet: waits for it, then opens', async () => {
+    const l = await line();
+    await l.unplug();
+    const driver = new SerialDriver(barcodeConfig(l.driverEnd), {
+      log: silentLog,
+      clock: systemClock,
+    });
+    cleanups.push(() => driver.stop());
+    await driver.start();
+    expect(driver.health().state).toBe('degraded');
+    expect(driver.health().details.link).toBe('waiting-for-path');
+    await l.replug();
+    await waitFor(() => driver.health().details.link === 'open', {
+      what: 'opened',
+      timeoutMs: 15_000,
+    });
+    expect(driver.health().state).toBe('running');
+  });
+});
+
+describe('scales over a pty', () => {
+  it('MT-SICS polled: stable, dynamic, overload, errors; test command; no answer -> lost', async () => {
+    const l = await line();
+    const config: SerialMtSicsConfig = {
+      id: 'scale-1',
+      kind: 'serial-mt-sics',
+      port: port(l.driverEnd),
+      reconnect,
+      monitorFrames: 50,
+      polling: { command: 'SI', intervalMs: 40, timeoutMs: 200, retries: 1 },
+      emit: 'change',
+      testCommands: ['S', 'SI', 'I4'],
+    };
+    const sim = new ScaleSimulator(portSettings(l.deviceEnd), nodeSerialBinding, {
+      protocol: 'mt-sics',
+    });
+    await sim.open();
+    cleanups.push(() => sim.close());
+    sim.state = { status: 'stable', kg: 12.34 };
+    const { driver, signals } = await started(
+      new SerialDriver(config, { log: silentLog, clock: systemClock }),
+    );
+    const weights = () =>
+      signals.flatMap((s) => (s.type === 'weight' ? [`${s.status}:${s.kg}`] : []));
+    await waitFor(() => weights().includes('stable:12.34'), { what: 'stable weight' });
+    sim.state = { status: 'dynamic', kg: 3.5 };
+    await waitFor(() => weights().includes('dynamic:3.5'), { what: 'dynamic' });
+    sim.state = { status: 'overload' };
+    await waitFor(() => weights().includes('overload:null'), { what: 'overload' });
+    sim.state = { status: 'underload' };
+    await waitFor(() => weights().includes('underload:null'), { what: 'underload' });
+    sim.state = { status: 'error', code: 'EL' };
+    await waitFor(() => weights().includes('error:null'), { what: 'error' });
+    // 'change' mode: one signal per change, not per poll
+    expect(new Set(weights()).size).toBe(weights().length);
+    expect(sim.received.filter((c) => c === 'SI').length).toBeGreaterThanOrEqual(weights().length);
+
+    const answer = await driver.sendTestCommand('I4');
+    expect(answer.response.text).toBe('I4 A "0123456789"\\r\\n');
+    await expect(driver.sendTestCommand('Z')).rejects.toMatchObject({
+      code: 'EDGE_SERIAL_COMMAND_REJECTED',
+    });
+    expect(driver.monitorFrames().some((m) => m.dir === 'tx' && m.text === 'I4\\r\\n')).toBe(true);
+
+    sim.silent = true;
+    const lost = await waitFor(() => signals.find((s) => s.type === 'deviceStatus' && !s.ok), {
+      what: 'scale lost',
+    });
+    expect(lost).toMatchObject({ role: 'scale', reason: 'no response' });
+    expect(driver.health().lastError?.code).toBe('EDGE_SERIAL_DEVICE_SILENT');
+    await expect(driver.sendTestCommand('S')).rejects.toMatchObject({
+      code: 'EDGE_SERIAL_COMMAND_TIMEOUT',
+    });
+    sim.silent = false;
+    sim.state = { status: 'stable', kg: 1 };
+    await waitFor(() => weights().includes('stable:1'), { what: 'answers again' });
+    expect(driver.health().state).toBe('running');
+  });
+
+  it('Toledo continuous: weights, bad checksums rejected and counted, silence -> lost', async () => {
+    const l = await line();
+    const config: SerialToledoConfig = {
+      id: 'scale-2',
+      kind: 'serial-toledo',
+      port: port(l.driverEnd),
+      reconnect,
+      monitorFrames: 50,
+      checksum: true,
+      emit: 'every',
+      silenceTimeoutMs: 400,
+    };
+    const { driver, signals } = await started(
+      new SerialDriver(config, { log: silentLog, clock: systemClock }),
+    );
+    const sim = new ScaleSimulator(portSettings(l.deviceEnd), nodeSerialBinding, {
+      protocol: 'toledo',
+      checksum: true,
+      rateHz: 1000,
+    });
+    // written by hand below: the continuous timer would race the exact counts
+    sim.silent = true;
+    await sim.open();
+    cleanups.push(() => sim.close());
+    const good = encodeToledo({ value: 5.25, tare: 0.5, checksum: true, net: true });
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] = ((bad[bad.length - 1] ?? 0) + 1) & 0x7f;
+    const moving = encodeToledo({ value: 1.5, motion: true, checksum: true });
+    // split frame, two frames in one write, noise, a bad checksum, an oversized run
+    await sim.writeRaw(good.subarray(0, 7));
+    await waitFor(() => driver.health().counters.bytesIn === 7, { what: 'half frame read' });
+    await sim.writeRaw(Buffer.concat([good.subarray(7), Buffer.from('zz'), bad, moving]));
+    await sim.writeRaw(
+      Buffer.concat([Buffer.from([0x02]), Buffer.alloc(40, 0x30), Buffer.from([0x0d, 0x00])]),
+    );
+    await sim.writeRaw(good);
+    const weights = () =>
+      signals.flatMap((s) => (s.type === 'weight' ? [`${s.status}:${s.kg}`] : []));
+    await waitFor(() => weights().length === 3, { what: 'three weights' });
+    expect(weights()).toEqual(['stable:5.25', 'dynamic:1.5', 'stable:5.25']);
+    const h = driver.health();
+    expect(h.details.rejectReasons).toEqual({ 'parse.checksum': 1, 'framer.oversize': 1 });
+    expect(h.counters.rejected).toBe(2);
+    expect(h.counters.bytesIn).toBe(h.counters.discardedBytes! + 4 * good.length);
+
+    const lost = await waitFor(() => signals.find((s) => s.type === 'deviceStatus' && !s.ok), {
+      what: 'scale silent',
+    });
+    expect(lost).toMatchObject({ role: 'scale', reason: 'continuous output stopped' });
+    sim.silent = false;
+    await waitFor(() => signals.filter((s) => s.type === 'deviceStatus' && s.ok).length === 2, {
+      what: 'output back',
+    });
+  });
+});
+
+describe('CT alarm line over a pty', () => {
+  it('maps verdict words; unknown words fail safe; scan time from ageMs', async () => {
+    const l = await line();
+    const config: SerialCtAlarmConfig = {
+      id: 'ct-1',
+      kind: 'serial-ct-alarm',
+      port: port(l.driverEnd),
+      reconnect,
+      monitorFrames: 50,
+      pattern:
+        '^CT (?<scanId>\\S+) (?<verdict>\\S+)(?: img=(?<imageId>\\S+))?(?: age=(?<ageMs>\\d+))?$',
+      verdicts: { clear: ['NO_ALARM'], suspect: ['ALARM'], unknown: ['UNKNOWN'] },
+      scanToLineMs: 0,
+    };
+    const { driver, signals } = await started(
+      new SerialDriver(config, { log: silentLog, clock: systemClock }),
+    );
+    const sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding);
+    await sim.open();
+    cleanups.push(() => sim.close());
+    const before = systemClock.monoMs();
+    await sim.writeRaw(
+      Buffer.from(
+        'CT s1 NO_ALARM img=i1\r\nCT s2 ALARM age=5000\r\nCT s3 GARBLED\r\nnot a ct line\r\n',
+      ),
+    );
+    await waitFor(() => signals.filter((s) => s.type === 'ctVerdict').length === 3, {
+      what: 'verdicts',
+    });
+    const v = signals.flatMap((s) => (s.type === 'ctVerdict' ? [s] : []));
+    expect(v.map((s) => [s.scanId, s.verdict, s.imageId])).toEqual([
+      ['s1', 'clear', 'i1'],
+      ['s2', 'suspect', null],
+      ['s3', 'unknown', null],
+    ]);
+    expect(v[1]!.scannedAtMono).toBeLessThan(before - 4000);
+    expect(driver.health().details.rejectReasons).toEqual({ 'parse.pattern': 1 });
+  });
+});
