@@ -28,6 +28,21 @@ export const ERROR_CODES = {
   EDGE_BROKER_LISTEN: 'The embedded MQTT broker could not listen on its port.',
   EDGE_GATE_CONTROLLER_DOWN: 'The gate-controller process is not running or not answering.',
   EDGE_GATE_UNKNOWN_OUTPUT: 'A gate command named an output that is not configured.',
+  EDGE_GPIO_SYSFS_MISSING:
+    'sysfs GPIO (/sys/class/gpio) is missing: not a Raspberry Pi, or a kernel without CONFIG_GPIO_SYSFS.',
+  EDGE_GPIO_CHIP_NOT_FOUND:
+    'No GPIO chip with a pinctrl-bcm2835 / pinctrl-bcm2711 / pinctrl-rp1 label (or the configured chipLabel).',
+  EDGE_GPIO_PIN_INVALID:
+    'A BCM pin is outside the chip, or sysfs rejected its number (EINVAL: wrong chip base?).',
+  EDGE_GPIO_PIN_BUSY:
+    'A pin is already in use: claimed by a kernel driver / overlay (EBUSY) or configured twice.',
+  EDGE_GPIO_PERMISSION:
+    'No permission on the sysfs GPIO files: run as root or as a user in the gpio group.',
+  EDGE_GPIO_EXPORT_FAILED: 'A pin was exported but its gpioN directory did not appear.',
+  EDGE_GPIO_IO: 'A GPIO read or write failed.',
+  EDGE_GPIO_CONFIG: 'The gates configuration is inconsistent (duplicate pin, unknown input...).',
+  EDGE_GPIO_JOG_REFUSED:
+    'A technician jog was refused: the line runs (no maintenance mode), E-stop, or no controller.',
   EDGE_HTTP_AUTH_REQUIRED: 'The HTTP request carried no valid credentials.',
   EDGE_HTTP_FORBIDDEN: "The authenticated user's role does not allow this route.",
   EDGE_TARGETING_INVALID:

@@ -2,19 +2,24 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { GatesConfig } from '../../config/schema.js';
 import { BaseDriver, type DriverContext, type DriverEvents } from '../../drivers/driver.js';
-import { EdgeError } from '../errors.js';
-import type { GateCommand } from '../engine/types.js';
+import { EdgeError, type EdgeErrorCode, ERROR_CODES } from '../errors.js';
+import type { GateCancel, GateCommand } from '../engine/types.js';
+import { encoderSignal, signalForEdge } from './input-signals.js';
 import type {
   ControllerSettings,
   ControllerState,
   FromController,
+  InputSpec,
   ToController,
 } from './protocol.js';
+import { controllerSettingsFrom } from './settings.js';
 
 /**
  * The gateway's side of the gate-controller process: a Driver like any other. It forks the
- * controller, sends it gate commands with their scheduled time, exchanges heartbeats, reports
- * fires (with lateness) and failures, and restarts a controller that died.
+ * controller, sends it gate commands with their scheduled time, exchanges heartbeats, turns
+ * input edges into engine signals, reports fires (with lateness) and failures, and restarts a
+ * controller that died or stopped answering (health: degraded + EDGE_GATE_CONTROLLER_DOWN,
+ * `restarts`, and a `restarted` event).
  */
 
 export interface GateFired {
@@ -35,41 +40,181 @@ export interface GateLinkEvents extends DriverEvents {
   fired: [GateFired];
   failed: [GateFailed];
   input: [{ input: string; value: 0 | 1; mono: number }];
+  /** every output write, when the link was created with reportWrites */
+  output: [{ output: string; value: 0 | 1; mono: number }];
+  released: [{ output: string; mono: number; reason: string }];
+  controllerState: [{ state: ControllerState; reason: string; reasons: string[] }];
+  restarted: [{ pid: number | null; restarts: number; reason: string }];
 }
+
+export interface GateLinkOptions {
+  /** the controller reports every output write (tests, simulator, bench) */
+  reportWrites?: boolean;
+}
+
+interface Pending {
+  command: { gateId: string; parcelId: string | null; fireAtMono: number };
+  settle?: (result: GateFired | Error) => void;
+}
+
+const LATENESS_WINDOW = 1000;
 
 export class GateLink extends BaseDriver<GateLinkEvents> {
   private child: ChildProcess | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, GateCommand>();
+  private readonly pending = new Map<number, Pending>();
   private hbTimer: NodeJS.Timeout | null = null;
   private controllerState: ControllerState = 'starting';
+  private safeReasons: string[] = [];
   private lastControllerHb = 0;
   private restarts = 0;
+  private lastExit: string | null = null;
   private pid: number | null = null;
+  private chip: string | null = null;
+  private nice: number | null = null;
   private readonly lateness: number[] = [];
+  private readonly levels = new Map<string, 0 | 1>();
+  private readonly encoderCounts = new Map<string, number>();
+  private readonly lampRequests = new Map<string, 0 | 1>();
+  private commandedSafe: string | null = null;
+  private maintenanceOverride = false;
+  private settings: ControllerSettings | null = null;
+  private inputSpecs = new Map<string, InputSpec>();
 
   constructor(
     id: string,
     private readonly config: GatesConfig,
     ctx: DriverContext,
+    private readonly options: GateLinkOptions = {},
   ) {
     super(id, 'gate-controller', ctx);
   }
 
   /** Send a gate command; failures come back as `failed` events (never thrown at the engine). */
   schedule(command: GateCommand): void {
+    this.dispatch(command, undefined);
+  }
+
+  /** Withdraw a command not fired yet (line stopped, parcel became unknown). */
+  cancel(cancel: GateCancel): boolean {
+    for (const [id, p] of this.pending) {
+      const c = p.command;
+      if (
+        c.gateId === cancel.gateId &&
+        c.parcelId === cancel.parcelId &&
+        Math.abs(c.fireAtMono - cancel.fireAtMono) < 1e-6
+      ) {
+        this.count('commands.cancelled');
+        this.send({ t: 'cancel', id });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Technician jog: fire a gate now; resolves when it fired, rejects when it did not. */
+  jogFire(gateId: string, holdMs?: number): Promise<GateFired> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        settle(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', 'no answer from the gate controller'));
+      }, 5000);
+      let done = false;
+      const settle = (r: GateFired | Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+      this.dispatch(
+        { gateId, parcelId: null, fireAtMono: this.clock.monoMs() + 1, holdMs },
+        settle,
+      );
+    });
+  }
+
+  release(gateId: string): void {
+    this.send({ t: 'release', output: gateId });
+  }
+
+  /** Lamps (light-green...) and the beacon; remembered and re-sent to a restarted controller. */
+  setLight(output: string, on: boolean): void {
+    this.lampRequests.set(output, on ? 1 : 0);
+    this.send({ t: 'set', output, value: on ? 1 : 0 });
+  }
+
+  /** Hold every output safe until arm() (e.g. the gateway knows the line is unsafe). */
+  setSafe(reason: string): void {
+    this.commandedSafe = reason;
+    this.send({ t: 'safe', reason });
+  }
+
+  arm(): void {
+    this.commandedSafe = null;
+    this.send({ t: 'arm' });
+  }
+
+  /** Simulated binding only: drive an input in the controller process. */
+  simulateInput(input: string, value: 0 | 1): void {
+    this.send({ t: 'simInput', input, value });
+  }
+
+  setMaintenance(on: boolean): void {
+    this.maintenanceOverride = on;
+  }
+
+  /** Maintenance mode: the key-switch input, or set through the API. */
+  get maintenance(): boolean {
+    return this.maintenanceOverride || this.levelOfRole('maintenance') === 1;
+  }
+
+  /** E-stop input pressed (false when there is none). */
+  get estop(): boolean {
+    return this.levelOfRole('estop') === 1;
+  }
+
+  /** The line's run input; null when none is configured. */
+  get lineRunning(): boolean | null {
+    const level = this.levelOfRole('running');
+    return level === undefined ? null : level === 1;
+  }
+
+  get gateState(): ControllerState {
+    return this.child?.connected ? this.controllerState : 'starting';
+  }
+
+  inputLevel(id: string): 0 | 1 | undefined {
+    return this.levels.get(id);
+  }
+
+  outputIds(): string[] {
+    return this.settings?.outputs.map((o) => o.id) ?? [];
+  }
+
+  outputKind(id: string): string | undefined {
+    return this.settings?.outputs.find((o) => o.id === id)?.kind;
+  }
+
+  private levelOfRole(role: InputSpec['role']): 0 | 1 | undefined {
+    for (const spec of this.inputSpecs.values())
+      if (spec.role === role) return this.levels.get(spec.id);
+    return undefined;
+  }
+
+  private dispatch(
+    command: { gateId: string; parcelId: string | null; fireAtMono: number; holdMs?: number },
+    settle: Pending['settle'],
+  ): void {
     const id = this.nextId++;
     const child = this.child;
     if (!child?.connected || this.controllerState !== 'armed') {
       this.count('commands.refused');
-      this.emit('failed', {
-        gateId: command.gateId,
-        parcelId: command.parcelId,
-        error: `gate controller is ${child?.connected ? this.controllerState : 'not running'}`,
-      });
+      const error = `gate controller is ${child?.connected ? this.controllerState : 'not running'}${this.safeReasons.length ? ` (${this.safeReasons.join(', ')})` : ''}`;
+      this.emit('failed', { gateId: command.gateId, parcelId: command.parcelId, error });
+      settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', error));
       return;
     }
-    this.pending.set(id, command);
+    this.pending.set(id, { command, ...(settle ? { settle } : {}) });
     this.count('commands.sent');
     this.send({
       t: 'fire',
@@ -77,10 +222,15 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       output: command.gateId,
       atMono: command.fireAtMono,
       parcelId: command.parcelId,
+      ...(command.holdMs !== undefined ? { holdMs: command.holdMs } : {}),
     });
   }
 
   protected async onStart(): Promise<void> {
+    this.settings = controllerSettingsFrom(this.config, {
+      reportWrites: this.options.reportWrites ?? false,
+    });
+    this.inputSpecs = new Map(this.settings.inputs.map((i) => [i.id, i]));
     await this.spawn();
     this.hbTimer = this.setRepeating(() => this.heartbeat(), this.config.heartbeatIntervalMs);
   }
@@ -89,6 +239,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     this.clearTimer(this.hbTimer);
     const child = this.child;
     this.child = null;
+    this.failPending('gate link stopped');
     if (!child) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -110,10 +261,18 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null;
     return {
       pid: this.pid,
-      controllerState: this.controllerState,
+      controllerState: this.gateState,
+      safeReasons: this.safeReasons,
       restarts: this.restarts,
+      lastExit: this.lastExit,
       pendingCommands: this.pending.size,
       binding: this.config.binding,
+      chip: this.chip,
+      nice: this.nice,
+      maintenance: this.maintenance,
+      inputs: Object.fromEntries(this.levels),
+      encoders: Object.fromEntries(this.encoderCounts),
+      lights: Object.fromEntries(this.lampRequests),
       latenessMs: {
         p50: pct(0.5),
         p99: pct(0.99),
@@ -130,6 +289,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   private spawn(): Promise<void> {
+    const settings = this.settings!;
     const { path, execArgv } = this.controllerPath();
     const child = fork(path, [], {
       execArgv,
@@ -139,18 +299,13 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     this.child = child;
     this.pid = child.pid ?? null;
     this.controllerState = 'starting';
-    const settings: ControllerSettings = {
-      binding: this.config.binding,
-      outputs: this.config.outputs,
-      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-      safeStateAfterMs: this.config.safeStateAfterMs,
-      spinBeforeMs: this.config.spinBeforeMs,
-    };
+    this.lastControllerHb = this.clock.monoMs();
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
+        child.kill('SIGKILL');
         reject(
           new EdgeError(
             'EDGE_GATE_CONTROLLER_DOWN',
@@ -163,27 +318,29 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         if (msg.t === 'ready' && !settled) {
           settled = true;
           clearTimeout(timer);
-          this.log.info(
-            { pid: msg.pid, binding: msg.binding, outputs: msg.outputs },
-            'gate controller ready',
-          );
+          this.onReady(msg);
           resolve();
         } else if (msg.t === 'error' && !settled) {
           settled = true;
           clearTimeout(timer);
-          reject(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', msg.error));
+          const code = (
+            msg.code && msg.code in ERROR_CODES ? msg.code : 'EDGE_GATE_CONTROLLER_DOWN'
+          ) as EdgeErrorCode;
+          reject(new EdgeError(code, msg.error));
+          child.kill('SIGTERM');
         }
-        this.onMessage(msg);
+        if (this.child === child) this.onMessage(msg);
       });
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         if (this.child !== child) return;
         this.child = null;
         this.controllerState = 'starting';
+        this.lastExit = `code ${code}, signal ${signal}`;
         this.failPending('gate controller exited');
         const err = new EdgeError(
           'EDGE_GATE_CONTROLLER_DOWN',
-          `gate controller exited (code ${code}, signal ${signal})`,
+          `gate controller exited (${this.lastExit})`,
         );
         if (!settled) {
           settled = true;
@@ -192,19 +349,48 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         }
         if (this.isStopping) return;
         this.fail(err, 'degraded');
-        this.restarts++;
-        this.setTimer(
-          () => {
-            this.spawn().then(
-              () => this.recover(),
-              (e: unknown) => this.fail(e, 'degraded'),
-            );
-          },
-          Math.min(5000, 200 * this.restarts),
-        );
+        this.restartLater(err.message);
       });
       child.send({ t: 'configure', settings } satisfies ToController);
     });
+  }
+
+  private restartLater(reason: string): void {
+    this.restarts++;
+    this.count('controller.restarts');
+    this.setTimer(
+      () => {
+        if (this.isStopping) return;
+        this.spawn().then(
+          () => {
+            this.log.warn(
+              { pid: this.pid, restarts: this.restarts, reason },
+              'gate controller restarted',
+            );
+            this.emit('restarted', { pid: this.pid, restarts: this.restarts, reason });
+            if (this.controllerState === 'armed') this.recover();
+          },
+          (e: unknown) => {
+            this.fail(e, 'degraded');
+            this.restartLater((e as Error).message);
+          },
+        );
+      },
+      Math.min(5000, 200 * this.restarts),
+    );
+  }
+
+  private onReady(msg: Extract<FromController, { t: 'ready' }>): void {
+    this.chip = msg.chip;
+    this.nice = msg.nice;
+    this.levels.clear();
+    for (const [id, v] of Object.entries(msg.inputs)) this.levels.set(id, v);
+    this.log.info(
+      { pid: msg.pid, binding: msg.binding, chip: msg.chip, nice: msg.nice, outputs: msg.outputs },
+      'gate controller ready',
+    );
+    for (const [output, value] of this.lampRequests) this.send({ t: 'set', output, value });
+    if (this.commandedSafe) this.send({ t: 'safe', reason: this.commandedSafe });
   }
 
   private onMessage(msg: FromController): void {
@@ -215,40 +401,77 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         return;
       case 'state':
         this.controllerState = msg.state;
-        this.log.warn({ state: msg.state, reason: msg.reason }, 'gate controller state');
-        if (msg.state === 'safe' && !this.isStopping)
-          this.fail(
-            new EdgeError('EDGE_GATE_CONTROLLER_DOWN', `safe state: ${msg.reason}`),
-            'degraded',
-          );
-        else if (msg.state === 'armed') this.recover();
+        this.safeReasons = msg.reasons;
+        this.emit('controllerState', {
+          state: msg.state,
+          reason: msg.reason,
+          reasons: msg.reasons,
+        });
+        if (msg.state === 'safe') {
+          this.log.warn({ reason: msg.reason, reasons: msg.reasons }, 'gate controller safe');
+          if (!this.isStopping)
+            this.fail(
+              new EdgeError('EDGE_GATE_CONTROLLER_DOWN', `safe state: ${msg.reason}`),
+              'degraded',
+            );
+        } else if (msg.state === 'armed') {
+          this.log.info({ reason: msg.reason }, 'gate controller armed');
+          this.recover();
+        }
         return;
       case 'fired': {
-        const command = this.pending.get(msg.id);
+        const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
         const latenessMs = msg.actualMono - msg.scheduledMono;
         this.lateness.push(latenessMs);
-        if (this.lateness.length > 1000) this.lateness.shift();
+        if (this.lateness.length > LATENESS_WINDOW) this.lateness.shift();
         this.count('commands.fired');
-        this.emit('fired', {
+        const fired: GateFired = {
           gateId: msg.output,
-          parcelId: command?.parcelId ?? msg.parcelId,
+          parcelId: p?.command.parcelId ?? msg.parcelId,
           scheduledMono: msg.scheduledMono,
           actualMono: msg.actualMono,
           latenessMs,
-        });
+        };
+        p?.settle?.(fired);
+        this.emit('fired', fired);
         return;
       }
-      case 'failed':
+      case 'failed': {
+        const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
         this.count('commands.failed');
+        p?.settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', msg.error));
         this.emit('failed', { gateId: msg.output, parcelId: msg.parcelId, error: msg.error });
         return;
-      case 'edge':
+      }
+      case 'cancelled': {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', 'cancelled'));
+        return;
+      }
+      case 'released':
+        this.emit('released', { output: msg.output, mono: msg.mono, reason: msg.reason });
+        return;
+      case 'edge': {
+        this.levels.set(msg.input, msg.value);
         this.emit('input', { input: msg.input, value: msg.value, mono: msg.mono });
+        const spec = this.inputSpecs.get(msg.input);
+        const signal = spec ? signalForEdge(spec, msg.value, msg.mono) : null;
+        if (signal) this.emitSignal(signal);
+        return;
+      }
+      case 'encoder':
+        this.encoderCounts.set(msg.input, msg.count);
+        this.emitSignal(encoderSignal(msg.input, msg.count, msg.mono));
+        return;
+      case 'output':
+        this.emit('output', { output: msg.output, value: msg.value, mono: msg.mono });
         return;
       case 'error':
-        this.log.error({ error: msg.error }, 'gate controller error');
+        this.count('controller.errors');
+        this.log.error({ error: msg.error, code: msg.code }, 'gate controller error');
         return;
       case 'ready':
         return;
@@ -256,15 +479,28 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   private failPending(error: string): void {
-    for (const command of this.pending.values()) {
+    for (const p of this.pending.values()) {
       this.count('commands.failed');
-      this.emit('failed', { gateId: command.gateId, parcelId: command.parcelId, error });
+      p.settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', error));
+      this.emit('failed', { gateId: p.command.gateId, parcelId: p.command.parcelId, error });
     }
     this.pending.clear();
   }
 
   private heartbeat(): void {
+    const child = this.child;
+    if (!child?.connected) return;
     this.send({ t: 'hb', mono: this.clock.monoMs() });
+    // a controller that stopped answering (hung, stopped by a signal) is killed and restarted
+    const silent = this.clock.monoMs() - this.lastControllerHb;
+    const limit = Math.max(this.config.safeStateAfterMs, 5 * this.config.heartbeatIntervalMs);
+    if (this.controllerState !== 'starting' && silent > limit) {
+      this.log.error(
+        { silentMs: Math.round(silent), pid: child.pid },
+        'gate controller silent: killing it',
+      );
+      child.kill('SIGKILL');
+    }
   }
 
   private send(msg: ToController): void {
@@ -278,12 +514,16 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   /** For tests and the simulator: kill the controller as a crash would. */
-  killController(): void {
-    this.child?.kill('SIGKILL');
+  killController(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child?.kill(signal);
   }
 
   get controllerPid(): number | null {
     return this.pid;
+  }
+
+  get restartCount(): number {
+    return this.restarts;
   }
 
   get lastControllerHeartbeatMono(): number {
