@@ -59,6 +59,8 @@ export interface TrackingSnapshot {
 }
 
 /** a GPIO command is withdrawn and re-sent when its time moves by more than this */
+/** a divert this late (a few cm at line speed) still catches the parcel; later, it runs on */
+const LATE_FIRE_MS = 30;
 const RETIME_TOLERANCE_MS = { time: 2, encoder: 10 };
 
 export class LineEngine {
@@ -773,7 +775,9 @@ export class LineEngine {
     const lead = this.config.gateCommandLeadMs;
     const plc = geom.gateMode === 'plc' && geom.plc;
     if (!plc && lead !== undefined && nowMono < g.fireAtMono - lead) return;
-    if (nowMono >= g.fireAtMono) {
+    // a speed change can move the moment a little into the past: fire at once if still useful
+    if (nowMono >= g.fireAtMono && nowMono - g.fireAtMono <= LATE_FIRE_MS) g.fireAtMono = nowMono;
+    if (nowMono > g.fireAtMono) {
       // too late to divert: the parcel runs on to inspection
       g.done = true;
       out.events.push(

@@ -34,6 +34,7 @@ export class BeltTracker {
   private liveSpeed: number;
   private baseCount: number | null = null;
   private lastSampleMono: number | null = null;
+  private resumedAt = -Infinity;
 
   constructor(
     private readonly o: BeltTrackerOptions,
@@ -130,6 +131,7 @@ export class BeltTracker {
 
   /** Line stopped / restarted. Time-based tracking freezes; encoder tracking stops extrapolating. */
   setRunning(mono: number, running: boolean): void {
+    if (running && !this.running) this.resumedAt = mono;
     this.running = running;
     const at = Math.max(mono, this.last().mono);
     const speed = this.o.mode === 'time' ? (running ? this.liveSpeed : 0) : 0;
@@ -148,7 +150,9 @@ export class BeltTracker {
       if (mono - ref.mono >= 200) break;
     }
     const dt = mono - ref.mono;
-    const speed = dt > 0 ? Math.max(0, (mm - ref.mm) / dt) : this.last().speed;
+    let speed = dt > 0 ? Math.max(0, (mm - ref.mm) / dt) : this.last().speed;
+    // just after a restart the window still holds the stop: predict with the nominal speed
+    if (mono - this.resumedAt < 200 && mm > ref.mm) speed = Math.max(speed, this.liveSpeed);
     this.lastSampleMono = Math.max(mono, this.lastSampleMono ?? mono);
     this.push(mono, mm, this.running ? speed : 0);
   }
