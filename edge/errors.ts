@@ -49,10 +49,6 @@ export const ERROR_CODES = {
     'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
   EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
   EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
-  EDGE_TARGETING_INVALID:
-    'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
-  EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
-  EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
 } as const;
 
 export type EdgeErrorCode = keyof typeof ERROR_CODES;
