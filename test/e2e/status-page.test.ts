@@ -79,15 +79,18 @@ describe('status page in a browser', () => {
     await page.waitForSelector('tbody tr.pass, tbody tr.inspection, tbody tr.exception', {
       timeout: 20_000,
     });
+    // browser-side expressions as strings: this program is type-checked without the DOM library
     await page.waitForFunction(
-      () => Number(document.getElementById('t-inducted')?.textContent) >= 5,
+      "Number(document.getElementById('t-inducted')?.textContent) >= 5",
       undefined,
-      { timeout: 20_000 },
+      {
+        timeout: 20_000,
+      },
     );
     const lanes = await page.$$eval('tbody tr td.lane', (tds) => tds.map((td) => td.textContent));
     expect(lanes.some((l) => l === 'pass' || l === 'inspection' || l === 'exception')).toBe(true);
     await page.waitForFunction(
-      () => document.getElementById('health')?.textContent?.includes('gateway gw-demo-01'),
+      "document.getElementById('health')?.textContent?.includes('gateway gw-demo-01')",
       undefined,
       { timeout: 10_000 },
     );
