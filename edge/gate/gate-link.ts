@@ -315,6 +315,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       }, 15_000);
       child.on('message', (raw: unknown) => {
         const msg = raw as FromController;
+        if (this.child === child) this.lastControllerHb = this.clock.monoMs(); // any message: alive
         if (msg.t === 'ready' && !settled) {
           settled = true;
           clearTimeout(timer);
