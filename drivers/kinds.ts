@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox';
 import type { LineConfig } from '../config/schema.js';
 import type { Driver, DriverContext } from './driver.js';
 import { SERIAL_DRIVER_KINDS } from './serial/kinds.js';
+import { OpcuaDriverSchema, type OpcuaDriverConfig } from './opcua/config-schema.js';
 import {
   SimulatedLineDriver,
   SimulatedLineSchema,
@@ -15,6 +16,8 @@ import {
  */
 export interface DriverFactoryContext extends DriverContext {
   line: LineConfig;
+  /** the gateway's data directory (drivers keep state there, e.g. the OPC UA PKI folder) */
+  dataDir?: string;
 }
 
 export interface DriverKind {
@@ -29,6 +32,15 @@ export const DRIVER_KINDS: readonly DriverKind[] = [
     schema: SimulatedLineSchema,
     create: (config, ctx) =>
       Promise.resolve(new SimulatedLineDriver(config as SimulatedLineConfig, ctx.line, ctx)),
+  },
+  {
+    kind: 'opcua',
+    schema: OpcuaDriverSchema,
+    // node-opcua (~0.3 s, ~100 MB) is loaded only when an opcua driver is configured
+    create: async (config, ctx) => {
+      const { OpcuaDriver } = await import('./opcua/opcua-driver.js');
+      return new OpcuaDriver(config as OpcuaDriverConfig, ctx);
+    },
   },
   // serial-barcode, serial-mt-sics, serial-toledo, serial-ct-alarm, serial-sim
   ...SERIAL_DRIVER_KINDS,

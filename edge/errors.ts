@@ -49,6 +49,33 @@ export const ERROR_CODES = {
     'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
   EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
   EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
+  EDGE_SERIAL_CONFIG:
+    'A serial driver setting is inconsistent (framing, pattern without its named group...).',
+  EDGE_SERIAL_NOT_CONNECTED: 'The serial port is not open (device unplugged or not found yet).',
+  EDGE_SERIAL_OPEN_FAILED: 'A serial port could not be opened; the driver retries with backoff.',
+  EDGE_SERIAL_DISCONNECTED:
+    'A serial device went away (unplug, EIO); the driver reopens it when its path is back.',
+  EDGE_SERIAL_DEVICE_SILENT:
+    'A serial device stopped answering polls or sending its heartbeat / continuous output.',
+  EDGE_SERIAL_COMMAND_REJECTED:
+    'A technician test command is not allowed for this device, or the device is not polled.',
+  EDGE_SERIAL_COMMAND_TIMEOUT:
+    'A polled serial device did not answer a command within its timeout and retries.',
+  EDGE_SERIAL_UNKNOWN_DRIVER: 'A technician request named a serial driver that is not configured.',
+  EDGE_SERIAL_PTY: 'socat could not create the pty pair a serial simulator writes to.',
+  EDGE_OPCUA_CONNECT: 'An OPC UA server could not be reached or refused the session; retrying.',
+  EDGE_OPCUA_CERT_UNTRUSTED:
+    'An OPC UA server certificate is not trusted: it is listed as rejected until a technician trusts it.',
+  EDGE_OPCUA_CERT_PIN_MISMATCH:
+    "An OPC UA server's certificate thumbprint differs from the one pinned in the configuration.",
+  EDGE_OPCUA_SIGNAL:
+    'A configured OPC UA signal could not be monitored (bad nodeId or browse path); the others run.',
+  EDGE_OPCUA_NOT_CONNECTED: 'An OPC UA read, write, call or browse was asked while not connected.',
+  EDGE_OPCUA_WRITE: 'An OPC UA write or method call was rejected by the server.',
+  EDGE_OPCUA_UNKNOWN_NAME: 'An OPC UA server, output or certificate name is not known.',
+  EDGE_OPCUA_QUEUE_OVERFLOW:
+    "An OPC UA server's monitored-item queue overflowed: values were lost.",
+  EDGE_OPCUA_IDENTITY: 'The OPC UA user identity (certificate or key file) could not be read.',
 } as const;
 
 export type EdgeErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,132 @@
+import { readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import { exploreCertificateInfo, makeSHA1Thumbprint, readCertificate } from 'node-opcua-crypto';
+import { EdgeError } from '../../edge/errors.js';
+import type { CertificateEntry } from './api.js';
+
+/**
+ * The gateway's own PKI folder for OPC UA: its application instance certificate (created on
+ * first start under own/), trusted/ and rejected/ server certificates. Unknown server
+ * certificates are never accepted automatically: node-opcua writes them to rejected/, a
+ * technician trusts one through the HTTP API (moved to trusted/certs) or removes it.
+ */
+export class CertificateStore {
+  readonly manager: OPCUACertificateManager;
+  private initPromise: Promise<void> | null = null;
+
+  constructor(
+    readonly rootFolder: string,
+    private readonly log: Logger,
+  ) {
+    this.manager = new OPCUACertificateManager({
+      rootFolder,
+      automaticallyAcceptUnknownCertificate: false,
+      name: 'gateway-client',
+      keySize: 2048,
+      // no chokidar watchers: every change goes through this class (trust / remove)
+      disableFileWatchers: true,
+    });
+  }
+
+  initialize(): Promise<void> {
+    this.initPromise ??= this.manager.initialize();
+    return this.initPromise;
+  }
+
+  async list(): Promise<CertificateEntry[]> {
+    await this.initialize();
+    const out: CertificateEntry[] = [];
+    for (const [status, folder] of [
+      ['trusted', this.manager.trustedFolder],
+      ['rejected', this.manager.rejectedFolder],
+    ] as const) {
+      let files: string[];
+      try {
+        files = await readdir(folder);
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        if (!/\.(pem|der)$/i.test(file)) continue;
+        const path = join(folder, file);
+        try {
+          const der = readCertificate(path);
+          const info = exploreCertificateInfo(der);
+          out.push({
+            thumbprint: makeSHA1Thumbprint(der).toString('hex'),
+            status,
+            subject: info.subject.commonName ?? '',
+            organization: info.subject.organizationName ?? null,
+            notBefore: info.notBefore.toISOString(),
+            notAfter: info.notAfter.toISOString(),
+            file,
+          });
+        } catch (err) {
+          this.log.warn({ err, file: path }, 'unreadable certificate in the PKI folder');
+        }
+      }
+    }
+    return out.sort((a, b) => a.status.localeCompare(b.status) || a.file.localeCompare(b.file));
+  }
+
+  async find(thumbprint: string): Promise<CertificateEntry | null> {
+    const t = thumbprint.toLowerCase();
+    return (await this.list()).find((c) => c.thumbprint === t) ?? null;
+  }
+
+  /** Move a rejected certificate to trusted. Returns the entry as it is now. */
+  async trust(thumbprint: string): Promise<CertificateEntry> {
+    const entry = await this.find(thumbprint);
+    if (!entry) {
+      throw new EdgeError(
+        'EDGE_OPCUA_UNKNOWN_NAME',
+        `no certificate with thumbprint ${thumbprint}`,
+      );
+    }
+    if (entry.status === 'trusted') return entry;
+    const der = readCertificate(join(this.manager.rejectedFolder, entry.file));
+    await this.manager.trustCertificate(der);
+    this.log.warn(
+      { thumbprint: entry.thumbprint, subject: entry.subject },
+      'server certificate trusted',
+    );
+    return { ...entry, status: 'trusted' };
+  }
+
+  /** Trust a certificate given as DER (a pinned thumbprint seen at connect). */
+  async trustDer(der: Buffer): Promise<void> {
+    await this.initialize();
+    await this.manager.trustCertificate(der);
+  }
+
+  async remove(thumbprint: string): Promise<CertificateEntry> {
+    const entry = await this.find(thumbprint);
+    if (!entry) {
+      throw new EdgeError(
+        'EDGE_OPCUA_UNKNOWN_NAME',
+        `no certificate with thumbprint ${thumbprint}`,
+      );
+    }
+    if (entry.status === 'trusted') {
+      await this.manager.removeTrustedCertificate(entry.thumbprint);
+    } else {
+      await unlink(join(this.manager.rejectedFolder, entry.file));
+      // the manager indexes rejected certificates in memory: re-read the folders
+      await this.manager.reloadCertificates();
+    }
+    this.log.warn({ thumbprint: entry.thumbprint, status: entry.status }, 'certificate removed');
+    return entry;
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.initPromise) return;
+    await this.initPromise.catch(() => undefined);
+    await this.manager.dispose();
+  }
+}
+
+export function thumbprintOf(der: Buffer): string {
+  return makeSHA1Thumbprint(der).toString('hex');
+}

@@ -1,0 +1,168 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { isOpcuaControl, type OpcuaControl } from '../../../drivers/opcua/api.js';
+import { isEdgeError } from '../../errors.js';
+import type { RouteModule } from '../server.js';
+
+/**
+ * OPC UA routes for technicians: servers and their health, the PKI (list, trust, remove server
+ * certificates), browse and read (for the UI). Drivers are found by kind, so this module never
+ * loads node-opcua itself. Trust and remove are audited.
+ *
+ *   GET    /api/opcua/servers
+ *   GET    /api/opcua/certificates
+ *   POST   /api/opcua/certificates/:thumbprint/trust
+ *   DELETE /api/opcua/certificates/:thumbprint
+ *   GET    /api/opcua/servers/:serverId/browse?nodeId=i=85
+ *   GET    /api/opcua/servers/:serverId/read?nodeId=ns=1;s=X
+ */
+export interface OpcuaRouteDeps {
+  drivers: () => readonly unknown[];
+  audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
+}
+
+const Thumbprint = Type.Object({ thumbprint: Type.String({ pattern: '^[0-9a-fA-F]{40}$' }) });
+const ServerParams = Type.Object({ serverId: Type.String({ minLength: 1, maxLength: 64 }) });
+const NodeQuery = Type.Object({
+  nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+});
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (isEdgeError(err)) {
+    const status =
+      err.code === 'EDGE_OPCUA_UNKNOWN_NAME'
+        ? 404
+        : err.code === 'EDGE_OPCUA_NOT_CONNECTED'
+          ? 503
+          : err.code === 'EDGE_OPCUA_WRITE' || err.code === 'EDGE_OPCUA_SIGNAL'
+            ? 400
+            : 500;
+    return reply.code(status).send({ code: err.code, message: err.message });
+  }
+  return reply.code(502).send({ code: 'EDGE_OPCUA_CONNECT', message: (err as Error).message });
+}
+
+export function opcuaRoutes(deps: OpcuaRouteDeps): RouteModule {
+  return (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const drivers = (): OpcuaControl[] => deps.drivers().filter(isOpcuaControl);
+    const serverOwner = (serverId: string) =>
+      drivers().find((d) => d.serverIds().includes(serverId));
+    const technician = { minRole: 'technician' as const };
+
+    app.get('/api/opcua/servers', { config: technician }, (_req, reply) =>
+      reply.send({
+        servers: drivers().flatMap((d) => d.serverHealth().map((s) => ({ driverId: d.id, ...s }))),
+      }),
+    );
+
+    app.get('/api/opcua/certificates', { config: technician }, async (_req, reply) => {
+      const lists = await Promise.all(
+        drivers().map(async (d) =>
+          (await d.listCertificates()).map((c) => ({ driverId: d.id, ...c })),
+        ),
+      );
+      return reply.send({ certificates: lists.flat() });
+    });
+
+    app.post(
+      '/api/opcua/certificates/:thumbprint/trust',
+      { config: technician, schema: { params: Thumbprint } },
+      async (req, reply) => {
+        const { thumbprint } = req.params;
+        const results = [];
+        for (const d of drivers()) {
+          try {
+            results.push({ driverId: d.id, ...(await d.trustCertificate(thumbprint)) });
+          } catch (err) {
+            if (!isEdgeError(err, 'EDGE_OPCUA_UNKNOWN_NAME')) return sendError(reply, err);
+          }
+        }
+        if (results.length === 0) {
+          return reply
+            .code(404)
+            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no certificate ${thumbprint}` });
+        }
+        deps.audit?.({
+          action: 'opcua.certificate.trust',
+          actor: req.principal?.name ?? '?',
+          thumbprint: thumbprint.toLowerCase(),
+          subject: results[0]?.subject,
+        });
+        return reply.send({ trusted: results });
+      },
+    );
+
+    app.delete(
+      '/api/opcua/certificates/:thumbprint',
+      { config: technician, schema: { params: Thumbprint } },
+      async (req, reply) => {
+        const { thumbprint } = req.params;
+        const results = [];
+        for (const d of drivers()) {
+          try {
+            results.push({ driverId: d.id, ...(await d.removeCertificate(thumbprint)) });
+          } catch (err) {
+            if (!isEdgeError(err, 'EDGE_OPCUA_UNKNOWN_NAME')) return sendError(reply, err);
+          }
+        }
+        if (results.length === 0) {
+          return reply
+            .code(404)
+            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no certificate ${thumbprint}` });
+        }
+        deps.audit?.({
+          action: 'opcua.certificate.remove',
+          actor: req.principal?.name ?? '?',
+          thumbprint: thumbprint.toLowerCase(),
+        });
+        return reply.send({ removed: results });
+      },
+    );
+
+    app.get(
+      '/api/opcua/servers/:serverId/browse',
+      { config: technician, schema: { params: ServerParams, querystring: NodeQuery } },
+      async (req, reply) => {
+        const { serverId } = req.params;
+        const owner = serverOwner(serverId);
+        if (!owner) {
+          return reply
+            .code(404)
+            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no server ${serverId}` });
+        }
+        const nodeId = req.query.nodeId ?? 'i=85';
+        try {
+          return reply.send({ serverId, nodeId, children: await owner.browse(serverId, nodeId) });
+        } catch (err) {
+          return sendError(reply, err);
+        }
+      },
+    );
+
+    app.get(
+      '/api/opcua/servers/:serverId/read',
+      { config: technician, schema: { params: ServerParams, querystring: NodeQuery } },
+      async (req, reply) => {
+        const { serverId } = req.params;
+        const owner = serverOwner(serverId);
+        if (!owner) {
+          return reply
+            .code(404)
+            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no server ${serverId}` });
+        }
+        if (!req.query.nodeId) {
+          return reply
+            .code(400)
+            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: 'nodeId is required' });
+        }
+        try {
+          return reply.send(await owner.readNode(serverId, req.query.nodeId));
+        } catch (err) {
+          return sendError(reply, err);
+        }
+      },
+    );
+  };
+}
