@@ -163,7 +163,14 @@ export class OnoffBinding implements GpioBinding {
         debouncer.sample(value, mono);
       });
     } catch (err) {
-      // epoll refused (not a real GPIO value file, or no interrupt on this line): poll
+      // epoll refused (not a real GPIO value file, or no interrupt on this line): poll.
+      // onoff kept the listener although epoll refused it: drop it (unwatchAll clears the list,
+      // then fails again on epoll) so that unexport later does not trip over it
+      try {
+        gpio.unwatchAll();
+      } catch {
+        /* expected: the same epoll refusal */
+      }
       const every = this.options.pollIntervalMs ?? 2;
       this.options.warn?.(
         `${this.describe(pin)}: edge interrupts unavailable (${(err as Error).message}); polling every ${every} ms`,
