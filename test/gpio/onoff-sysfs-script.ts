@@ -27,13 +27,13 @@ async function main(): Promise<void> {
   // pins as udev leaves them after an export: 529 = BCM 17, 539 = BCM 27, 534 = BCM 22
   for (const n of [529, 539, 534]) {
     mkdirSync(`${ROOT}/gpio${n}`);
-    for (const [f, v] of [
+    const files: [string, string][] = [
       ['value', '0'],
       ['direction', 'in'],
       ['active_low', '0'],
       ['edge', 'none'],
-    ])
-      writeFileSync(`${ROOT}/gpio${n}/${f}`, v);
+    ];
+    for (const [f, v] of files) writeFileSync(`${ROOT}/gpio${n}/${f}`, v);
   }
   const warnings: string[] = [];
   const binding = await createOnoffBinding({
