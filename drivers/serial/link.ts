@@ -41,15 +41,32 @@ export class SerialLink {
   };
   lastError: string | null = null;
 
+  private readonly events: LinkEvents;
+
   constructor(
     private readonly settings: SerialPortSettings,
     private readonly reconnect: ReconnectConfig,
     private readonly binding: SerialBinding,
-    private readonly events: LinkEvents,
+    events: LinkEvents,
     private readonly log: Logger,
     random: () => number = Math.random,
   ) {
     this.backoff = new Backoff(reconnect.initialMs, reconnect.maxMs, random);
+    // the reconnect loop runs from timers: a throwing handler must not stop it or crash
+    const guard =
+      <A extends unknown[]>(name: string, fn: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          fn(...args);
+        } catch (err) {
+          this.log.error({ err, port: settings.path }, `serial link ${name} handler threw`);
+        }
+      };
+    this.events = {
+      onOpen: guard('open', () => events.onOpen()),
+      onData: guard('data', (chunk: Buffer) => events.onData(chunk)),
+      onDown: guard('down', (err: EdgeError, wasOpen: boolean) => events.onDown(err, wasOpen)),
+    };
   }
 
   get state(): LinkState {

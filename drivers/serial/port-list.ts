@@ -42,13 +42,22 @@ export function readByIdLinks(dir: string): { links: Map<string, string[]>; erro
 export async function listSerialPorts(
   binding: SerialBinding,
   byIdDir = '/dev/serial/by-id',
+  timeoutMs = 5000,
 ): Promise<PortListing> {
   const errors: string[] = [];
   let listed: SerialPortInfo[] = [];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    listed = await binding.list();
+    listed = await Promise.race([
+      binding.list(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
   } catch (err) {
     errors.push(`port enumeration failed: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
   const { links, error } = readByIdLinks(byIdDir);
   if (error) errors.push(error);

@@ -1,5 +1,5 @@
 import { EdgeError } from '../../edge/errors.js';
-import { BaseDriver, type DriverContext, type DriverHealth } from '../driver.js';
+import { BaseDriver, type DriverContext, type DriverHealth, type LineSignal } from '../driver.js';
 import type { SerialDriverConfig } from './config.js';
 import { serialDevice, type SerialDevice } from './devices.js';
 import { buildFramer } from './framing.js';
@@ -149,6 +149,16 @@ export class SerialDriver extends BaseDriver {
       rejectReasons: this.pipeline.stats().rejectReasons,
       pollFailures: this.poller?.consecutiveFailures ?? 0,
     };
+  }
+
+  /** a throwing signal listener must not break timers or the port's data handler */
+  protected override emitSignal(signal: LineSignal): void {
+    try {
+      super.emitSignal(signal);
+    } catch (err) {
+      this.count('listenerErrors');
+      this.log.error({ err, signal: signal.type }, 'signal listener threw');
+    }
   }
 
   private linkUp(): void {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { EdgeError } from '../../../edge/errors.js';
 
 /**
@@ -30,7 +31,10 @@ export class PtyPair {
   /** Start socat and wait until both links exist. */
   async start(timeoutMs = 10_000): Promise<void> {
     if (this.child) return;
-    for (const link of [this.a, this.b]) removeStaleLink(link);
+    for (const link of [this.a, this.b]) {
+      mkdirSync(dirname(link), { recursive: true });
+      removeStaleLink(link);
+    }
     const child = spawn(
       this.socat,
       ['-d', '-d', `pty,raw,echo=0,link=${this.a}`, `pty,raw,echo=0,link=${this.b}`],
