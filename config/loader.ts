@@ -2,6 +2,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
+import { lineConfigIssues } from '../edge/engine/line-config-check.js';
 import { EdgeError } from '../edge/errors.js';
 import { isRecord, migrate } from './migrations.js';
 import { CONFIG_VERSION, ConfigSchema, type GatewayConfig } from './schema.js';
@@ -121,53 +122,8 @@ export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
       issues.push({ path: `/gates/outputs/${i}/id`, message: `duplicate output '${o.id}'` });
     seen.add(o.id);
   });
-  for (const lane of ['pass', 'exception'] as const) {
-    const gate = c.line.lanes[lane].gate;
-    if (!gate) {
-      issues.push({
-        path: `/line/lanes/${lane}/gate`,
-        message: `the ${lane} lane needs a gate: only the inspection lane may be straight through`,
-      });
-    } else if (!outputs.has(gate)) {
-      issues.push({
-        path: `/line/lanes/${lane}/gate`,
-        message: `no gate output '${gate}' in /gates/outputs`,
-      });
-    }
-  }
-  if (c.line.lanes.inspection.gate !== undefined) {
-    issues.push({
-      path: '/line/lanes/inspection/gate',
-      message:
-        'fail-safe: the inspection lane must be the straight-through lane (no gate), so a gate that does not fire never sends a parcel to pass',
-    });
-  }
-  const gated = [c.line.lanes.pass, c.line.lanes.exception];
-  if (c.line.lanes.inspection.positionMm < Math.max(...gated.map((l) => l.positionMm))) {
-    issues.push({
-      path: '/line/lanes/inspection/positionMm',
-      message:
-        'the straight-through inspection lane must be at the end of the line, after every diverter',
-    });
-  }
-  const firstGate = Math.min(...gated.map((l) => l.positionMm));
-  const { scanner, ct, decision, beltSpeedMmPerS } = c.line;
-  if (scanner.positionMm + c.line.defaultParcelLengthMm + scanner.toleranceMm >= firstGate) {
-    issues.push({
-      path: '/line/scanner/positionMm',
-      message: `scanner window ends at ${scanner.positionMm + c.line.defaultParcelLengthMm + scanner.toleranceMm} mm, not before the first diverter at ${firstGate} mm`,
-    });
-  }
-  const budgetMs =
-    ((firstGate - ct.positionMm) / beltSpeedMmPerS) * 1000 -
-    decision.actuationLeadMs -
-    decision.marginMs;
-  if (budgetMs <= 0) {
-    issues.push({
-      path: '/line/ct/positionMm',
-      message: `no time for a CT verdict: CT at ${ct.positionMm} mm, first diverter at ${firstGate} mm, ${beltSpeedMmPerS} mm/s, lead ${decision.actuationLeadMs} ms + margin ${decision.marginMs} ms leave ${Math.round(budgetMs)} ms`,
-    });
-  }
+  // lanes, rules, fail-safe geometry and the CT verdict budget (edge/engine/line-config-check.ts)
+  issues.push(...lineConfigIssues(c.line, outputs));
   return issues;
 }
 

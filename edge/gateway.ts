@@ -123,7 +123,9 @@ export class Gateway {
       log: this.child('engine'),
       newParcelId: () => parcelIds.next(),
       sendGateCommand: (command) => gateLink.schedule(command),
+      cancelGateCommand: (cancel) => void gateLink.cancel(cancel),
       recordEvents: (events) => this.record(events),
+      stateFile: resolve(dataDir, config.line.stateFile),
     });
 
     await this.startDriver(gateLink);

@@ -1,15 +1,15 @@
 import { Type, type Static } from 'typebox';
 import type { LineConfig } from '../../config/schema.js';
-import type { CtVerdict } from '../../edge/engine/types.js';
-import { makeS10 } from '../../edge/identifiers/s10.js';
+import { engineConfigFrom } from '../../edge/engine/engine-config.js';
+import type { CtVerdict, EngineInput } from '../../edge/engine/types.js';
 import { BaseDriver, type DriverContext } from '../driver.js';
-import { between, seededRandom } from './random.js';
+import { LineModel, NO_FAULTS, type LineModelOptions, type ParcelTruth } from './line-model.js';
 
 /**
- * A simulated customs line: induction photo-eye, barcode scanner and CT scanner, producing
- * parcels at a configurable rate through the same Driver contract real drivers use. It keeps the
- * ground truth of each parcel (what the CT really said, whether the verdict was late) so tests can
- * check the engine's decisions.
+ * The simulated customs line, live: the same pure line model the simulated-time tests and the
+ * soak run (drivers/simulated/line-model.ts), paced by the real clock. Every 10 ms it emits the
+ * model's inputs that are due, with their exact model times shifted onto the monotonic clock.
+ * It keeps the ground truth of each parcel so tests can check the engine's decisions.
  */
 
 const Range = (min: number, max: number, description: string) =>
@@ -17,6 +17,12 @@ const Range = (min: number, max: number, description: string) =>
     { min: Type.Number({ minimum: min }), max: Type.Number({ maximum: max }) },
     { additionalProperties: false, description },
   );
+const Rate = (value: number) => Type.Number({ minimum: 0, maximum: 1, default: value });
+const Every = Type.Number({
+  minimum: 0,
+  default: 0,
+  description: 'mean seconds between (0 = never)',
+});
 
 export const SimulatedLineSchema = Type.Object(
   {
@@ -26,18 +32,36 @@ export const SimulatedLineSchema = Type.Object(
     parcelsPerMinute: Type.Number({ exclusiveMinimum: 0, maximum: 6000, default: 60 }),
     gapJitter: Type.Number({ minimum: 0, maximum: 0.5, default: 0.2 }),
     parcelLengthMm: Range(50, 2000, 'parcel length range'),
-    noReadRate: Type.Number({ minimum: 0, maximum: 1, default: 0.03 }),
-    invalidIdRate: Type.Number({ minimum: 0, maximum: 1, default: 0.01 }),
-    suspectRate: Type.Number({ minimum: 0, maximum: 1, default: 0.05 }),
-    unknownRate: Type.Number({ minimum: 0, maximum: 1, default: 0.01 }),
+    noReadRate: Rate(0.03),
+    invalidIdRate: Rate(0.01),
+    suspectRate: Rate(0.05),
+    unknownRate: Rate(0.01),
+    targetedRate: Rate(0),
     verdictDelayMs: Range(0, 600_000, 'CT verdict delay after the scan'),
-    lateVerdictRate: Type.Number({ minimum: 0, maximum: 1, default: 0.02 }),
-    missingVerdictRate: Type.Number({ minimum: 0, maximum: 1, default: 0.005 }),
+    lateVerdictRate: Rate(0.02),
+    missingVerdictRate: Rate(0.005),
+    faults: Type.Optional(
+      Type.Object(
+        {
+          doubleReadRate: Rate(0),
+          lostPulseRate: Rate(0),
+          speedChangeEveryS: Every,
+          speedJitter: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1 }),
+          stopEveryS: Every,
+          estopEveryS: Every,
+          ctLinkLossEveryS: Every,
+        },
+        { additionalProperties: false },
+      ),
+    ),
     seed: Type.Optional(Type.Integer()),
     maxParcels: Type.Optional(Type.Integer({ minimum: 1 })),
     photoEyeId: Type.Optional(Type.String()),
     scannerId: Type.String({ default: 'scanner-1' }),
     ctId: Type.String({ default: 'ct-1' }),
+    scaleId: Type.String({ default: 'scale-1' }),
+    plcId: Type.String({ default: 'plc-1' }),
+    driveId: Type.String({ default: 'drive-1' }),
   },
   { additionalProperties: false },
 );
@@ -49,28 +73,72 @@ export interface SimulatedParcelTruth {
   lengthMm: number;
   code: string | null;
   codeValid: boolean;
+  targeted: boolean;
   verdict: CtVerdict;
   /** verdict delivered after the parcel's decision deadline */
   late: boolean;
   /** verdict never delivered */
   missing: boolean;
+  faults: string[];
+}
+
+export function modelOptionsFrom(c: SimulatedLineConfig, line: LineConfig): LineModelOptions {
+  const f = c.faults;
+  return {
+    seed: c.seed ?? Math.floor(Math.random() * 2 ** 31),
+    parcels: c.maxParcels ?? Number.MAX_SAFE_INTEGER,
+    pitchMm: (line.beltSpeedMmPerS * 60) / c.parcelsPerMinute,
+    gapJitter: c.gapJitter,
+    parcelLengthMm: c.parcelLengthMm,
+    noReadRate: c.noReadRate,
+    invalidIdRate: c.invalidIdRate,
+    suspectRate: c.suspectRate,
+    unknownRate: c.unknownRate,
+    targetedRate: c.targetedRate,
+    verdictDelayMs: c.verdictDelayMs,
+    faults: {
+      ...NO_FAULTS,
+      lateVerdictRate: c.lateVerdictRate,
+      missingVerdictRate: c.missingVerdictRate,
+      ...(f
+        ? {
+            doubleReadRate: f.doubleReadRate,
+            lostPulseRate: f.lostPulseRate,
+            speedChangeEveryS: f.speedChangeEveryS,
+            speedJitter: f.speedJitter,
+            stopEveryS: f.stopEveryS,
+            stopMs: { min: 2000, max: 20_000 },
+            estopEveryS: f.estopEveryS,
+            estopMs: { min: 5000, max: 30_000 },
+            ctLinkLossEveryS: f.ctLinkLossEveryS,
+            ctLinkLossMs: { min: 1000, max: 10_000 },
+          }
+        : {}),
+    },
+    devices: {
+      scannerId: c.scannerId,
+      ctId: c.ctId,
+      scaleId: c.scaleId,
+      plcId: c.plcId,
+      driveId: c.driveId,
+    },
+  };
 }
 
 export class SimulatedLineDriver extends BaseDriver {
-  private readonly random: () => number;
-  private readonly speed: number; // mm per ms
-  private produced = 0;
+  private readonly model: LineModel;
   private readonly truth: SimulatedParcelTruth[] = [];
-  private nextTimer: NodeJS.Timeout | null = null;
+  private t0 = 0;
 
   constructor(
     private readonly config: SimulatedLineConfig,
-    private readonly line: LineConfig,
+    line: LineConfig,
     ctx: DriverContext,
   ) {
     super(config.id, 'simulated-line', ctx);
-    this.random = seededRandom(config.seed ?? Math.floor(Math.random() * 2 ** 31));
-    this.speed = line.beltSpeedMmPerS / 1000;
+    const engineLine = engineConfigFrom(line);
+    if (config.photoEyeId) engineLine.inductionPhotoEyeId = config.photoEyeId;
+    this.model = new LineModel(modelOptionsFrom(config, line), engineLine);
   }
 
   /** Ground truth of the last parcels (tests and the status page). */
@@ -78,12 +146,18 @@ export class SimulatedLineDriver extends BaseDriver {
     return this.truth;
   }
 
+  /** The waybills the simulator marks as targeted (load them as a targeting list). */
+  get targetedCodes(): readonly string[] {
+    return this.model.targetedCodes;
+  }
+
   get parcelsProduced(): number {
-    return this.produced;
+    return this.model.parcelsProduced;
   }
 
   protected onStart(): Promise<void> {
-    this.scheduleNext(200);
+    this.t0 = this.clock.monoMs() + 200;
+    this.setRepeating(() => this.tick(), 10);
     return Promise.resolve();
   }
 
@@ -92,118 +166,43 @@ export class SimulatedLineDriver extends BaseDriver {
   }
 
   protected override healthDetails(): Record<string, unknown> {
-    return { parcelsProduced: this.produced, parcelsPerMinute: this.config.parcelsPerMinute };
+    return {
+      parcelsProduced: this.model.parcelsProduced,
+      parcelsPerMinute: this.config.parcelsPerMinute,
+    };
   }
 
-  private verdictBudgetMs(): number {
-    const l = this.line;
-    const gates = [l.lanes.pass, l.lanes.exception].map((x) => x.positionMm);
-    const first = Math.min(...gates);
-    return (
-      (first - l.ct.positionMm) / this.speed - l.decision.actuationLeadMs - l.decision.marginMs
-    );
-  }
-
-  private scheduleNext(delayMs: number): void {
-    if (this.config.maxParcels !== undefined && this.produced >= this.config.maxParcels) return;
-    this.nextTimer = this.setTimer(() => this.induct(), delayMs);
-  }
-
-  private induct(): void {
-    const c = this.config;
-    const len = between(this.random, c.parcelLengthMm.min, c.parcelLengthMm.max);
-    const t0 = this.clock.monoMs();
-    const index = this.produced++;
-    const lenMs = len / this.speed;
-
-    // next parcel: mean interval from the rate, jittered, never closer than length + 100 mm gap
-    const mean = 60_000 / c.parcelsPerMinute;
-    const jittered = mean * (1 + (this.random() * 2 - 1) * c.gapJitter);
-    const minimum = lenMs + 100 / this.speed;
-    this.scheduleNext(Math.max(jittered, minimum));
-
-    this.emitSignal({
-      type: 'photoEye',
-      deviceId: c.photoEyeId ?? this.line.inductionPhotoEye,
-      atMono: t0,
-      edge: 'leading',
-    });
-    this.at(t0 + lenMs, () =>
-      this.emitSignal({
-        type: 'photoEye',
-        deviceId: c.photoEyeId ?? this.line.inductionPhotoEye,
-        atMono: t0 + lenMs,
-        edge: 'trailing',
-      }),
-    );
-
-    // barcode
-    const serial = String(Math.floor(this.random() * 1e8)).padStart(8, '0');
-    let code: string | null = makeS10('RD', serial, 'CN');
-    let codeValid = true;
-    const r = this.random();
-    if (r < c.noReadRate) {
-      code = null;
-      codeValid = false;
-    } else if (r < c.noReadRate + c.invalidIdRate) {
-      code = `RD${serial}${(Number(code[10]) + 1) % 10}CN`; // wrong check digit
-      codeValid = false;
+  private tick(): void {
+    const due = this.clock.monoMs() - this.t0;
+    while (this.model.peekTime() <= due) {
+      const next = this.model.nextItem();
+      if (!next) return;
+      const item = next.item;
+      if (item.kind === 'parcel') this.remember(item.truth);
+      else if (item.kind === 'input') this.emitSignal(this.shift(item.input));
+      // gateway restarts are a simulated-time fault only (the gateway cannot restart itself here)
     }
-    const readAt = t0 + (this.line.scanner.positionMm + len / 2) / this.speed;
-    const readCode = code;
-    const readValid = codeValid;
-    this.at(readAt, () =>
-      this.emitSignal({
-        type: 'barcode',
-        deviceId: c.scannerId,
-        atMono: readAt,
-        code: readCode,
-        valid: readValid,
-      }),
-    );
+  }
 
-    // CT verdict
-    const v = this.random();
-    const verdict: CtVerdict =
-      v < c.suspectRate ? 'suspect' : v < c.suspectRate + c.unknownRate ? 'unknown' : 'clear';
-    const scannedAt = t0 + (this.line.ct.positionMm + len / 2) / this.speed;
-    const budget = this.verdictBudgetMs() - len / 2 / this.speed;
-    const f = this.random();
-    const missing = f < c.missingVerdictRate;
-    const late = !missing && f < c.missingVerdictRate + c.lateVerdictRate;
-    const delay = late
-      ? budget + between(this.random, 200, 2000)
-      : Math.min(
-          between(this.random, c.verdictDelayMs.min, c.verdictDelayMs.max),
-          Math.max(0, budget - 300),
-        );
+  private shift(input: EngineInput): EngineInput {
+    const t0 = this.t0;
+    if (input.type === 'ctVerdict') return { ...input, scannedAtMono: input.scannedAtMono + t0 };
+    return { ...input, atMono: input.atMono + t0 };
+  }
+
+  private remember(t: ParcelTruth): void {
     this.truth.push({
-      index,
-      inductedAtMono: t0,
-      lengthMm: len,
-      code,
-      codeValid,
-      verdict,
-      late,
-      missing,
+      index: t.index,
+      inductedAtMono: t.inductedAtMono + this.t0,
+      lengthMm: t.lengthMm,
+      code: t.codeRead === 'noread' ? null : t.code,
+      codeValid: t.codeRead === 'ok',
+      targeted: t.targeted,
+      verdict: t.verdict,
+      late: t.verdictFate === 'late',
+      missing: t.verdictFate === 'missing' || t.verdictFate === 'lost-in-ct-outage',
+      faults: t.faults,
     });
     if (this.truth.length > 10_000) this.truth.shift();
-    if (!missing) {
-      const scanId = `CT${String(index).padStart(8, '0')}`;
-      this.at(scannedAt + delay, () =>
-        this.emitSignal({
-          type: 'ctVerdict',
-          deviceId: c.ctId,
-          scannedAtMono: scannedAt,
-          verdict,
-          scanId,
-          imageId: `IMG-${scanId}`,
-        }),
-      );
-    }
-  }
-
-  private at(mono: number, fn: () => void): void {
-    this.setTimer(fn, Math.max(0, mono - this.clock.monoMs()));
   }
 }

@@ -3,12 +3,22 @@ import type { LineConfig } from '../../config/schema.js';
 import type { LineSignal } from '../../drivers/driver.js';
 import type { Clock } from '../clock.js';
 import type { EventDraft } from '../events/model.js';
+import { TargetingStore } from '../targeting/targeting-store.js';
+import type { TargetingList } from '../targeting/targeting-list.js';
 import { LineEngine } from './line-engine.js';
-import type { EngineConfig, EngineOutput, GateCommand } from './types.js';
+import { SnapshotStore } from './snapshot-store.js';
+import { engineConfigFrom } from './engine-config.js';
+import type { EngineOutput, GateCancel, GateCommand, PlcDivertCommand } from './types.js';
+
+export { engineConfigFrom };
 
 /**
  * Drives the pure engine in real time: feeds it signals, wakes it at its next deadline, sends
- * gate commands first (the gate path never waits on storage), then hands events to the outbox.
+ * gate / PLC commands first (the gate path never waits on storage), then hands events to the
+ * outbox. With a `stateFile` it also owns the targeting list (SQLite, survives restarts) and
+ * the tracking snapshot: on start, the parcels a previous run was tracking are recorded as gone
+ * to inspection (their position is lost and the gate controller dropped their commands, so they
+ * physically run straight on).
  */
 export interface EngineRunnerOptions {
   line: LineConfig;
@@ -17,42 +27,71 @@ export interface EngineRunnerOptions {
   newParcelId: () => string;
   sendGateCommand: (command: GateCommand) => void;
   recordEvents: (events: EventDraft[]) => void;
-}
-
-export function engineConfigFrom(line: LineConfig): EngineConfig {
-  const lane = (l: LineConfig['lanes']['pass']) =>
-    l.gate ? { gateId: l.gate, positionMm: l.positionMm } : { positionMm: l.positionMm };
-  return {
-    lineId: line.id,
-    beltSpeedMmPerS: line.beltSpeedMmPerS,
-    inductionPhotoEyeId: line.inductionPhotoEye,
-    defaultParcelLengthMm: line.defaultParcelLengthMm,
-    scanner: line.scanner,
-    ct: line.ct,
-    decision: line.decision,
-    lanes: {
-      inspection: lane(line.lanes.inspection),
-      exception: lane(line.lanes.exception),
-      pass: lane(line.lanes.pass),
-    },
-  };
+  /** withdraw a GPIO command (stop, speed change, parcel became unknown) */
+  cancelGateCommand?: (cancel: GateCancel) => void;
+  /** PLC hand-off mode lanes: the OPC UA driver writes these to the sorter PLC */
+  sendPlcCommand?: (command: PlcDivertCommand) => void;
+  /** SQLite file for the targeting list and the tracking snapshot */
+  stateFile?: string;
+  snapshotIntervalMs?: number;
 }
 
 export class EngineRunner {
   readonly engine: LineEngine;
+  readonly targeting: TargetingStore | null = null;
+  private readonly snapshots: SnapshotStore | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly log: Logger;
+  private lastSnapshotMono = -Infinity;
+  private snapshotDirty = false;
   decisions = 0;
 
   constructor(private readonly o: EngineRunnerOptions) {
-    this.engine = new LineEngine(engineConfigFrom(o.line), o.newParcelId);
+    this.engine = new LineEngine(engineConfigFrom(o.line), o.newParcelId, o.clock.monoMs());
     this.log = o.log;
+    if (o.stateFile) {
+      this.targeting = new TargetingStore({
+        file: o.stateFile,
+        log: o.log.child({ module: 'targeting' }),
+        wallMs: o.clock.wallMs,
+      });
+      this.snapshots = new SnapshotStore(o.stateFile);
+      const now = o.clock.monoMs();
+      const previous = this.snapshots.load(o.line.id);
+      if (previous && previous.parcels.length > 0)
+        this.log.warn(
+          { parcels: previous.parcels.length },
+          'restart: in-flight parcels go to inspection',
+        );
+      this.apply(this.engine.restore(previous, now));
+      this.apply(this.engine.setTargeting(this.targeting.active(), now));
+      this.snapshots.save(this.engine.snapshot(now));
+    }
   }
 
   handle(signal: LineSignal): void {
     if (this.stopped) return;
     this.apply(this.engine.handle(signal, this.o.clock.monoMs()));
+  }
+
+  /**
+   * Replace the targeting list (platform command or API). Throws EDGE_TARGETING_INVALID with
+   * every problem; on success the engine uses the new list for every decision from now on.
+   */
+  replaceTargeting(version: string, entries: readonly unknown[], source: string): TargetingList {
+    if (!this.targeting) throw new Error('no stateFile: the targeting list is not persisted');
+    const list = this.targeting.replace(version, entries, source);
+    this.apply(this.engine.setTargeting(list, this.o.clock.monoMs()));
+    this.o.recordEvents([
+      {
+        type: 'targeting.replaced',
+        parcelId: null,
+        atMono: this.o.clock.monoMs(),
+        payload: { version, entries: list.size, source },
+      },
+    ]);
+    return list;
   }
 
   private wake(): void {
@@ -62,32 +101,75 @@ export class EngineRunner {
   }
 
   private apply(out: EngineOutput): void {
-    for (const command of out.gateCommands) {
-      try {
-        this.o.sendGateCommand(command);
-      } catch (err) {
-        this.log.error({ err, command }, 'gate command failed');
+    for (const cancel of out.gateCancels) {
+      if (!this.o.cancelGateCommand) {
+        this.log.warn({ cancel }, 'gate command cannot be withdrawn: no cancel path wired');
+        continue;
       }
+      this.guard(() => this.o.cancelGateCommand?.(cancel), 'gate cancel failed', cancel);
+    }
+    for (const command of out.gateCommands)
+      this.guard(() => this.o.sendGateCommand(command), 'gate command failed', command);
+    for (const command of out.plcCommands) {
+      if (!this.o.sendPlcCommand) {
+        this.log.error({ command }, 'PLC hand-off lane configured but no PLC path wired');
+        continue;
+      }
+      this.guard(() => this.o.sendPlcCommand?.(command), 'PLC command failed', command);
     }
     if (out.events.length > 0) {
-      this.decisions += out.events.filter((e) => e.type === 'parcel.decided').length;
+      for (const e of out.events) {
+        if (e.type === 'parcel.decided') this.decisions++;
+        if (e.type === 'targeting.hit' && this.targeting)
+          this.targeting.recordHit(String(e.payload.listVersion), String(e.payload.entryId));
+      }
+      this.snapshotDirty = true;
       this.o.recordEvents(out.events);
     }
+    this.saveSnapshot(false);
     this.reschedule();
+  }
+
+  private guard(fn: () => void, msg: string, what: unknown): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, what }, msg);
+    }
+  }
+
+  private saveSnapshot(force: boolean): void {
+    if (!this.snapshots || !this.snapshotDirty) return;
+    const now = this.o.clock.monoMs();
+    if (!force && now - this.lastSnapshotMono < (this.o.snapshotIntervalMs ?? 250)) return;
+    try {
+      this.snapshots.save(this.engine.snapshot(now));
+      this.lastSnapshotMono = now;
+      this.snapshotDirty = false;
+    } catch (err) {
+      this.log.warn({ err }, 'tracking snapshot not saved');
+    }
   }
 
   private reschedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const next = this.engine.nextWakeMono();
-    if (next === null || this.stopped) return;
-    const delay = Math.max(0, Math.ceil(next - this.o.clock.monoMs()));
-    this.timer = setTimeout(() => this.wake(), delay);
+    if (this.stopped) return;
+    const wake = this.engine.nextWakeMono();
+    const now = this.o.clock.monoMs();
+    // wake for the snapshot too, so it does not wait for the next signal
+    const snap = this.snapshotDirty && this.snapshots ? this.lastSnapshotMono + 250 : null;
+    const next = wake === null ? snap : snap === null ? wake : Math.min(wake, snap);
+    if (next === null) return;
+    this.timer = setTimeout(() => this.wake(), Math.max(0, Math.ceil(next - now)));
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.saveSnapshot(true);
+    this.snapshots?.close();
+    this.targeting?.close();
   }
 }
