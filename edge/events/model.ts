@@ -1,4 +1,5 @@
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import type { EventEnvelopeSchema, StatusSchema } from './schema.js';
 import type { EngineEventDraft } from '../engine/types.js';
 
 /**
@@ -8,35 +9,14 @@ import type { EngineEventDraft } from '../engine/types.js';
  * the outbox's commit order, gapless: a platform that sees a gap knows it missed something and
  * can ask for a replay (the only other cause is a disk-quota drop, announced by an
  * `outbox.dropped` event). `monoMs` is the monotonic time of the fact and `time` its wall-clock
- * time. The TypeBox schema below is the single source of the TypeScript type, the runtime
- * validation and the AsyncAPI document (edge/uplink/asyncapi.yaml).
+ * time. The TypeBox schema (./schema.ts) is the single source of the TypeScript type, the runtime
+ * validation and the AsyncAPI document (edge/uplink/asyncapi.yaml); this module only imports its
+ * types, so the hot path does not load typebox.
  */
 export const EVENT_SCHEMA_VERSION = 1;
 
 export const STREAMS = ['events', 'telemetry'] as const;
 export type Stream = (typeof STREAMS)[number];
-
-export const EventEnvelopeSchema = Type.Object(
-  {
-    schema: Type.Literal(EVENT_SCHEMA_VERSION),
-    id: Type.String({
-      pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
-      description: 'UUIDv7; a duplicate delivery carries the same id',
-    }),
-    stream: Type.Union([Type.Literal('events'), Type.Literal('telemetry')]),
-    seq: Type.Integer({ minimum: 1, description: 'sequence in the stream, gapless, commit order' }),
-    gatewayId: Type.String({ minLength: 1 }),
-    type: Type.String({ pattern: '^[a-z][a-z0-9_-]*(\\.[a-z0-9_-]+)*$' }),
-    parcelId: Type.Union([Type.String(), Type.Null()]),
-    monoMs: Type.Number({ description: 'monotonic time of the fact on the gateway, ms' }),
-    time: Type.String({ format: 'date-time' }),
-    replay: Type.Optional(
-      Type.Boolean({ description: 'true when re-sent by a replay command, not the live stream' }),
-    ),
-    payload: Type.Record(Type.String(), Type.Unknown()),
-  },
-  { additionalProperties: false, $id: 'EventEnvelope' },
-);
 
 export type EventEnvelope = Static<typeof EventEnvelopeSchema>;
 
@@ -138,15 +118,4 @@ export const EVENT_TYPES = [
   'command.executed',
 ] as const;
 
-/** The retained status message (`<base>/status`): online on connect, offline as the last will. */
-export const StatusSchema = Type.Object(
-  {
-    schema: Type.Literal(1),
-    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
-    gatewayId: Type.String(),
-    version: Type.String(),
-    startedAt: Type.String({ format: 'date-time' }),
-  },
-  { additionalProperties: false, $id: 'Status' },
-);
 export type StatusMessage = Static<typeof StatusSchema>;
