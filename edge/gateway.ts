@@ -9,6 +9,7 @@ import { EngineRunner } from './engine/engine-runner.js';
 import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
+import { gateRoutes } from './http/routes/gate-routes.js';
 import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
@@ -115,6 +116,8 @@ export class Gateway {
         { type: 'gate.failed', parcelId: f.parcelId, atMono: clock.monoMs(), payload: { ...f } },
       ]),
     );
+    // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
+    gateLink.on('signal', (signal) => this.runner?.handle(signal));
 
     const parcelIds = new UuidV7Generator(() => clock.wallMs());
     this.runner = new EngineRunner({
@@ -201,6 +204,13 @@ export class Gateway {
   /** HTTP routes of the parts that have them (serial, gates, OPC UA...). */
   private routeModules(): RouteModule[] {
     const modules: RouteModule[] = [];
+    modules.push(
+      gateRoutes({
+        gates: () => this.gateLink,
+        lineRunning: () => this.runner?.engine.state.line === 'running',
+        audit: (entry) => this.recordAudit(entry),
+      }),
+    );
     return modules;
   }
 

@@ -173,7 +173,13 @@ process.on('message', (raw: unknown) => {
         });
         return;
       }
-      scheduler.fire(msg.id, msg.output, msg.atMono, msg.parcelId, msg.holdMs);
+      scheduler.fire(
+        msg.id,
+        msg.output,
+        msg.immediate ? systemClock.monoMs() : msg.atMono,
+        msg.parcelId,
+        msg.holdMs,
+      );
       return;
     case 'cancel':
       scheduler?.cancel(msg.id);

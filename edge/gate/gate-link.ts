@@ -67,6 +67,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private controllerState: ControllerState = 'starting';
   private safeReasons: string[] = [];
   private lastControllerHb = 0;
+  private lastTick = 0;
   private restarts = 0;
   private lastExit: string | null = null;
   private pid: number | null = null;
@@ -127,7 +128,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         else resolve(r);
       };
       this.dispatch(
-        { gateId, parcelId: null, fireAtMono: this.clock.monoMs() + 1, holdMs },
+        { gateId, parcelId: null, fireAtMono: this.clock.monoMs(), holdMs, immediate: true },
         settle,
       );
     });
@@ -202,7 +203,13 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   private dispatch(
-    command: { gateId: string; parcelId: string | null; fireAtMono: number; holdMs?: number },
+    command: {
+      gateId: string;
+      parcelId: string | null;
+      fireAtMono: number;
+      holdMs?: number | undefined;
+      immediate?: boolean;
+    },
     settle: Pending['settle'],
   ): void {
     const id = this.nextId++;
@@ -223,6 +230,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       atMono: command.fireAtMono,
       parcelId: command.parcelId,
       ...(command.holdMs !== undefined ? { holdMs: command.holdMs } : {}),
+      ...(command.immediate ? { immediate: true } : {}),
     });
   }
 
@@ -491,10 +499,19 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private heartbeat(): void {
     const child = this.child;
     if (!child?.connected) return;
-    this.send({ t: 'hb', mono: this.clock.monoMs() });
+    const now = this.clock.monoMs();
+    this.send({ t: 'hb', mono: now });
+    const interval = this.config.heartbeatIntervalMs;
+    const ownGap = now - this.lastTick;
+    this.lastTick = now;
+    if (ownGap > 2 * interval) {
+      // our own event loop stalled: the controller's heartbeats may still sit in the IPC pipe
+      this.lastControllerHb = Math.max(this.lastControllerHb, now - interval);
+      return;
+    }
     // a controller that stopped answering (hung, stopped by a signal) is killed and restarted
-    const silent = this.clock.monoMs() - this.lastControllerHb;
-    const limit = Math.max(this.config.safeStateAfterMs, 5 * this.config.heartbeatIntervalMs);
+    const silent = now - this.lastControllerHb;
+    const limit = Math.max(2 * this.config.safeStateAfterMs, 10 * interval);
     if (this.controllerState !== 'starting' && silent > limit) {
       this.log.error(
         { silentMs: Math.round(silent), pid: child.pid },

@@ -61,6 +61,8 @@ export type ToController =
       parcelId: string | null;
       /** jog: hold this long whatever the gate's mode */
       holdMs?: number;
+      /** jog: fire on receipt (atMono is ignored, lateness is not checked) */
+      immediate?: boolean;
     }
   | { t: 'cancel'; id: number }
   | { t: 'release'; output: string }
