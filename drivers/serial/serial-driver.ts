@@ -210,17 +210,30 @@ export class SerialDriver extends BaseDriver {
       this.count('handlerErrors');
       this.log.error({ err }, 'serial frame handling failed');
     }
+    this.armFlush(now);
+  }
+
+  /** time-driven framing: flush at the framer's deadline (re-armed if the timer fired early) */
+  private armFlush(now: number): void {
+    this.clearTimer(this.flushTimer);
+    this.flushTimer = null;
     const deadline = this.pipeline.framer.deadline();
-    if (deadline !== null) {
-      this.clearTimer(this.flushTimer);
-      this.flushTimer = this.setTimer(() => this.flushFramer(), Math.max(0, deadline - now));
-    }
+    if (deadline === null || this.isStopping) return;
+    // +1 ms: Node's timer clock and the monotonic clock can disagree by a fraction of a ms
+    this.flushTimer = this.setTimer(() => this.flushFramer(), Math.max(0, deadline - now) + 1);
   }
 
   private flushFramer(): void {
     const now = this.clock.monoMs();
-    this.pipeline.flush(now, this.clock.wallMs(), this.items);
-    this.handleItems(now);
+    try {
+      this.pipeline.flush(now, this.clock.wallMs(), this.items);
+      this.handleItems(now);
+    } catch (err) {
+      this.items.length = 0;
+      this.count('handlerErrors');
+      this.log.error({ err }, 'serial frame handling failed');
+    }
+    this.armFlush(now);
   }
 
   private handleItems(now: number): void {

@@ -237,6 +237,97 @@ describe('serial barcode scanner over a pty', () => {
   });
 });
 
+describe('serial driver robustness over a pty', () => {
+  it('inter-byte timeout framing: a frame ends when the line goes quiet', async () => {
+    const l = await line();
+    const { driver, signals } = await started(
+      new SerialDriver(
+        barcodeConfig(l.driverEnd, {
+          framing: { type: 'inter-byte-timeout', gapMs: 40, maxFrameBytes: 64 },
+        }),
+        { log: silentLog, clock: systemClock },
+      ),
+    );
+    const sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding);
+    await sim.open();
+    cleanups.push(() => sim.close());
+    await sim.writeRaw(Buffer.from('RD223479072CN'));
+    await waitFor(() => barcodes(signals).length === 1, { what: 'first frame after the gap' });
+    await sim.writeRaw(Buffer.from('RD473124829CN'));
+    await waitFor(() => barcodes(signals).length === 2, { what: 'second frame' });
+    expect(barcodes(signals)).toEqual([
+      { code: 'RD223479072CN', valid: true },
+      { code: 'RD473124829CN', valid: true },
+    ]);
+    expect(driver.health().counters.frames).toBe(2);
+  });
+
+  it('a throwing signal listener is counted and the driver keeps reading', async () => {
+    const l = await line();
+    const { driver, signals } = await started(
+      new SerialDriver(barcodeConfig(l.driverEnd), { log: silentLog, clock: systemClock }),
+    );
+    driver.on('signal', () => {
+      throw new Error('engine bug');
+    });
+    const sim = new ScannerSimulator(portSettings(l.deviceEnd), nodeSerialBinding);
+    await sim.open();
+    cleanups.push(() => sim.close());
+    await sim.sendRead();
+    await sim.sendRead();
+    await waitFor(() => barcodes(signals).length === 2, { what: 'reads despite the throw' });
+    expect(driver.health().counters.listenerErrors).toBe(2);
+    expect(driver.health().state).toBe('running');
+  });
+
+  it('MT-SICS unplugged while polling: pending command fails, polls resume after replug', async () => {
+    const l = await line();
+    const config: SerialMtSicsConfig = {
+      id: 'scale-3',
+      kind: 'serial-mt-sics',
+      port: port(l.driverEnd),
+      reconnect,
+      monitorFrames: 20,
+      polling: { command: 'SI', intervalMs: 40, timeoutMs: 2000, retries: 3 },
+      emit: 'change',
+      testCommands: ['S'],
+    };
+    let sim = new ScaleSimulator(portSettings(l.deviceEnd), nodeSerialBinding, {
+      protocol: 'mt-sics',
+    });
+    await sim.open();
+    sim.state = { status: 'stable', kg: 4 };
+    const { driver, signals } = await started(
+      new SerialDriver(config, { log: silentLog, clock: systemClock }),
+    );
+    await waitFor(() => signals.some((s) => s.type === 'weight' && s.kg === 4), { what: 'weight' });
+    sim.silent = true;
+    // caught at once: it rejects while the unplug is being awaited
+    const pending = driver.sendTestCommand('S').catch((err: unknown) => err);
+    await l.unplug();
+    expect(await pending).toMatchObject({ code: 'EDGE_SERIAL_NOT_CONNECTED' });
+    await waitFor(
+      () => signals.some((s) => s.type === 'deviceStatus' && !s.ok && s.reason === 'disconnected'),
+      { what: 'disconnected' },
+    );
+    await expect(driver.sendTestCommand('S')).rejects.toMatchObject({
+      code: 'EDGE_SERIAL_NOT_CONNECTED',
+    });
+    await sim.close().catch(() => undefined);
+    await l.replug();
+    sim = new ScaleSimulator(portSettings(l.deviceEnd), nodeSerialBinding, { protocol: 'mt-sics' });
+    await sim.open();
+    cleanups.push(() => sim.close());
+    sim.state = { status: 'stable', kg: 7 };
+    await waitFor(() => signals.some((s) => s.type === 'weight' && s.kg === 7), {
+      what: 'weight after replug',
+      timeoutMs: 15_000,
+    });
+    expect(driver.health().state).toBe('running');
+    expect(driver.health().details.deviceOk).toBe(true);
+  });
+});
+
 describe('scales over a pty', () => {
   it('MT-SICS polled: stable, dynamic, overload, errors; test command; no answer -> lost', async () => {
     const l = await line();
