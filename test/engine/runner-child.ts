@@ -16,7 +16,7 @@ const stateFile = process.argv[2] as string;
 const doc = parse(
   readFileSync(new URL('../../config/examples/simulated-line.yaml', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
-const line = new ConfigValidator(driverKindSchemas()).parse(doc).line as LineConfig;
+const line = new ConfigValidator(driverKindSchemas()).parse(doc).line;
 let n = 0;
 const runner = new EngineRunner({
   line,
