@@ -14,6 +14,8 @@ export const DEFAULT_PRIORITIES: Readonly<Record<string, Priority>> = {
   'photoeye.*': 1,
   'read.*': 1,
   'gateway.*': 1,
+  'line.*': 1,
+  'weight.*': 1,
   'parcel.*': 2,
   'ct.*': 2,
   'gate.*': 2,
@@ -21,6 +23,9 @@ export const DEFAULT_PRIORITIES: Readonly<Record<string, Priority>> = {
   'command.*': 2,
   'targeting.*': 2,
   'outbox.*': 2,
+  'alarm.*': 2,
+  'divert.*': 2,
+  'tracking.*': 2,
 };
 
 /** Unknown types default to records: losing an unclassified record is worse than keeping it. */
