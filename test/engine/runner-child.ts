@@ -8,7 +8,6 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { EngineRunner } from '../../edge/engine/engine-runner.js';
 import { systemClock } from '../../edge/clock.js';
-import type { LineConfig } from '../../config/schema.js';
 import { ConfigValidator } from '../../config/loader.js';
 import { driverKindSchemas } from '../../drivers/kinds.js';
 
