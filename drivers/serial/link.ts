@@ -154,11 +154,17 @@ export class SerialLink {
       });
     } catch (err) {
       this.counters.openFailures++;
+      const repeated = this.lastError === (err as Error).message;
       this.lastError = (err as Error).message;
       if (this.closed) return;
       const delay = this.backoff.next();
       this.linkState = 'backoff';
-      this.log.warn({ err, port: path, retryInMs: delay }, 'serial port open failed');
+      // the same failure again (a port held by another process...) is logged at debug level
+      const level = repeated ? 'debug' : 'warn';
+      this.log[level](
+        { err, port: path, retryInMs: delay, failures: this.counters.openFailures },
+        'serial port open failed',
+      );
       this.events.onDown(
         new EdgeError('EDGE_SERIAL_OPEN_FAILED', `cannot open ${path}: ${(err as Error).message}`, {
           cause: err,

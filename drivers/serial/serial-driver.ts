@@ -40,6 +40,7 @@ export class SerialDriver extends BaseDriver {
   private flushTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
   private deviceOk: boolean | null = null;
+  private lastDownMessage: string | null = null;
   private lastFrameWall: number | null = null;
   private readonly items: PipelineItem<unknown>[] = [];
 
@@ -163,6 +164,7 @@ export class SerialDriver extends BaseDriver {
 
   private linkUp(): void {
     if (this.isStopping) return;
+    this.lastDownMessage = null;
     this.recover();
     if (this.device.poller) {
       this.poller = new PollStateMachine(this.device.poller, this.clock.monoMs());
@@ -180,7 +182,10 @@ export class SerialDriver extends BaseDriver {
     this.clearTimer(this.flushTimer);
     this.clearTimer(this.silenceTimer);
     this.cancelPolls();
-    this.fail(err, 'degraded');
+    // a port that keeps failing to open is reported once per distinct error, not every retry
+    const message = err.message;
+    if (wasOpen || message !== this.lastDownMessage) this.fail(err, 'degraded');
+    this.lastDownMessage = message;
     this.setDeviceOk(false, wasOpen ? 'disconnected' : 'port unavailable');
   }
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { EdgeError } from '../../../edge/errors.js';
 import { BaseDriver, type DriverContext } from '../../driver.js';
 import { seededRandom } from '../../simulated/random.js';
 import { nodeSerialBinding, type SerialBinding, type SerialPortSettings } from '../port.js';
@@ -72,7 +73,11 @@ export class SerialSimDriver extends BaseDriver {
       flowControl: 'none',
     };
     const onClose = () => {
-      if (!this.isStopping) this.fail(new Error(`simulator port ${c.path} closed`), 'failed');
+      if (!this.isStopping)
+        this.fail(
+          new EdgeError('EDGE_SERIAL_DISCONNECTED', `simulator port ${c.path} closed`),
+          'failed',
+        );
     };
     if (c.device === 'barcode') {
       this.scanner = new ScannerSimulator(settings, this.binding, {
