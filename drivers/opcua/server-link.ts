@@ -43,6 +43,12 @@ export interface LinkDeps {
 }
 
 const TICK_MS = 100;
+const PROBE_TIMEOUT_MS = 10_000;
+
+function isUntrusted(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /BadCertificateUntrusted|Certificate verification failed/i.test(message);
+}
 
 export class ServerLink implements SignalSink {
   state: ServerLinkState = 'idle';
@@ -132,12 +138,13 @@ export class ServerLink implements SignalSink {
       } catch (err) {
         await this.teardown();
         if (this.stopped) return;
+        if (isUntrusted(err)) {
+          // tell the technician which certificate to trust
+          await this.fetchServerCertificate().catch(() => null);
+        }
         this.noteFailure(err);
         const delay = this.backoff.next();
-        this.log.warn(
-          { server: this.config.id, delayMs: delay, err: this.lastError },
-          'OPC UA connect failed; retrying',
-        );
+        this.log.warn({ delayMs: delay, err: this.lastError }, 'OPC UA connect failed; retrying');
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, delay);
           this.wake = () => {
@@ -214,32 +221,43 @@ export class ServerLink implements SignalSink {
     });
   }
 
-  /** Pinned thumbprint: read the server certificate over a None channel before connecting. */
+  /** The server's certificate (leaf, DER) read from its endpoints over a None channel. */
+  private async fetchServerCertificate(): Promise<Buffer | null> {
+    const probe = this.makeClient('None', 'None', 0);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('endpoint probe timed out')), PROBE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([probe.connect(this.config.endpointUrl), timeout]);
+      const endpoints = await Promise.race([probe.getEndpoints(), timeout]);
+      const cert = endpoints
+        .map((e) => e.serverCertificate)
+        .find((c): c is Buffer => Buffer.isBuffer(c) && c.length > 0);
+      if (!cert) return null;
+      const leaf = split_der(cert)[0] ?? cert;
+      this.serverCertificate = thumbprintOf(leaf);
+      return leaf;
+    } finally {
+      clearTimeout(timer);
+      await probe.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Pinned thumbprint: check the server certificate before connecting, trust it if it matches. */
   private async checkPin(): Promise<void> {
     const pin = this.config.serverCertificateThumbprint?.toLowerCase();
     if (!pin) return;
-    const probe = this.makeClient('None', 'None', 0);
-    try {
-      await probe.connect(this.config.endpointUrl);
-      const endpoints = await probe.getEndpoints();
-      const certs = endpoints
-        .map((e) => e.serverCertificate)
-        .filter((c): c is Buffer => Buffer.isBuffer(c) && c.length > 0);
-      const leaf = certs[0] ? (split_der(certs[0])[0] ?? certs[0]) : null;
-      if (!leaf)
-        throw new EdgeError('EDGE_OPCUA_CERT_PIN_MISMATCH', 'server offers no certificate');
-      const seen = thumbprintOf(leaf);
-      this.serverCertificate = seen;
-      if (seen !== pin) {
-        throw new EdgeError(
-          'EDGE_OPCUA_CERT_PIN_MISMATCH',
-          `server certificate ${seen} is not the pinned ${pin}`,
-        );
-      }
-      await this.deps.store.trustDer(leaf);
-    } finally {
-      await probe.disconnect().catch(() => undefined);
+    const leaf = await this.fetchServerCertificate();
+    if (!leaf) throw new EdgeError('EDGE_OPCUA_CERT_PIN_MISMATCH', 'server offers no certificate');
+    const seen = thumbprintOf(leaf);
+    if (seen !== pin) {
+      throw new EdgeError(
+        'EDGE_OPCUA_CERT_PIN_MISMATCH',
+        `server certificate ${seen} is not the pinned ${pin}`,
+      );
     }
+    await this.deps.store.trustDer(leaf);
   }
 
   private async connectOnce(): Promise<void> {
@@ -265,21 +283,15 @@ export class ServerLink implements SignalSink {
     if (strategy) strategy.maxRetry = -1;
     const session = await client.createSession(this.userIdentity());
     this.session = session;
-    session.on('session_closed', () =>
-      this.log.warn({ server: this.config.id }, 'OPC UA session closed'),
-    );
-    session.on('keepalive_failure', () =>
-      this.log.warn({ server: this.config.id }, 'OPC UA keep-alive failed'),
-    );
+    session.on('session_closed', () => this.log.warn({}, 'OPC UA session closed'));
+    session.on('keepalive_failure', () => this.log.warn({}, 'OPC UA keep-alive failed'));
     this.namespaces = await session.readNamespaceArray();
     if (this.config.signals.some((s) => s.kind === 'barcode')) {
       // structured fields (AutoID ScanResult) need the server's data types; load them now so a
       // notification never triggers the lazy load (an unhandled rejection if the session drops)
       await session
         .extractNamespaceDataType()
-        .catch((err: unknown) =>
-          this.log.warn({ err, server: this.config.id }, 'could not load the server data types'),
-        );
+        .catch((err: unknown) => this.log.warn({ err }, 'could not load the server data types'));
     }
     await this.monitor.build(session, this.namespaces);
     this.lastAliveMono = this.deps.clock.monoMs();
@@ -289,7 +301,6 @@ export class ServerLink implements SignalSink {
     this.setState('connected');
     this.log.info(
       {
-        server: this.config.id,
         sessionId: this.sessionId(),
         subscriptionId: this.monitor.subscriptionId,
         publishingIntervalMs: this.monitor.revisedPublishingIntervalMs,
@@ -300,31 +311,27 @@ export class ServerLink implements SignalSink {
   }
 
   private attachClientEvents(client: OPCUAClient): void {
-    const id = this.config.id;
     client.on('connection_lost', () => {
       if (this.stopped || this.client !== client) return;
-      this.log.warn({ server: id }, 'OPC UA connection lost');
+      this.log.warn({}, 'OPC UA connection lost');
       this.setState('reconnecting');
       for (const lb of this.lifeBits.values()) lb.watch.connectionLost('connection lost');
       this.evaluateDevices('connection to the server lost');
     });
     client.on('backoff', (count: number, delay: number) => {
       this.counts.attempts++;
-      this.log.debug({ server: id, count, delay }, 'OPC UA reconnect backoff');
+      this.log.debug({ count, delay }, 'OPC UA reconnect backoff');
     });
     client.on('after_reconnection', (err?: Error | null) => {
       if (this.stopped || this.client !== client) return;
       if (err) {
-        this.log.warn({ server: id, err }, 'OPC UA reconnection failed');
+        this.log.warn({ err }, 'OPC UA reconnection failed');
         return;
       }
       this.counts.reconnects++;
       this.lastAliveMono = this.deps.clock.monoMs();
       this.setState('connected');
-      this.log.info(
-        { server: id, subscriptionId: this.monitor.subscriptionId },
-        'OPC UA reconnected',
-      );
+      this.log.info({ subscriptionId: this.monitor.subscriptionId }, 'OPC UA reconnected');
       this.onConnected();
     });
   }
@@ -357,7 +364,7 @@ export class ServerLink implements SignalSink {
     if (this.state === 'connected') {
       for (const lb of this.lifeBits.values()) {
         const t = lb.watch.check(now);
-        if (t) this.log.warn({ server: this.config.id, device: lb.deviceId }, t.reason);
+        if (t) this.log.warn({ device: lb.deviceId }, t.reason);
       }
       this.evaluateDevices('life bit stopped');
       this.watchdog(now);
@@ -365,7 +372,7 @@ export class ServerLink implements SignalSink {
       if (glb && now >= this.nextLifeBitMono) {
         this.nextLifeBitMono = now + glb.intervalMs;
         this.toggleLifeBit(glb.output).catch((err: unknown) =>
-          this.log.warn({ err, server: this.config.id }, 'gateway life bit write failed'),
+          this.log.warn({ err }, 'gateway life bit write failed'),
         );
       }
     }
@@ -376,10 +383,7 @@ export class ServerLink implements SignalSink {
     const limit = Math.max(5000, 3 * this.config.keepAliveCount * interval);
     if (this.rebuilding || now - this.lastAliveMono < limit || !this.session) return;
     this.rebuilding = true;
-    this.log.warn(
-      { server: this.config.id, silentMs: now - this.lastAliveMono },
-      'subscription silent: re-creating it',
-    );
+    this.log.warn({ silentMs: now - this.lastAliveMono }, 'subscription silent: re-creating it');
     const session = this.session;
     void (async () => {
       try {
@@ -388,7 +392,7 @@ export class ServerLink implements SignalSink {
         this.counts.recreated++;
         this.lastAliveMono = this.deps.clock.monoMs();
       } catch (err) {
-        this.log.warn({ err, server: this.config.id }, 'subscription re-creation failed');
+        this.log.warn({ err }, 'subscription re-creation failed');
         this.lastAliveMono = this.deps.clock.monoMs();
       } finally {
         this.rebuilding = false;
@@ -446,10 +450,7 @@ export class ServerLink implements SignalSink {
       h.error = err.message;
     }
     this.lastError = this.failedSignalError();
-    this.log.error(
-      { server: this.config.id, signal: signal.name, err },
-      'OPC UA signal not monitored',
-    );
+    this.log.error({ signal: signal.name, err }, 'OPC UA signal not monitored');
     this.deps.stateChanged();
   }
 
@@ -458,7 +459,7 @@ export class ServerLink implements SignalSink {
     const h = this.signals.get(signal.name);
     if (h) h.overflows++;
     this.log.error(
-      { server: this.config.id, signal: signal.name, code: 'EDGE_OPCUA_QUEUE_OVERFLOW' },
+      { signal: signal.name, code: 'EDGE_OPCUA_QUEUE_OVERFLOW' },
       'server queue overflow: values lost',
     );
   }

@@ -1,4 +1,5 @@
 import AjvModule from 'ajv';
+import { pino } from 'pino';
 import { systemClock } from '../../edge/clock.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { silentLogger } from '../../edge/log.js';
@@ -81,7 +82,10 @@ export function simServer(endpointUrl: string, extra: Partial<OpcuaServerConfig>
 }
 
 export function makeDriver(config: OpcuaDriverConfig, dataDir: string) {
-  const driver = new OpcuaDriver(config, { log: silentLogger(), clock: systemClock, dataDir });
+  const log = process.env.OPCUA_TEST_LOG
+    ? pino({ level: process.env.OPCUA_TEST_LOG }, pino.destination(2))
+    : silentLogger();
+  const driver = new OpcuaDriver(config, { log, clock: systemClock, dataDir });
   const signals: EngineInput[] = [];
   driver.on('signal', (s) => signals.push(s));
   return { driver, signals };
