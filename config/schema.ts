@@ -288,6 +288,13 @@ export const GatesSchema = Type.Object(
       description: 'a gate command this late is refused (the parcel goes straight on)',
     }),
     controllerNice: Type.Integer({ minimum: -20, maximum: 19, default: -5 }),
+    realtimePriority: Type.Integer({
+      minimum: 0,
+      maximum: 99,
+      default: 50,
+      description:
+        'run the gate-controller process SCHED_FIFO at this priority (chrt; needs CAP_SYS_NICE or root, else it falls back to controllerNice and says so in health); 0 = off',
+    }),
     outputs: Type.Array(GateOutputSchema, { default: [] }),
     inputs: Type.Array(GateInputSchema, { default: [] }),
     stackLight: Type.Object(

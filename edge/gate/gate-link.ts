@@ -1,9 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { GatesConfig } from '../../config/schema.js';
 import { BaseDriver, type DriverContext, type DriverEvents } from '../../drivers/driver.js';
 import { EdgeError, type EdgeErrorCode, ERROR_CODES } from '../errors.js';
 import type { GateCancel, GateCommand } from '../engine/types.js';
+import { launchController, realtimeRefusal } from './controller-launch.js';
 import { encoderSignal, signalForEdge } from './input-signals.js';
 import type {
   ControllerSettings,
@@ -68,6 +68,8 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private safeReasons: string[] = [];
   private lastControllerHb = 0;
   private lastTick = 0;
+  private realtime = 0;
+  private realtimeNote: string | null = null;
   private restarts = 0;
   private lastExit: string | null = null;
   private pid: number | null = null;
@@ -239,6 +241,12 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       reportWrites: this.options.reportWrites ?? false,
     });
     this.inputSpecs = new Map(this.settings.inputs.map((i) => [i.id, i]));
+    if (this.config.realtimePriority > 0) {
+      const refusal = realtimeRefusal(this.config.realtimePriority);
+      this.realtime = refusal ? 0 : this.config.realtimePriority;
+      this.realtimeNote = refusal ? `SCHED_FIFO refused: ${refusal}` : null;
+      if (refusal) this.log.warn({ refusal }, 'gate controller runs without real-time priority');
+    }
     await this.spawn();
     this.hbTimer = this.setRepeating(() => this.heartbeat(), this.config.heartbeatIntervalMs);
   }
@@ -277,6 +285,8 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       binding: this.config.binding,
       chip: this.chip,
       nice: this.nice,
+      realtimePriority: this.realtime,
+      realtimeNote: this.realtimeNote,
       maintenance: this.maintenance,
       inputs: Object.fromEntries(this.levels),
       encoders: Object.fromEntries(this.encoderCounts),
@@ -290,20 +300,9 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     };
   }
 
-  private controllerPath(): { path: string; execArgv: string[] } {
-    const ts = import.meta.url.endsWith('.ts');
-    const url = new URL(`./gate-controller-process.${ts ? 'ts' : 'js'}`, import.meta.url);
-    return { path: fileURLToPath(url), execArgv: ts ? ['--import', 'tsx'] : [] };
-  }
-
   private spawn(): Promise<void> {
     const settings = this.settings!;
-    const { path, execArgv } = this.controllerPath();
-    const child = fork(path, [], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
+    const child = launchController(this.realtime);
     this.child = child;
     this.pid = child.pid ?? null;
     this.controllerState = 'starting';

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LineSignal } from '../../drivers/driver.js';
@@ -68,6 +69,13 @@ describe('GateLink', () => {
     l.on('signal', (s) => signals.push(s));
     await l.start();
     expect(l.health().state).toBe('running');
+    // SCHED_FIFO where allowed (root / CAP_SYS_NICE), otherwise the fallback says why
+    const d = l.health().details as { realtimePriority: number; realtimeNote: string | null };
+    if (d.realtimePriority > 0)
+      expect(execFileSync('chrt', ['-p', String(l.controllerPid)], { encoding: 'utf8' })).toMatch(
+        /SCHED_FIFO[\s\S]*priority: 50/,
+      );
+    else expect(d.realtimeNote).toMatch(/SCHED_FIFO refused/);
     const at = systemClock.monoMs() + 50;
     const fired = next(l, 'fired');
     l.schedule({ gateId: 'gate-pass', parcelId: 'p1', lane: 'pass', fireAtMono: at });
