@@ -1,0 +1,275 @@
+import { FAIL_SAFE_RULE, failSafeViolation } from './rules.js';
+import type { RuleOutcome } from './rules.js';
+import { ev, type Outlet, type TrackedParcel } from './parcel.js';
+import type { LinePositions } from './positions.js';
+import type { EngineConfig, EngineEventDraft, EngineOutput, LaneConfirmInput } from './types.js';
+
+/**
+ * Decisions and diverts: a rule outcome becomes a decision (after the fail-safe check), a gate
+ * command (GPIO, sent `gateCommandLeadMs` before it fires) or a PLC hand-off; a decision is
+ * revised to inspection when the parcel becomes unsafe before its divert (E-stop, lost device,
+ * conflicting reads, a new targeting list), and the command is withdrawn.
+ */
+
+/** a divert this late (a few cm at line speed) still catches the parcel; later, it runs on */
+const LATE_FIRE_MS = 30;
+/** a GPIO command is withdrawn and re-sent when its time moves by more than this */
+const RETIME_TOLERANCE_MS = { time: 2, encoder: 10 };
+
+export class DivertPlanner {
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly pos: LinePositions,
+    private readonly outlets: ReadonlyMap<string, Outlet>,
+  ) {}
+
+  /** Something changed on a decided parcel: re-apply the fail-safe. */
+  recheck(p: TrackedParcel, out: EngineOutput, atMono: number): void {
+    if (!p.decided || p.decided.lane === 'inspection') return;
+    const violation = failSafeViolation(p, p.decided.lane);
+    if (!violation) return;
+    const ruleId =
+      p.unknown || p.codeState === 'conflict' || p.ctConflict
+        ? 'tracking'
+        : p.deviceLost
+          ? 'device-lost'
+          : p.targetingHit
+            ? 'targeting'
+            : FAIL_SAFE_RULE;
+    this.revise(
+      p,
+      { ruleId, lane: 'inspection', outlet: 'inspection', reason: violation },
+      atMono,
+      out,
+    );
+  }
+  private revise(p: TrackedParcel, o: RuleOutcome, atMono: number, out: EngineOutput): void {
+    const g = p.gate;
+    const previous = p.decided;
+    if (g?.done) {
+      out.events.push(
+        ev('alarm.after-divert', p.id, atMono, {
+          reason: o.reason,
+          lane: previous?.lane,
+          outlet: g.outlet.id,
+          severity: 'critical',
+        }),
+      );
+      return;
+    }
+    if (g) this.withdraw(p, atMono, o.reason, out);
+    p.gate = null;
+    p.confirm = 'none';
+    p.decided = { ...o, atMono };
+    out.events.push(
+      this.decisionEvent(p, atMono, {
+        revised: true,
+        previousLane: previous?.lane ?? null,
+        previousRuleId: previous?.ruleId ?? null,
+      }),
+    );
+  }
+  private withdraw(p: TrackedParcel, atMono: number, reason: string, out: EngineOutput): void {
+    const g = p.gate;
+    if (!g || !g.issued || g.done) return;
+    const geom = g.outlet.geom;
+    if (geom.gateMode === 'plc' && geom.plc) {
+      out.plcCommands.push({
+        kind: 'plcDivert',
+        action: 'revoke',
+        plcId: geom.plc.plcId,
+        gateId: geom.gateId ?? g.outlet.id,
+        parcelId: p.id,
+        code: p.code,
+        lane: g.outlet.lane,
+        outlet: g.outlet.id,
+        destination: geom.plc.destination,
+        issuedAtMono: atMono,
+        atDiverterMono: g.fireAtMono,
+      });
+    } else if (geom.gateId && g.fireAtMono !== null) {
+      out.gateCancels.push({
+        gateId: geom.gateId,
+        parcelId: p.id,
+        fireAtMono: g.fireAtMono,
+        reason,
+      });
+    }
+    g.issued = false;
+  }
+  /** Belt speed changed or the line stopped: withdraw GPIO commands whose time moved. */
+  retime(
+    parcels: readonly TrackedParcel[],
+    out: EngineOutput,
+    reason: string,
+    atMono: number,
+  ): void {
+    for (const p of parcels) {
+      const g = p.gate;
+      if (!g || g.done || g.outlet.geom.gateMode === 'plc') continue;
+      const at = this.pos.fireAt(p, g.outlet);
+      if (
+        g.issued &&
+        (at === null ||
+          g.fireAtMono === null ||
+          Math.abs(at - g.fireAtMono) > RETIME_TOLERANCE_MS[this.config.tracking?.mode ?? 'time'])
+      )
+        this.withdraw(p, atMono, reason, out);
+      g.fireAtMono = at;
+    }
+  }
+  decide(p: TrackedParcel, rule: RuleOutcome, nowMono: number, out: EngineOutput): void {
+    let o = rule;
+    const violation = failSafeViolation(p, rule.lane);
+    if (violation) {
+      o = {
+        ruleId: FAIL_SAFE_RULE,
+        lane: 'inspection',
+        outlet: 'inspection',
+        reason: `fail-safe: ${violation} (rule ${rule.ruleId} chose ${rule.lane})`,
+      };
+      out.events.push(
+        ev('alarm.failsafe-guard', p.id, nowMono, {
+          rule: rule.ruleId,
+          lane: rule.lane,
+          violation,
+        }),
+      );
+    }
+    const outlet = this.outlets.get(o.outlet) ?? this.outlets.get(o.lane);
+    p.decided = { ...o, atMono: nowMono };
+    if (outlet?.geom.gateId) {
+      p.gate = { outlet, fireAtMono: this.pos.fireAt(p, outlet), issued: false, done: false };
+    }
+    if (outlet?.geom.confirmPhotoEyeId && !p.unknown) p.confirm = 'pending';
+    out.events.push(this.decisionEvent(p, nowMono, {}));
+    this.issue(p, nowMono, out);
+  }
+  private decisionEvent(
+    p: TrackedParcel,
+    nowMono: number,
+    extra: Record<string, unknown>,
+  ): EngineEventDraft {
+    const d = p.decided;
+    const g = p.gate;
+    return ev('parcel.decided', p.id, nowMono, {
+      lineId: this.config.lineId,
+      lane: d?.lane,
+      outlet: d?.outlet,
+      ruleId: d?.ruleId,
+      reason: d?.reason,
+      customsMode: d?.customsMode ?? null,
+      code: p.code,
+      codeState: p.codeState,
+      verdict: p.verdict,
+      scanId: p.scanId,
+      imageId: p.imageId,
+      weightKg: p.weightKg,
+      targeting: p.targetingHit,
+      lengthMm: p.lengthMm,
+      gateId: g?.outlet.geom.gateId ?? null,
+      gateMode: g ? (g.outlet.geom.gateMode ?? 'gpio') : null,
+      fireAtMono: g?.fireAtMono ?? null,
+      slackMs: Math.round(this.pos.deadlineMono(p) - nowMono),
+      ...extra,
+    });
+  }
+  /** Send the divert when due (GPIO: `gateCommandLeadMs` before it fires; PLC: at once). */
+  issue(p: TrackedParcel, nowMono: number, out: EngineOutput): void {
+    const g = p.gate;
+    const d = p.decided;
+    if (!g || !d || g.issued || g.done || g.fireAtMono === null) return;
+    const geom = g.outlet.geom;
+    const lead = this.config.gateCommandLeadMs;
+    const plc = geom.gateMode === 'plc' && geom.plc;
+    if (!plc && lead !== undefined && nowMono < g.fireAtMono - lead) return;
+    // a speed change can move the moment a little into the past: fire at once if still useful
+    if (nowMono >= g.fireAtMono && nowMono - g.fireAtMono <= LATE_FIRE_MS) g.fireAtMono = nowMono;
+    if (nowMono > g.fireAtMono) {
+      // too late to divert: the parcel runs on to inspection
+      g.done = true;
+      out.events.push(
+        ev('alarm.divert-missed', p.id, nowMono, { outlet: g.outlet.id, fireAtMono: g.fireAtMono }),
+      );
+      p.gate = null;
+      return;
+    }
+    // the fail-safe once more, on the only path that can send a parcel anywhere but inspection
+    if (failSafeViolation(p, d.lane)) {
+      this.recheck(p, out, nowMono);
+      return;
+    }
+    g.issued = true;
+    if (plc) {
+      out.plcCommands.push({
+        kind: 'plcDivert',
+        action: 'divert',
+        plcId: plc.plcId,
+        gateId: geom.gateId ?? g.outlet.id,
+        parcelId: p.id,
+        code: p.code,
+        lane: d.lane,
+        outlet: g.outlet.id,
+        destination: plc.destination,
+        issuedAtMono: nowMono,
+        atDiverterMono: g.fireAtMono,
+      });
+    } else if (geom.gateId) {
+      out.gateCommands.push({
+        gateId: geom.gateId,
+        parcelId: p.id,
+        lane: d.lane,
+        fireAtMono: g.fireAtMono,
+      });
+    }
+  }
+
+  /** A lane-entry photo-eye saw a parcel: confirmed, missorted or unmatched. */
+  confirm(parcels: readonly TrackedParcel[], input: LaneConfirmInput, out: EngineOutput): void {
+    const outlet =
+      [...this.outlets.values()].find((o) => o.geom.confirmPhotoEyeId === input.deviceId) ??
+      this.outlets.get(input.lane);
+    if (!outlet) return;
+    const w = this.pos.confirmWindowMm;
+    let best: TrackedParcel | null = null;
+    let bestDistance = Infinity;
+    for (const p of parcels) {
+      if (!p.decided || p.unknown || p.confirm === 'confirmed') continue;
+      const lead = this.pos.lead(p, input.atMono);
+      const pos = outlet.geom.positionMm;
+      if (lead < pos - w || lead > pos + this.pos.lengthOf(p) + w) continue;
+      const d = Math.abs(lead - pos);
+      if (d < bestDistance) {
+        best = p;
+        bestDistance = d;
+      }
+    }
+    const base = { deviceId: input.deviceId, outlet: outlet.id, lane: outlet.lane };
+    if (!best) {
+      out.events.push(
+        ev(
+          outlet.lane === 'inspection' ? 'divert.unmatched' : 'alarm.divert-unmatched',
+          null,
+          input.atMono,
+          base,
+        ),
+      );
+      return;
+    }
+    const expected = best.decided?.outlet ?? null;
+    if (expected === outlet.id) {
+      best.confirm = 'confirmed';
+      out.events.push(ev('divert.confirmed', best.id, input.atMono, base));
+      return;
+    }
+    best.confirm = 'missorted';
+    out.events.push(
+      ev('alarm.missort', best.id, input.atMono, {
+        ...base,
+        expectedOutlet: expected,
+        expectedLane: best.decided?.lane ?? null,
+        severity: best.decided?.lane === 'inspection' ? 'critical' : 'major',
+      }),
+    );
+  }
+}

@@ -1,0 +1,94 @@
+import type { ParcelFacts, RuleOutcome } from './rules.js';
+import type { EngineEventDraft, EngineOutput, Lane, LaneGeometry } from './types.js';
+
+/** What the engine keeps per parcel, and small helpers shared by its parts. */
+
+export interface Outlet {
+  id: string;
+  lane: Lane;
+  geom: LaneGeometry;
+}
+
+export interface TrackedParcel extends ParcelFacts {
+  id: string;
+  inductedAtMono: number;
+  /** belt odometer at induction: position = odometer now - startMm */
+  startMm: number;
+  lengthMm: number | null;
+  scanId: string | null;
+  imageId: string | null;
+  targetingVersion: string | null;
+  decided: (RuleOutcome & { atMono: number }) | null;
+  /** the divert: gpio command state or plc hand-off */
+  gate: { outlet: Outlet; fireAtMono: number | null; issued: boolean; done: boolean } | null;
+  confirm: 'none' | 'pending' | 'confirmed' | 'missorted' | 'unconfirmed';
+}
+
+export interface TrackingSnapshot {
+  lineId: string;
+  takenAtMono: number;
+  parcels: { id: string; code: string | null; lane: Lane | null; ruleId: string | null }[];
+}
+
+export function newOutput(): EngineOutput {
+  return { events: [], gateCommands: [], gateCancels: [], plcCommands: [] };
+}
+
+export function ev(
+  type: string,
+  parcelId: string | null,
+  atMono: number,
+  payload: Record<string, unknown>,
+): EngineEventDraft {
+  return { type, parcelId, atMono, payload };
+}
+
+export function takeSnapshot(
+  lineId: string,
+  parcels: readonly TrackedParcel[],
+  nowMono: number,
+): TrackingSnapshot {
+  return {
+    lineId,
+    takenAtMono: nowMono,
+    parcels: parcels.map((p) => ({
+      id: p.id,
+      code: p.code,
+      lane: p.decided?.lane ?? null,
+      ruleId: p.decided?.ruleId ?? null,
+    })),
+  };
+}
+
+/** The decisions recorded for the parcels of a snapshot taken before a restart: inspection. */
+export function restoreOutput(
+  lineId: string,
+  snapshot: TrackingSnapshot | null,
+  nowMono: number,
+): EngineOutput {
+  const out = newOutput();
+  if (!snapshot) return out;
+  for (const p of snapshot.parcels) {
+    out.events.push(
+      ev('parcel.decided', p.id, nowMono, {
+        lineId,
+        lane: 'inspection',
+        outlet: 'inspection',
+        ruleId: 'tracking',
+        reason: 'tracking unknown: gateway restarted while the parcel was on the line',
+        code: p.code,
+        revised: p.lane !== null,
+        previousLane: p.lane,
+        previousRuleId: p.ruleId,
+      }),
+    );
+  }
+  out.events.push(
+    ev('tracking.restored', null, nowMono, {
+      lineId,
+      parcels: snapshot.parcels.length,
+      snapshotAtMono: snapshot.takenAtMono,
+    }),
+  );
+  return out;
+}
