@@ -39,9 +39,36 @@ export class FrameMonitor {
   private readonly ring: (Slot | undefined)[];
   private next = 0;
   private size = 0;
+  private readonly bytes: Buffer;
+  private bytesNext = 0;
+  private bytesSize = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    tailBytes = 256,
+  ) {
     this.ring = new Array<Slot | undefined>(Math.max(1, capacity));
+    this.bytes = Buffer.alloc(Math.max(1, tailBytes));
+  }
+
+  /** every byte read, framed or not: the tail shows what a wrong framing throws away */
+  addBytes(chunk: Uint8Array): void {
+    const cap = this.bytes.length;
+    const from = chunk.length > cap ? chunk.length - cap : 0;
+    for (let i = from; i < chunk.length; i++) {
+      this.bytes[this.bytesNext] = chunk[i] as number;
+      this.bytesNext = (this.bytesNext + 1) % cap;
+    }
+    this.bytesSize = Math.min(cap, this.bytesSize + chunk.length - from);
+  }
+
+  /** the last bytes read, oldest first */
+  tail(): Buffer {
+    const cap = this.bytes.length;
+    const start = (this.bytesNext - this.bytesSize + cap) % cap;
+    if (start + this.bytesSize <= cap)
+      return Buffer.from(this.bytes.subarray(start, start + this.bytesSize));
+    return Buffer.concat([this.bytes.subarray(start), this.bytes.subarray(0, this.bytesNext)]);
   }
 
   add(atWall: number, dir: 'rx' | 'tx', kind: MonitorKind, raw: Buffer, reason?: string): void {

@@ -99,6 +99,12 @@ export class SerialDriver extends BaseDriver {
     return this.monitor.last(limit);
   }
 
+  /** The last bytes read, whatever the framing made of them (to spot a wrong framing). */
+  lastBytes(): { bytes: number; hex: string; text: string } {
+    const raw = this.monitor.tail();
+    return { bytes: raw.length, hex: raw.toString('hex'), text: printable(raw) };
+  }
+
   /** Send a technician's test command to a polled device and wait for its answer. */
   sendTestCommand(command: string): Promise<TestCommandResult> {
     if (!this.poller && !this.polled)
@@ -206,6 +212,7 @@ export class SerialDriver extends BaseDriver {
   private ingest(chunk: Buffer): void {
     const now = this.clock.monoMs();
     const wall = this.clock.wallMs();
+    this.monitor.addBytes(chunk);
     try {
       this.pipeline.ingest(chunk, now, wall, this.items);
       this.handleItems(now);
@@ -250,7 +257,10 @@ export class SerialDriver extends BaseDriver {
       this.lastFrameWall = this.clock.wallMs();
       if (this.device.silenceTimeoutMs !== null) {
         this.armSilence();
-        if (this.deviceOk === false) this.setDeviceOk(true, 'heard again');
+        if (this.deviceOk === false) {
+          this.setDeviceOk(true, 'heard again');
+          this.recover();
+        }
       }
       for (const signal of this.device.signals(result.value, this.deviceId, now))
         this.emitSignal(signal);

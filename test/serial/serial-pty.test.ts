@@ -103,6 +103,8 @@ describe('serial barcode scanner over a pty', () => {
       { code: null, valid: false },
     ]);
     expect(driver.health().counters.discardedBytes).toBe(4);
+    // the junk never became a frame, but a technician sees it in the byte tail
+    expect(driver.lastBytes().text).toContain('junk\\x02RD000000005CN\\x03');
     // silence: the heartbeat timeout declares the scanner lost, the next frame finds it
     const lost = await waitFor(() => signals.find((s) => s.type === 'deviceStatus' && !s.ok), {
       what: 'heartbeat lost',
@@ -113,6 +115,7 @@ describe('serial barcode scanner over a pty', () => {
     await waitFor(() => signals.filter((s) => s.type === 'deviceStatus' && s.ok).length === 2, {
       what: 'heard again',
     });
+    expect(driver.health().state).toBe('running');
   });
 
   it('kill socat: disconnected in health; start it again: reconnects and reads without a restart', async () => {

@@ -159,6 +159,9 @@ describe('serial technician API', () => {
       kind: 'command',
       text: 'SI\\r\\n',
     });
+    expect(res.json<{ lastBytes: { text: string } }>().lastBytes.text).toContain(
+      'S S      2.500 kg\\r\\n',
+    );
     const missing = await app.inject({ url: '/api/serial/drivers/nope/monitor', headers: tech });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'EDGE_SERIAL_UNKNOWN_DRIVER' });

@@ -12,7 +12,8 @@ import type { RouteModule } from '../server.js';
  *
  *   GET  /api/serial/ports                         ports with their /dev/serial/by-id names,
  *                                                  plus the configured serial drivers' ports
- *   GET  /api/serial/drivers/:driverId/monitor     raw monitor: last N frames as hex and text
+ *   GET  /api/serial/drivers/:driverId/monitor     raw monitor: last N frames as hex and text,
+ *                                                  and the last bytes read (framed or not)
  *   POST /api/serial/drivers/:driverId/command     send a test command to a polled device
  *
  * Port enumeration failing (serialport spawns udevadm, which may be missing) is reported in
@@ -95,6 +96,7 @@ export function serialRoutes(deps: SerialRouteDeps): RouteModule {
             counters: h.counters,
             rejectReasons: h.details.rejectReasons,
             frames: d.monitorFrames(req.query.limit),
+            lastBytes: d.lastBytes(),
           });
         } catch (err) {
           return sendError(reply, err);
