@@ -17,6 +17,10 @@ import { buildHttpServer, type RouteModule } from './http/server.js';
 import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
+import { CommandRouter } from './commands/router.js';
+import { EdgeError } from './errors.js';
+import { SystemProbe } from './telemetry/system-probe.js';
+import { TelemetryPublisher } from './telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -40,6 +44,8 @@ export class Gateway {
   readonly board = new ParcelBoard();
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
+  commands: CommandRouter | null = null;
+  telemetry: TelemetryPublisher | null = null;
   broker: EmbeddedBroker | null = null;
   gateLink: GateLink | null = null;
   runner: EngineRunner | null = null;
@@ -84,6 +90,11 @@ export class Gateway {
       gatewayId: config.gateway.id,
       synchronous: config.outbox.synchronous,
       batchMaxRows: config.outbox.batchMaxRows,
+      maxBytes: config.outbox.maxBytes,
+      deliveredRetentionS: config.outbox.deliveredRetentionS,
+      priorities: config.outbox.priorities,
+      maintenanceIntervalMs: config.outbox.maintenanceIntervalMs,
+      quickCheckOnStart: config.outbox.quickCheckOnStart,
       clock,
       log: this.child('outbox'),
     });
@@ -176,6 +187,7 @@ export class Gateway {
       clock,
       log: this.child('uplink'),
     });
+    this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
     this.uplink.start();
 
     this.http = await buildHttpServer({
@@ -199,6 +211,51 @@ export class Gateway {
       },
     ]);
     this.phase = 'running';
+  }
+
+  /** Platform commands (router + injected handlers) and periodic telemetry. */
+  private startCommandsAndTelemetry(uplink: Uplink, outbox: Outbox, dataDir: string): void {
+    const { config, clock } = this.o;
+    const control = this.o.configControl;
+    if (config.uplink.commands.enabled) {
+      this.commands = new CommandRouter({
+        transport: uplink,
+        settings: config.uplink.commands,
+        handlers: {
+          ...(control
+            ? {
+                putConfig: async (args) => {
+                  const r = await control.apply(args.config, `platform:${args.operatorId}`);
+                  if (!r.ok)
+                    throw new EdgeError('EDGE_COMMAND_FAILED', r.message, { details: r.issues });
+                  return { ...r };
+                },
+              }
+            : {}),
+        },
+        getConfig: () => withoutSecrets(config),
+        lastSeq: (s) => (s === 'events' ? outbox.stats().lastSeq : outbox.stats().lastTelemetrySeq),
+        record: (events) => this.record(events),
+        info: () => ({ version: this.o.version, gatewayId: config.gateway.id }),
+        clock,
+        log: this.child('commands'),
+      });
+      this.commands.start();
+    }
+    if (config.uplink.telemetry.enabled) {
+      this.telemetry = new TelemetryPublisher({
+        intervalMs: config.uplink.telemetry.intervalMs,
+        outbox,
+        probe: new SystemProbe({ dataDir }),
+        devices: () =>
+          [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
+        uplink: () => this.uplink?.health() ?? null,
+        monoMs: clock.monoMs,
+        atMono: clock.monoMs,
+        log: this.child('telemetry'),
+      });
+      this.telemetry.start();
+    }
   }
 
   /** HTTP routes of the parts that have them (serial, gates, OPC UA...). */
@@ -286,6 +343,7 @@ export class Gateway {
         const log = this.o.log;
         await Promise.allSettled(this.drivers.map((d) => d.stop()));
         this.runner?.stop();
+        this.telemetry?.stop();
         await this.gateLink
           ?.stop()
           .catch((err: unknown) => log.warn({ err }, 'gate link stop failed'));

@@ -124,6 +124,7 @@ export class Outbox {
   private readonly insert: Database.Statement;
   private readonly setMeta: Database.Statement;
   private readonly markStmt: Database.Statement;
+  private readonly markTx: Database.Transaction<(list: readonly number[], now: number) => number>;
   private readonly pendingStmt: Database.Statement<[number, number], Row>;
   private readonly rangeStmt: Database.Statement<[string, number, number, number], Row>;
   private readonly maintenanceTimer: NodeJS.Timeout | null = null;
@@ -182,6 +183,11 @@ export class Outbox {
     this.markStmt = this.db.prepare(
       'UPDATE outbox_events SET delivered_at = ? WHERE pos = ? AND delivered_at IS NULL',
     );
+    this.markTx = this.db.transaction((list: readonly number[], now: number) => {
+      let changed = 0;
+      for (const p of list) changed += this.markStmt.run(now, p).changes;
+      return changed;
+    });
     this.pendingStmt = this.db.prepare<[number, number], Row>(
       `SELECT ${COLUMNS} FROM outbox_events WHERE delivered_at IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
     );
@@ -405,16 +411,21 @@ export class Outbox {
     return this.rangeStmt.all(stream, fromSeq, toSeq, limit).map(toStoredRow);
   }
 
-  /** Mark events delivered by position (after their PUBACK). Returns how many changed. */
+  /**
+   * Mark events delivered by position (after their PUBACK). Returns how many changed.
+   * Committed without fsync (synchronous NORMAL for this transaction only): a mark lost to a
+   * power cut only means the event is sent again, with the same id; appends stay FULL.
+   */
   markDelivered(positions: readonly number[]): number {
     if (positions.length === 0 || this.closed) return 0;
-    const now = this.options.clock.wallMs();
-    const tx = this.db.transaction((list: readonly number[]) => {
-      let changed = 0;
-      for (const p of list) changed += this.markStmt.run(now, p).changes;
-      return changed;
-    });
-    const changed = tx.immediate(positions);
+    const relax = this.options.synchronous === 'FULL';
+    if (relax) this.db.pragma('synchronous = NORMAL');
+    let changed: number;
+    try {
+      changed = this.markTx.immediate(positions, this.options.clock.wallMs());
+    } finally {
+      if (relax) this.db.pragma('synchronous = FULL');
+    }
     this.pendingCount -= changed;
     this.deliveredCount += changed;
     return changed;

@@ -19,6 +19,7 @@ export const DEFAULT_PRIORITIES: Readonly<Record<string, Priority>> = {
   'parcel.*': 2,
   'ct.*': 2,
   'gate.*': 2,
+  audit: 2,
   'audit.*': 2,
   'command.*': 2,
   'targeting.*': 2,

@@ -25,6 +25,9 @@ import { Topics } from './topics.js';
  *   publishReply() (not stored: the platform re-sends a command it got no reply for).
  */
 
+const ACK_FLUSH_ROWS = 1000;
+const ACK_FLUSH_MS = 20;
+
 export type UplinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
 
 export interface UplinkHealth {
@@ -87,7 +90,8 @@ export class Uplink {
   private replayToken = 0;
   private replayTimer: NodeJS.Timeout | null = null;
   private readonly ackBuffer: number[] = [];
-  private ackFlushScheduled = false;
+  private pumpScheduled = false;
+  private ackTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private retryAt: number | null = null;
@@ -208,6 +212,7 @@ export class Uplink {
       this.backoff.reset();
       this.lastError = null;
       this.inFlight.clear();
+      this.flushAcks();
       this.cursor = 0;
       const rm = connack.properties?.receiveMaximum;
       this.receiveMaximum = typeof rm === 'number' ? rm : null;
@@ -379,18 +384,31 @@ export class Uplink {
     if (!this.inFlight.delete(key)) return;
     this.counters.acked++;
     if (key > 0) this.ackBuffer.push(key);
-    if (!this.ackFlushScheduled) {
-      this.ackFlushScheduled = true;
+    // refill the window on the next tick; mark delivered in larger groups (fewer transactions)
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
       setImmediate(() => {
-        this.ackFlushScheduled = false;
-        const positions = this.ackBuffer.splice(0);
-        try {
-          this.o.outbox.markDelivered(positions);
-        } catch (err) {
-          this.log.error({ err }, 'marking delivered failed');
-        }
+        this.pumpScheduled = false;
+        if (this.ackBuffer.length >= ACK_FLUSH_ROWS) this.flushAcks();
         this.pump();
       });
+    }
+    if (!this.ackTimer && this.ackBuffer.length > 0) {
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        this.flushAcks();
+      }, ACK_FLUSH_MS);
+    }
+  }
+
+  /** Mark acknowledged rows delivered (before any resend decision: connect, stop). */
+  private flushAcks(): void {
+    if (this.ackBuffer.length === 0) return;
+    const positions = this.ackBuffer.splice(0);
+    try {
+      this.o.outbox.markDelivered(positions);
+    } catch (err) {
+      this.log.error({ err }, 'marking delivered failed');
     }
   }
 
@@ -421,7 +439,8 @@ export class Uplink {
         const client = this.client;
         this.client = null;
         this.state = 'stopped';
-        if (this.ackBuffer.length > 0) this.o.outbox.markDelivered(this.ackBuffer.splice(0));
+        if (this.ackTimer) clearTimeout(this.ackTimer);
+        this.flushAcks();
         if (client) {
           client.removeAllListeners();
           client.on('error', () => {});
