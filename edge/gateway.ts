@@ -10,6 +10,7 @@ import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
+import { serialRoutes } from './http/routes/serial-routes.js';
 import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
@@ -267,6 +268,9 @@ export class Gateway {
         lineRunning: () => this.runner?.engine.state.line === 'running',
         audit: (entry) => this.recordAudit(entry),
       }),
+    );
+    modules.push(
+      serialRoutes({ drivers: () => this.drivers, audit: (entry) => this.recordAudit(entry) }),
     );
     return modules;
   }
