@@ -91,7 +91,15 @@ export const STRESS_FAULTS: LineModelOptions['faults'] = {
 export function fullRulesLine(over: Partial<EngineConfig> = {}): EngineConfig {
   return exampleLine({
     scale: { positionMm: 1300, toleranceMm: 150, deviceId: 'scale-1' },
-    outlets: [{ id: 'pass-9610', gateId: 'gate-9610', positionMm: 7500 }],
+    // every lane has a lane-entry photo-eye confirming the divert
+    lanes: {
+      exception: { gateId: 'gate-exception', positionMm: 7000, confirmPhotoEyeId: 'pe-exc' },
+      pass: { gateId: 'gate-pass', positionMm: 8000, confirmPhotoEyeId: 'pe-pass' },
+      inspection: { positionMm: 9000, confirmPhotoEyeId: 'pe-insp' },
+    },
+    outlets: [
+      { id: 'pass-9610', gateId: 'gate-9610', positionMm: 7500, confirmPhotoEyeId: 'pe-9610' },
+    ],
     rules: {
       order: [
         'tracking',

@@ -3,10 +3,13 @@ import { LineEngine, type TrackingSnapshot } from '../../edge/engine/line-engine
 import type {
   EngineConfig,
   EngineEventDraft,
+  EngineInput,
   EngineOutput,
   Lane,
+  LaneGeometry,
 } from '../../edge/engine/types.js';
 import { TargetingList } from '../../edge/targeting/targeting-list.js';
+import { EventHeap } from './event-heap.js';
 import { LineModel, type LineModelOptions, type ParcelTruth } from './line-model.js';
 
 /**
@@ -67,10 +70,21 @@ export function runLineSim(o: LineSimOptions): LineSimReport {
   let engine = new LineEngine(cfg, newId, 0);
   engine.setTargeting(targeting, 0);
 
-  const gates = new Map<string, { outlet: string; lane: Lane; positionMm: number }>();
-  const addGate = (outlet: string, lane: Lane, g: { gateId?: string; positionMm: number }) => {
-    if (g.gateId) gates.set(g.gateId, { outlet, lane, positionMm: g.positionMm });
+  const gates = new Map<
+    string,
+    { outlet: string; lane: Lane; positionMm: number; confirmPhotoEyeId?: string }
+  >();
+  const addGate = (outlet: string, lane: Lane, g: LaneGeometry) => {
+    if (g.gateId)
+      gates.set(g.gateId, {
+        outlet,
+        lane,
+        positionMm: g.positionMm,
+        ...(g.confirmPhotoEyeId ? { confirmPhotoEyeId: g.confirmPhotoEyeId } : {}),
+      });
   };
+  const confirms = new EventHeap<{ input: EngineInput; parcel: Open | null }>();
+  const inspectionEye = cfg.lanes.inspection.confirmPhotoEyeId;
   addGate('exception', 'exception', cfg.lanes.exception);
   addGate('pass', 'pass', cfg.lanes.pass);
   for (const x of cfg.outlets ?? []) addGate(x.id, 'pass', x);
@@ -148,18 +162,28 @@ export function runLineSim(o: LineSimOptions): LineSimReport {
   const fire = (f: { gateId: string; fireAt: number }) => {
     const g = gates.get(f.gateId);
     if (!g) return;
-    const at = model.mmAt(f.fireAt + lead) - g.positionMm;
+    const acts = f.fireAt + lead;
+    const at = model.mmAt(acts) - g.positionMm;
     let best: Open | null = null;
     let bestD = catchMm;
     for (let i = head; i < open.length; i++) {
       const p = open[i] as Open;
+      if (p.outcome) continue; // already diverted: no longer on the main belt
       const d = Math.abs(p.startMm - at);
       if (d <= bestD) {
         best = p;
         bestD = d;
       }
     }
-    if (best && (!best.outcome || g.positionMm < best.outcome.positionMm)) best.outcome = { ...g };
+    if (!best) return;
+    best.outcome = { ...g };
+    // the lane-entry photo-eye sees it shortly after the diverter
+    const eye = g.confirmPhotoEyeId;
+    if (eye)
+      confirms.push(acts + 100, {
+        input: { type: 'laneConfirm', deviceId: eye, atMono: acts + 100, lane: g.lane },
+        parcel: null,
+      });
   };
 
   const finalize = (p: Open) => {
@@ -198,7 +222,8 @@ export function runLineSim(o: LineSimOptions): LineSimReport {
       }
     }
     const tUp = downUntil ?? Infinity;
-    const t = Math.min(tGen, tWake, tFire, tUp);
+    const tConf = confirms.peekTime();
+    const t = Math.min(tGen, tWake, tFire, tUp, tConf);
     if (t === Infinity) break;
     now = Math.max(now, t);
     if (now === lastT && ++guard > 10_000) throw new Error(`simulation stuck at ${now}`);
@@ -235,6 +260,11 @@ export function runLineSim(o: LineSimOptions): LineSimReport {
             now,
           ),
         );
+    } else if (t === tConf) {
+      const c = confirms.pop();
+      // the inspection-lane eye sees a parcel only if no diverter took it
+      if (c && downUntil === null && !c.v.parcel?.outcome)
+        call(() => engine.handle(c.v.input, now));
     } else if (t === tFire) {
       const [f] = fires.splice(fi, 1);
       if (f) fire(f);
@@ -249,7 +279,15 @@ export function runLineSim(o: LineSimOptions): LineSimReport {
         if (downUntil !== null) faults.push('gateway-restart');
         if (ctDown) faults.push('ct-outage');
         if (lineDown) faults.push('inducted-while-stopped');
-        open.push({ ...item.truth, faults, outcome: null });
+        const parcel: Open = { ...item.truth, faults, outcome: null };
+        open.push(parcel);
+        if (inspectionEye) {
+          const at = model.timeAtMm(parcel.startMm + cfg.lanes.inspection.positionMm + 100);
+          confirms.push(at, {
+            input: { type: 'laneConfirm', deviceId: inspectionEye, atMono: at, lane: 'inspection' },
+            parcel,
+          });
+        }
       } else if (item.kind === 'restart') {
         if (downUntil === null) {
           snapshot = engine.snapshot(now);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NO_FAULTS } from '../../drivers/simulated/line-model.js';
 import { runLineSim } from '../../drivers/simulated/line-sim.js';
 import {
   STRESS_FAULTS,
@@ -27,6 +28,18 @@ const FAULTS = [
 ];
 
 describe('line simulation property (simulated time)', () => {
+  it('without faults every parcel is diverted where it was decided, and the lane eyes confirm it', () => {
+    const r = runLineSim({
+      model: modelOptions({ seed: 11, parcels: 10_000, faults: NO_FAULTS, weightKg: WEIGHTS }),
+      engine: fullRulesLine(),
+    });
+    expect(r.cleanFalseDiverts).toBe(0);
+    expect(r.unsafePass).toBe(0);
+    expect(r.events['divert.confirmed']).toBe(10_000);
+    const alarms = Object.keys(r.events).filter((k) => k.startsWith('alarm.'));
+    expect(alarms).toEqual([]);
+  });
+
   it('50,000 parcels, time tracking, full rule set, every fault: nothing unsafe reaches pass', () => {
     const r = runLineSim({
       model: modelOptions({
@@ -41,6 +54,9 @@ describe('line simulation property (simulated time)', () => {
     for (const f of FAULTS) expect(r.parcelsByFault[f] ?? 0, f).toBeGreaterThan(0);
     expect(r.events['alarm.estop']).toBeGreaterThan(0);
     expect(r.events['tracking.restored']).toBeGreaterThan(0);
+    // physics and the engine agree: a misrouted parcel would raise alarm.missort
+    expect(r.events['alarm.missort'] ?? 0).toBe(0);
+    expect(r.events['divert.confirmed']).toBeGreaterThan(45_000);
     expect(r.unsafePass, JSON.stringify(r.unsafeExamples.slice(0, 2))).toBe(0);
     expect(r.noReadToPass).toBe(0);
     // every false divert of a clean parcel is explained by a fault
