@@ -113,7 +113,7 @@ describe('gateway killed with SIGKILL mid-stream (real Mosquitto)', () => {
     const missing: number[] = [];
     for (let s = 1; s <= ackedTotal; s++) if (!received.has(s)) missing.push(s);
     expect(missing).toEqual([]);
-    expect(ackedTotal).toBeGreaterThan(KILLS * 40);
+    expect(ackedTotal).toBeGreaterThanOrEqual(KILLS * 40);
     console.log(`gateway-kill: ${ackedTotal} acknowledged, all received, ${duplicates} duplicates`);
     await drain.kill('SIGTERM');
   }, 170_000);
