@@ -28,6 +28,8 @@ export interface GateFired {
   scheduledMono: number;
   actualMono: number;
   latenessMs: number;
+  /** the command reached the controller this long before its time (negative: sent late) */
+  leadMs: number;
 }
 
 export interface GateFailed {
@@ -440,6 +442,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
           scheduledMono: msg.scheduledMono,
           actualMono: msg.actualMono,
           latenessMs,
+          leadMs: msg.scheduledMono - msg.receivedMono,
         };
         p?.settle?.(fired);
         this.emit('fired', fired);

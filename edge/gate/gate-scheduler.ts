@@ -33,6 +33,7 @@ interface Scheduled {
   atMono: number;
   parcelId: string | null;
   holdMs: number | undefined;
+  receivedMono: number;
 }
 
 interface Channel {
@@ -128,12 +129,13 @@ export class GateScheduler {
     const ch = this.channels.get(output);
     if (!ch || ch.spec.kind !== 'gate') return fail(`unknown gate output '${output}'`);
     if (this.state !== 'armed') return fail(`controller is ${this.state} (${this.reasonText()})`);
-    const late = this.timers.monoMs() - atMono;
+    const receivedMono = this.timers.monoMs();
+    const late = receivedMono - atMono;
     if (late > this.settings.maxLateMs)
       return fail(
         `command arrived ${late.toFixed(1)} ms after its time (max ${this.settings.maxLateMs})`,
       );
-    const entry: Scheduled = { id, output, atMono, parcelId, holdMs };
+    const entry: Scheduled = { id, output, atMono, parcelId, holdMs, receivedMono };
     let i = this.queue.length;
     while (i > 0 && this.queue[i - 1]!.atMono > atMono) i--;
     this.queue.splice(i, 0, entry);
@@ -303,6 +305,7 @@ export class GateScheduler {
       parcelId: entry.parcelId,
       scheduledMono: entry.atMono,
       actualMono: actual,
+      receivedMono: entry.receivedMono,
     });
   }
 

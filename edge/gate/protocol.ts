@@ -93,6 +93,8 @@ export type FromController =
       parcelId: string | null;
       scheduledMono: number;
       actualMono: number;
+      /** when the command reached the controller (after scheduledMono: the gateway sent it late) */
+      receivedMono: number;
     }
   | { t: 'failed'; id: number; output: string; parcelId: string | null; error: string }
   | { t: 'cancelled'; id: number }

@@ -46,7 +46,9 @@ const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 const bench: Bench = async ({ quick }) => {
   const totalFires = quick ? 2000 : 12_000;
   const firesPerTick = 5; // every 20 ms: 250 fires/s
-  const leadMs = 150; // commands leave the gateway this long before their time
+  // commands leave the gateway this long before their time (the example line sends them
+  // gateCommandLeadMs 1000 ahead); a main-thread stall longer than this makes a command late
+  const leadMs = 500;
   const eventsPerS = 5000;
   const log = pino({ level: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'gate-bench-'));
@@ -107,7 +109,13 @@ const bench: Bench = async ({ quick }) => {
     const lateness: number[] = [];
     const failures = new Map<string, number>();
     let failed = 0;
-    link.on('fired', (f) => lateness.push(f.latenessMs));
+    let sentLate = 0;
+    let onTimeMax = 0;
+    link.on('fired', (f) => {
+      lateness.push(f.latenessMs);
+      if (f.leadMs < 0) sentLate++;
+      else onTimeMax = Math.max(onTimeMax, f.latenessMs);
+    });
     link.on('failed', (f) => {
       failed++;
       const key = f.error.replace(/[\d.]+ ms/g, 'N ms');
@@ -144,6 +152,8 @@ const bench: Bench = async ({ quick }) => {
       sorted: lateness.sort((a, b) => a - b),
       failed,
       failures,
+      sentLate,
+      onTimeMax,
       seconds: (performance.now() - t0) / 1000,
       how:
         details.realtimePriority > 0
@@ -219,7 +229,7 @@ const bench: Bench = async ({ quick }) => {
       [`${prefix}_max_ms`]: {
         value: round(r.sorted.at(-1) ?? NaN),
         unit: 'ms',
-        note: 'goal <= 10 ms',
+        note: `goal <= 10 ms; ${r.sentLate} commands reached the controller after their time (gateway main-thread stall > ${leadMs} ms lead); max over commands that arrived in time ${round(r.onTimeMax)} ms`,
       },
       [`${prefix}_refused`]: {
         value: r.failed,
