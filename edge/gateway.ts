@@ -6,6 +6,7 @@ import { DRIVER_KINDS, type DriverKind } from '../drivers/kinds.js';
 import type { Clock } from './clock.js';
 import type { ConfigControl } from './config-control.js';
 import { EngineRunner } from './engine/engine-runner.js';
+import { entriesFromCommand } from './targeting/command-entries.js';
 import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
@@ -233,6 +234,21 @@ export class Gateway {
                 },
               }
             : {}),
+          replaceTargeting: (args) => {
+            const runner = this.runner;
+            if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
+            const { entries, unsupported } = entriesFromCommand(args.entries);
+            if (unsupported.length > 0)
+              throw new EdgeError('EDGE_TARGETING_INVALID', unsupported.join('; '), {
+                details: unsupported,
+              });
+            const list = runner.replaceTargeting(
+              args.listVersion,
+              entries,
+              `platform:${args.operatorId ?? 'unknown'}`,
+            );
+            return Promise.resolve({ listVersion: list.version, entries: list.size });
+          },
         },
         getConfig: () => withoutSecrets(config),
         lastSeq: (s) => (s === 'events' ? outbox.stats().lastSeq : outbox.stats().lastTelemetrySeq),

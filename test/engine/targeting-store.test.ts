@@ -79,3 +79,19 @@ describe('targeting store (real SQLite file)', () => {
     s.close();
   });
 });
+
+describe('targeting entries from a platform command', () => {
+  it('maps waybills to exact and patterns to prefix entries; an invtNo-only entry is refused', async () => {
+    const { entriesFromCommand } = await import('../../edge/targeting/command-entries.js');
+    const r = entriesFromCommand([
+      { ruleId: 'R1', waybill: 'RD223479072CN', reason: 'model 7' },
+      { ruleId: 'R1', pattern: 'SF12*' },
+      { ruleId: 'R2', invtNo: '29242020I462713642' },
+    ]);
+    expect(r.entries).toEqual([
+      { id: 'R1', match: 'exact', pattern: 'RD223479072CN', reason: 'model 7' },
+      { id: 'R1#2', match: 'prefix', pattern: 'SF12', reason: null },
+    ]);
+    expect(r.unsupported).toHaveLength(1);
+  });
+});
