@@ -43,6 +43,9 @@ export interface SignalHealth {
   kind: string;
   nodeId: string | null;
   state: 'pending' | 'monitoring' | 'error';
+  /** as revised by the server: changes faster than this may be folded into one */
+  samplingIntervalMs: number | null;
+  queueSize: number | null;
   error: string | null;
   values: number;
   lastValueAt: string | null;

@@ -93,6 +93,8 @@ export class ServerLink implements SignalSink {
         kind: s.kind,
         nodeId: s.nodeId ?? s.browsePath ?? null,
         state: 'pending',
+        samplingIntervalMs: null,
+        queueSize: null,
         error: null,
         values: 0,
         lastValueAt: null,
@@ -435,12 +437,18 @@ export class ServerLink implements SignalSink {
     this.lastAliveMono = this.deps.clock.monoMs();
   }
 
-  monitoring(signal: OpcuaSignalConfig, nodeId: string): void {
+  monitoring(
+    signal: OpcuaSignalConfig,
+    nodeId: string,
+    revised: { samplingIntervalMs: number | null; queueSize: number | null },
+  ): void {
     const h = this.signals.get(signal.name);
     if (!h) return;
     h.state = 'monitoring';
     h.nodeId = nodeId;
     h.error = null;
+    h.samplingIntervalMs = revised.samplingIntervalMs;
+    h.queueSize = revised.queueSize;
   }
 
   failed(signal: OpcuaSignalConfig, err: Error): void {

@@ -36,7 +36,11 @@ export interface SignalSink {
   ): void;
   dataChange(signal: OpcuaSignalConfig, value: unknown, sourceTimeMs: number | null): void;
   overflow(signal: OpcuaSignalConfig): void;
-  monitoring(signal: OpcuaSignalConfig, nodeId: string): void;
+  monitoring(
+    signal: OpcuaSignalConfig,
+    nodeId: string,
+    revised: { samplingIntervalMs: number | null; queueSize: number | null },
+  ): void;
   failed(signal: OpcuaSignalConfig, err: Error): void;
   /** any publish response (notifications or keep-alive): the subscription is alive */
   alive(): void;
@@ -155,7 +159,10 @@ export class SignalMonitor {
       item.on('changed', (dv: DataValue) => this.onData(signal, dv));
     }
     item.on('err', (message: string) => this.sink.failed(signal, new Error(message)));
-    this.sink.monitoring(signal, nodeId.toString());
+    this.sink.monitoring(signal, nodeId.toString(), {
+      samplingIntervalMs: item.result?.revisedSamplingInterval ?? null,
+      queueSize: item.result?.revisedQueueSize ?? null,
+    });
   }
 
   private onEvent(signal: OpcuaSignalConfig, keys: FieldKey[], values: Variant[]): void {

@@ -6,6 +6,7 @@ import { systemClock } from '../../edge/clock.js';
 import type { CtVerdictInput, DeviceStatusInput, EngineInput } from '../../edge/engine/types.js';
 import type { OpcuaDriver } from '../../drivers/opcua/opcua-driver.js';
 import { waitFor } from '../support/wait.js';
+import { SIM_NS } from '../../drivers/opcua/signal-mapping.js';
 import { makeDriver, node, opcuaConfig, simServer } from './helpers.js';
 import { startSim, type OpcuaSim } from './sim-process.js';
 
@@ -150,6 +151,76 @@ describe('OPC UA driver against the simulator process', () => {
     await expect(driver.readNode('sim', node('Nope'))).rejects.toMatchObject({
       code: 'EDGE_OPCUA_UNKNOWN_NAME',
     });
+  });
+
+  it('delivers a burst whole; a data queue too small for it overflows and is counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opcua-overflow-'));
+    const { driver: d2, signals: got } = makeDriver(
+      opcuaConfig({
+        id: 'opcua-2',
+        kind: 'opcua',
+        servers: [
+          {
+            id: 'sim2',
+            endpointUrl: sim.endpoint,
+            signals: [
+              {
+                name: 'ct1.verdict',
+                kind: 'ctVerdict',
+                nodeId: node('CT1'),
+                fieldNamespace: SIM_NS,
+              },
+              {
+                name: 'pe.big',
+                kind: 'photoEye',
+                nodeId: node('PLC1.PE.Infeed'),
+                deviceId: 'pe-big',
+              },
+              {
+                name: 'pe.small',
+                kind: 'photoEye',
+                nodeId: node('PLC1.PE.Infeed'),
+                deviceId: 'pe-small',
+                queueSize: 2,
+              },
+            ],
+          },
+        ],
+      }),
+      dir,
+    );
+    try {
+      await d2.start();
+      await waitFor(() => d2.serverHealth()[0]!.state === 'connected', {
+        timeoutMs: 20_000,
+        what: 'd2 connected',
+      });
+      await sim.command({ cmd: 'verdicts', count: 300, burst: 300, prefix: 'OV' });
+      const full = () =>
+        got.filter(
+          (s) => s.type === 'ctVerdict' && s.deviceId === 'sim2' && s.scanId.startsWith('OV-'),
+        );
+      await waitFor(() => full().length >= 300, {
+        timeoutMs: 20_000,
+        what: '300 verdicts',
+      });
+      expect(new Set(full().map((s) => (s as CtVerdictInput).scanId)).size).toBe(300);
+      // node-opcua servers flag data-change overflows (event-queue overflow events are a
+      // to-do in node-opcua's server; spec servers send EventQueueOverflowEventType, counted too)
+      const edges = () => got.filter((s) => s.type === 'photoEye' && s.deviceId === 'pe-big');
+      await sim.command({ cmd: 'photoEyeBurst', count: 40 });
+      // 40 edges inside one publishing interval, all delivered through a queue large enough
+      await waitFor(() => edges().length >= 40, { timeoutMs: 20_000, what: '40 edges' });
+      const small = () => d2.serverHealth()[0]!.signals.find((s) => s.name === 'pe.small')!;
+      await waitFor(() => small().overflows > 0, { timeoutMs: 20_000, what: 'overflow counted' });
+      expect(d2.serverHealth()[0]!.overflows).toBeGreaterThan(0);
+      expect(d2.serverHealth()[0]!.signals.find((s) => s.name === 'ct1.verdict')!.overflows).toBe(
+        0,
+      );
+    } finally {
+      await d2.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('life bit stops: device lost; resumes: recovered', async () => {

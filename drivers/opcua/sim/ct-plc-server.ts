@@ -36,6 +36,9 @@ const { values: args } = parseArgs({
     'parcel-mm': { type: 'string', default: '400' },
     user: { type: 'string', multiple: true, default: [] },
     'no-anonymous': { type: 'boolean', default: false },
+    // node-opcua's default (100) folds value changes inside a 100 ms window; 0 = every change,
+    // like a PLC pushing each photo-eye edge
+    'min-sample-rate-ms': { type: 'string', default: '0' },
   },
 });
 
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
       MessageSecurityMode.SignAndEncrypt,
     ],
     allowAnonymous: !args['no-anonymous'],
+    serverCapabilities: { minSupportedSampleRate: Number(args['min-sample-rate-ms']) },
     userManager: {
       isValidUser: (userName: string, password: string) => users.get(userName) === password,
     },
@@ -237,6 +241,14 @@ function handle(
       nodes.setValue(nodes.photoEye, DataType.Boolean, Boolean(cmd.value));
       out({ event: 'ok', cmd: 'photoEye' });
       return;
+    case 'photoEyeBurst': {
+      // many edges inside one publishing interval (queue / overflow tests)
+      const n = Number(cmd.count ?? 10);
+      for (let i = 0; i < n; i++) nodes.setValue(nodes.photoEye, DataType.Boolean, i % 2 === 0);
+      nodes.setValue(nodes.photoEye, DataType.Boolean, false);
+      out({ event: 'ok', cmd: 'photoEyeBurst' });
+      return;
+    }
     case 'beltSpeed':
       nodes.setValue(nodes.beltSpeed, DataType.Double, Number(cmd.value));
       out({ event: 'ok', cmd: 'beltSpeed' });
