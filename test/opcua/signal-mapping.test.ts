@@ -14,18 +14,17 @@ import {
 
 /** Pure mapping rules: no server needed. */
 
-const signal = (s: Partial<OpcuaSignalConfig>): OpcuaSignalConfig =>
-  ({
-    name: 'x',
-    kind: 'value',
-    samplingIntervalMs: 0,
-    queueSize: 1000,
-    discardOldest: false,
-    invert: false,
-    scale: 1,
-    lifeBitTimeoutMs: 3000,
-    ...s,
-  });
+const signal = (s: Partial<OpcuaSignalConfig>): OpcuaSignalConfig => ({
+  name: 'x',
+  kind: 'value',
+  samplingIntervalMs: 0,
+  queueSize: 1000,
+  discardOldest: false,
+  invert: false,
+  scale: 1,
+  lifeBitTimeoutMs: 3000,
+  ...s,
+});
 
 describe('OPC UA signal mapping', () => {
   it('moves a server wall timestamp onto the monotonic clock; never into the future', () => {
