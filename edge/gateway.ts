@@ -352,6 +352,8 @@ export class Gateway {
       engine: {
         tracked: this.runner?.engine.trackedCount() ?? 0,
         decisions: this.runner?.decisions ?? 0,
+        line: this.runner?.engine.state ?? null,
+        targetingVersion: this.runner?.targeting?.active()?.version ?? null,
       },
     };
   }
