@@ -45,6 +45,8 @@ export const ERROR_CODES = {
     'A technician jog was refused: the line runs (no maintenance mode), E-stop, or no controller.',
   EDGE_HTTP_AUTH_REQUIRED: 'The HTTP request carried no valid credentials.',
   EDGE_HTTP_FORBIDDEN: "The authenticated user's role does not allow this route.",
+  EDGE_TARGETING_UNAVAILABLE:
+    'The targeting list store is not open (the line engine is not running).',
   EDGE_TARGETING_INVALID:
     'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
   EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',

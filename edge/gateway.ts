@@ -12,6 +12,7 @@ import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
+import { targetingRoutes } from './http/routes/targeting-routes.js';
 import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
@@ -131,6 +132,16 @@ export class Gateway {
     );
     // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
     gateLink.on('signal', (signal) => this.runner?.handle(signal));
+    gateLink.on('restarted', (r) =>
+      this.record([
+        {
+          type: 'gate.controller_restarted',
+          parcelId: null,
+          atMono: clock.monoMs(),
+          payload: { ...r },
+        },
+      ]),
+    );
 
     const parcelIds = new UuidV7Generator(() => clock.wallMs());
     this.runner = new EngineRunner({
@@ -287,6 +298,16 @@ export class Gateway {
     );
     modules.push(
       serialRoutes({ drivers: () => this.drivers, audit: (entry) => this.recordAudit(entry) }),
+    );
+    modules.push(
+      targetingRoutes({
+        store: () => this.runner?.targeting ?? null,
+        replace: (version, entries, source) => {
+          if (!this.runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
+          return this.runner.replaceTargeting(version, entries, source);
+        },
+        audit: (entry) => this.recordAudit(entry),
+      }),
     );
     return modules;
   }

@@ -67,6 +67,9 @@ export class ParcelBoard {
           break;
         case 'parcel.decided': {
           const lane = String(p.lane) as 'inspection' | 'exception' | 'pass';
+          // a revised decision (E-stop, link loss, new targeting list) replaces the earlier one
+          const previous = row.lane as 'inspection' | 'exception' | 'pass' | null;
+          if (previous && previous in this.totals) this.totals[previous]--;
           row.lane = lane;
           row.ruleId = String(p.ruleId);
           row.reason = String(p.reason);
