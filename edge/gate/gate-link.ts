@@ -4,12 +4,11 @@ import { BaseDriver, type DriverContext, type DriverEvents } from '../../drivers
 import { EdgeError, type EdgeErrorCode, ERROR_CODES } from '../errors.js';
 import type { GateCancel, GateCommand } from '../engine/types.js';
 import { launchController, realtimeRefusal } from './controller-launch.js';
-import { encoderSignal, signalForEdge } from './input-signals.js';
+import { InputLevels, LatenessWindow } from './link-state.js';
 import type {
   ControllerSettings,
   ControllerState,
   FromController,
-  InputSpec,
   ToController,
 } from './protocol.js';
 import { controllerSettingsFrom } from './settings.js';
@@ -59,8 +58,6 @@ interface Pending {
   settle?: (result: GateFired | Error) => void;
 }
 
-const LATENESS_WINDOW = 1000;
-
 export class GateLink extends BaseDriver<GateLinkEvents> {
   private child: ChildProcess | null = null;
   private nextId = 1;
@@ -77,14 +74,12 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private pid: number | null = null;
   private chip: string | null = null;
   private nice: number | null = null;
-  private readonly lateness: number[] = [];
-  private readonly levels = new Map<string, 0 | 1>();
-  private readonly encoderCounts = new Map<string, number>();
+  private readonly lateness = new LatenessWindow();
+  private readonly inputs = new InputLevels();
   private readonly lampRequests = new Map<string, 0 | 1>();
   private commandedSafe: string | null = null;
   private maintenanceOverride = false;
   private settings: ControllerSettings | null = null;
-  private inputSpecs = new Map<string, InputSpec>();
 
   constructor(
     id: string,
@@ -170,17 +165,17 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
 
   /** Maintenance mode: the key-switch input, or set through the API. */
   get maintenance(): boolean {
-    return this.maintenanceOverride || this.levelOfRole('maintenance') === 1;
+    return this.maintenanceOverride || this.inputs.ofRole('maintenance') === 1;
   }
 
   /** E-stop input pressed (false when there is none). */
   get estop(): boolean {
-    return this.levelOfRole('estop') === 1;
+    return this.inputs.ofRole('estop') === 1;
   }
 
   /** The line's run input; null when none is configured. */
   get lineRunning(): boolean | null {
-    const level = this.levelOfRole('running');
+    const level = this.inputs.ofRole('running');
     return level === undefined ? null : level === 1;
   }
 
@@ -189,7 +184,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   inputLevel(id: string): 0 | 1 | undefined {
-    return this.levels.get(id);
+    return this.inputs.level(id);
   }
 
   outputIds(): string[] {
@@ -198,12 +193,6 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
 
   outputKind(id: string): string | undefined {
     return this.settings?.outputs.find((o) => o.id === id)?.kind;
-  }
-
-  private levelOfRole(role: InputSpec['role']): 0 | 1 | undefined {
-    for (const spec of this.inputSpecs.values())
-      if (spec.role === role) return this.levels.get(spec.id);
-    return undefined;
   }
 
   private dispatch(
@@ -242,7 +231,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     this.settings = controllerSettingsFrom(this.config, {
       reportWrites: this.options.reportWrites ?? false,
     });
-    this.inputSpecs = new Map(this.settings.inputs.map((i) => [i.id, i]));
+    this.inputs.configure(this.settings.inputs);
     if (this.config.realtimePriority > 0) {
       const refusal = realtimeRefusal(this.config.realtimePriority);
       this.realtime = refusal ? 0 : this.config.realtimePriority;
@@ -274,9 +263,6 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   protected override healthDetails(): Record<string, unknown> {
-    const sorted = [...this.lateness].sort((a, b) => a - b);
-    const pct = (p: number) =>
-      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null;
     return {
       pid: this.pid,
       controllerState: this.gateState,
@@ -290,15 +276,9 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       realtimePriority: this.realtime,
       realtimeNote: this.realtimeNote,
       maintenance: this.maintenance,
-      inputs: Object.fromEntries(this.levels),
-      encoders: Object.fromEntries(this.encoderCounts),
+      ...this.inputs.snapshot(),
       lights: Object.fromEntries(this.lampRequests),
-      latenessMs: {
-        p50: pct(0.5),
-        p99: pct(0.99),
-        max: sorted.at(-1) ?? null,
-        samples: sorted.length,
-      },
+      latenessMs: this.lateness.summary(),
     };
   }
 
@@ -393,8 +373,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private onReady(msg: Extract<FromController, { t: 'ready' }>): void {
     this.chip = msg.chip;
     this.nice = msg.nice;
-    this.levels.clear();
-    for (const [id, v] of Object.entries(msg.inputs)) this.levels.set(id, v);
+    this.inputs.reset(msg.inputs);
     this.log.info(
       { pid: msg.pid, binding: msg.binding, chip: msg.chip, nice: msg.nice, outputs: msg.outputs },
       'gate controller ready',
@@ -434,7 +413,6 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         this.pending.delete(msg.id);
         const latenessMs = msg.actualMono - msg.scheduledMono;
         this.lateness.push(latenessMs);
-        if (this.lateness.length > LATENESS_WINDOW) this.lateness.shift();
         this.count('commands.fired');
         const fired: GateFired = {
           gateId: msg.output,
@@ -466,16 +444,13 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         this.emit('released', { output: msg.output, mono: msg.mono, reason: msg.reason });
         return;
       case 'edge': {
-        this.levels.set(msg.input, msg.value);
+        const signal = this.inputs.edge(msg.input, msg.value, msg.mono);
         this.emit('input', { input: msg.input, value: msg.value, mono: msg.mono });
-        const spec = this.inputSpecs.get(msg.input);
-        const signal = spec ? signalForEdge(spec, msg.value, msg.mono) : null;
         if (signal) this.emitSignal(signal);
         return;
       }
       case 'encoder':
-        this.encoderCounts.set(msg.input, msg.count);
-        this.emitSignal(encoderSignal(msg.input, msg.count, msg.mono));
+        this.emitSignal(this.inputs.encoder(msg.input, msg.count, msg.mono));
         return;
       case 'output':
         this.emit('output', { output: msg.output, value: msg.value, mono: msg.mono });
