@@ -10,6 +10,7 @@ import { entriesFromCommand } from './targeting/command-entries.js';
 import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
+import { assertGateTestAllowed } from './gate/jog-interlock.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
 import { targetingRoutes } from './http/routes/targeting-routes.js';
@@ -259,6 +260,28 @@ export class Gateway {
               `platform:${args.operatorId ?? 'unknown'}`,
             );
             return Promise.resolve({ listVersion: list.version, entries: list.size });
+          },
+          ctDecision: (args) => {
+            const runner = this.runner;
+            if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
+            return Promise.resolve(
+              runner.officerVerdict({
+                parcelId: args.parcelId ?? null,
+                waybill: args.waybill ?? null,
+                verdict: args.verdict,
+                officerId: args.officerId,
+                reportId: args.reportId ?? null,
+              }),
+            );
+          },
+          gateTest: async (args) => {
+            const link = assertGateTestAllowed(
+              this.gateLink,
+              args.gateId,
+              this.runner?.engine.state.line === 'running',
+            );
+            const fired = await link.jogFire(args.gateId, args.pulseMs);
+            return { ...fired };
           },
         },
         getConfig: () => withoutSecrets(config),

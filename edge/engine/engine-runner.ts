@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { LineConfig } from '../../config/schema.js';
 import type { LineSignal } from '../../drivers/driver.js';
+import type { OfficerVerdictInput } from './types.js';
 import type { Clock } from '../clock.js';
 import type { EventDraft } from '../events/model.js';
 import { TargetingStore } from '../targeting/targeting-store.js';
@@ -73,6 +74,15 @@ export class EngineRunner {
   handle(signal: LineSignal): void {
     if (this.stopped) return;
     this.apply(this.engine.handle(signal, this.o.clock.monoMs()));
+  }
+
+  /** A remote inspector's decision; returns what the engine made of it (the event payload). */
+  officerVerdict(input: Omit<OfficerVerdictInput, 'type' | 'atMono'>): Record<string, unknown> {
+    const now = this.o.clock.monoMs();
+    const out = this.engine.handle({ type: 'officerVerdict', atMono: now, ...input }, now);
+    const result = out.events.find((e) => e.type === 'ct.officer_verdict');
+    this.apply(out);
+    return { parcelId: result?.parcelId ?? null, ...(result?.payload ?? {}) };
   }
 
   /**

@@ -22,6 +22,7 @@ import type {
   PhotoEyeInput,
   TargetingLookup,
   WeightInput,
+  OfficerVerdictInput,
 } from './types.js';
 
 export type { TrackingSnapshot } from './parcel.js';
@@ -125,6 +126,9 @@ export class LineEngine {
         break;
       case 'weight':
         this.onWeight(input, out);
+        break;
+      case 'officerVerdict':
+        this.onOfficerVerdict(input, out);
         break;
       case 'deviceStatus':
         this.onDeviceStatus(input, out);
@@ -336,6 +340,56 @@ export class LineEngine {
         decidedLane: p.decided?.lane ?? null,
       }),
     );
+  }
+
+  private onOfficerVerdict(input: OfficerVerdictInput, out: EngineOutput): void {
+    const wanted = input.waybill?.trim().toUpperCase() ?? null;
+    const p =
+      this.parcels.find((x) => input.parcelId !== null && x.id === input.parcelId) ??
+      this.parcels.find((x) => wanted !== null && x.code?.toUpperCase() === wanted) ??
+      null;
+    const base = {
+      officerId: input.officerId,
+      verdict: input.verdict,
+      reportId: input.reportId,
+      requestedParcelId: input.parcelId,
+      waybill: input.waybill,
+    };
+    if (!p) {
+      out.events.push(
+        ev('ct.officer_verdict', null, input.atMono, {
+          ...base,
+          applied: false,
+          reason: 'parcel not on the line (already past the last diverter, or never inducted)',
+        }),
+      );
+      return;
+    }
+    let applied = false;
+    let reason: string;
+    if (input.verdict !== 'clear') {
+      applied = p.verdict !== input.verdict || p.verdict === null;
+      reason = `officer ${input.verdict}: inspection`;
+      p.verdict =
+        input.verdict === 'suspect' || p.verdict !== 'suspect' ? input.verdict : p.verdict;
+    } else if (p.verdict === null) {
+      applied = true;
+      reason = 'officer clear stands in for the machine verdict';
+      p.verdict = 'clear';
+    } else if (p.verdict === 'clear') {
+      reason = 'machine verdict already clear';
+    } else {
+      reason = `machine verdict ${p.verdict} is not cleared at the gateway: the parcel goes to inspection`;
+    }
+    out.events.push(
+      ev('ct.officer_verdict', p.id, input.atMono, {
+        ...base,
+        applied,
+        reason,
+        decidedLane: p.decided?.lane ?? null,
+      }),
+    );
+    if (input.verdict !== 'clear') this.diverts.recheck(p, out, input.atMono);
   }
 
   private onWeight(input: WeightInput, out: EngineOutput): void {

@@ -86,7 +86,24 @@ export interface LaneConfirmInput {
   lane: Lane;
 }
 
+/**
+ * A remote inspector's CT decision (the platform's ct-decision command), keyed by parcel id or
+ * waybill. Stricter wins: an officer's suspect/unknown sends the parcel to inspection whatever
+ * the machine said; an officer's clear stands in for a machine verdict that has not arrived, but
+ * never clears a machine suspect/unknown at the gateway (that parcel is cleared in inspection).
+ */
+export interface OfficerVerdictInput {
+  type: 'officerVerdict';
+  atMono: number;
+  parcelId: string | null;
+  waybill: string | null;
+  verdict: CtVerdict;
+  officerId: string;
+  reportId: string | null;
+}
+
 export type EngineInput =
+  | OfficerVerdictInput
   | PhotoEyeInput
   | BarcodeInput
   | CtVerdictInput

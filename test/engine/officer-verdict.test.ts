@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { CtVerdict } from '../../edge/engine/types.js';
+import { Harness } from './helpers.js';
+
+/** A remote inspector's CT decision (platform ct-decision command): stricter wins. */
+function officer(
+  h: Harness,
+  at: number,
+  verdict: CtVerdict,
+  by: { parcelId?: string; waybill?: string },
+) {
+  h.in(
+    {
+      type: 'officerVerdict',
+      atMono: at,
+      parcelId: by.parcelId ?? null,
+      waybill: by.waybill ?? null,
+      verdict,
+      officerId: 'officer-7',
+      reportId: 'R1',
+    },
+    at,
+  );
+  return h.events('ct.officer_verdict').at(-1)!;
+}
+
+describe('officer verdicts', () => {
+  it('an officer suspect after a machine clear revises a pass decision to inspection and withdraws the gate', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.read(1000, 'RD223479072CN');
+    h.verdict(2200, 'clear', 2500);
+    expect(h.lastDecision('P1')).toMatchObject({ lane: 'pass' });
+    const e = officer(h, 3000, 'suspect', { waybill: 'rd223479072cn' });
+    expect(e).toMatchObject({ parcelId: 'P1', payload: { applied: true, officerId: 'officer-7' } });
+    expect(h.lastDecision('P1')).toMatchObject({ lane: 'inspection' });
+    expect(h.cancels()).toMatchObject([{ gateId: 'gate-pass', parcelId: 'P1' }]);
+  });
+
+  it('an officer clear stands in for a machine verdict that has not arrived', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.read(1000, 'RD223479072CN');
+    const e = officer(h, 3000, 'clear', { parcelId: 'P1' });
+    expect(e.payload).toMatchObject({ applied: true });
+    expect(h.lastDecision('P1')).toMatchObject({ lane: 'pass' });
+  });
+
+  it('an officer clear never clears a machine suspect at the gateway', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.read(1000, 'RD223479072CN');
+    h.verdict(2200, 'suspect', 2500);
+    const e = officer(h, 3000, 'clear', { parcelId: 'P1' });
+    expect(e.payload).toMatchObject({
+      applied: false,
+      reason: expect.stringMatching(/not cleared at the gateway/),
+    });
+    expect(h.decisions('P1').every((d) => d.lane === 'inspection')).toBe(true);
+  });
+
+  it('a decision for a parcel that is not on the line is recorded, not applied', () => {
+    const h = new Harness();
+    const e = officer(h, 100, 'suspect', { waybill: 'NOPE' });
+    expect(e).toMatchObject({ parcelId: null, payload: { applied: false } });
+  });
+});
