@@ -13,11 +13,15 @@ const script = fileURLToPath(new URL('./onoff-sysfs-script.ts', import.meta.url)
 function whyNot(): string | null {
   if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'needs root to mount a tmpfs in a private mount namespace';
-  const probe = spawnSync('unshare', ['-m', '--propagation', 'private', 'true'], {
-    encoding: 'utf8',
-  });
+  // the same steps as the script, in a throwaway namespace: unshare, then a tmpfs on /sys/class
+  const probe = spawnSync(
+    'unshare',
+    ['-m', '--propagation', 'private', 'mount', '-t', 'tmpfs', 'tmpfs', '/sys/class'],
+    { encoding: 'utf8' },
+  );
   if (probe.error) return `unshare is not available: ${probe.error.message}`;
-  if (probe.status !== 0) return `unshare -m failed: ${probe.stderr.trim()}`;
+  if (probe.status !== 0)
+    return `no private mount namespace with a tmpfs here: ${probe.stderr.trim()}`;
   return null;
 }
 
