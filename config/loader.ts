@@ -4,6 +4,7 @@ import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
 import { lineConfigIssues } from '../edge/engine/line-config-check.js';
 import { EdgeError } from '../edge/errors.js';
+import { validateGates } from '../edge/gate/settings.js';
 import { isRecord, migrate } from './migrations.js';
 import { CONFIG_VERSION, ConfigSchema, type GatewayConfig } from './schema.js';
 
@@ -116,12 +117,8 @@ export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
     issues.push({ path: '/uplink/url', message: "'embedded' needs embeddedBroker.enabled: true" });
   }
   const outputs = new Set(c.gates.outputs.map((o) => o.id));
-  const seen = new Set<string>();
-  c.gates.outputs.forEach((o, i) => {
-    if (seen.has(o.id))
-      issues.push({ path: `/gates/outputs/${i}/id`, message: `duplicate output '${o.id}'` });
-    seen.add(o.id);
-  });
+  // duplicate pins and ids, presence inputs, input roles (edge/gate/settings.ts)
+  issues.push(...validateGates(c.gates));
   // lanes, rules, fail-safe geometry and the CT verdict budget (edge/engine/line-config-check.ts)
   issues.push(...lineConfigIssues(c.line, outputs));
   return issues;

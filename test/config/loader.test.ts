@@ -105,6 +105,14 @@ describe('configuration loader', () => {
     expect(issue?.message).toMatch(/CT at 6800 mm, first diverter at 7000 mm/);
   });
 
+  it('two outputs on one GPIO pin are rejected before anything starts', () => {
+    const text = example.replace('- { id: gate-pass, pin: 27,', '- { id: gate-pass, pin: 17,');
+    const { details } = issuesOf(() => load(text));
+    expect(details.map((d) => d.message).join('\n')).toMatch(
+      /BCM pin 17 is already used by 'gate-exception'/,
+    );
+  });
+
   it('unknown driver kinds and duplicate ids are errors', () => {
     const text = example.replace(
       'drivers:\n',
