@@ -11,6 +11,7 @@ import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
 import { assertGateTestAllowed } from './gate/jog-interlock.js';
+import { StackLight, type LineCondition } from './gate/stack-light.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
 import { targetingRoutes } from './http/routes/targeting-routes.js';
@@ -50,6 +51,9 @@ export class Gateway {
   uplink: Uplink | null = null;
   commands: CommandRouter | null = null;
   telemetry: TelemetryPublisher | null = null;
+  readonly stackLight = new StackLight(() => this.gateLink);
+  private stackLightTimer: NodeJS.Timeout | null = null;
+  private lastAlarm: { atMono: number; type: string } | null = null;
   broker: EmbeddedBroker | null = null;
   gateLink: GateLink | null = null;
   runner: EngineRunner | null = null;
@@ -117,7 +121,13 @@ export class Gateway {
         1000,
       ),
     );
-    outbox.onCommitted((events) => this.board.apply(events));
+    outbox.onCommitted((events) => {
+      this.board.apply(events);
+      for (const e of events) {
+        if (e.type.startsWith('alarm.') || e.type === 'outbox.dropped')
+          this.lastAlarm = { atMono: clock.monoMs(), type: e.type };
+      }
+    });
 
     const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
     this.gateLink = gateLink;
@@ -133,6 +143,7 @@ export class Gateway {
     );
     // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
     gateLink.on('signal', (signal) => this.runner?.handle(signal));
+    gateLink.on('restarted', () => this.stackLight.reset());
     gateLink.on('restarted', (r) =>
       this.record([
         {
@@ -224,6 +235,7 @@ export class Gateway {
         payload: { version: this.o.version, lineId: config.line.id },
       },
     ]);
+    this.stackLightTimer = setInterval(() => this.stackLight.update(this.lineCondition()), 500);
     this.phase = 'running';
   }
 
@@ -399,6 +411,33 @@ export class Gateway {
         line: this.runner?.engine.state ?? null,
         targetingVersion: this.runner?.targeting?.active()?.version ?? null,
       },
+      stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
+    };
+  }
+
+  /** What the stack light shows (domain.md colours), from the engine, drivers, uplink and alarms. */
+  lineCondition(): LineCondition {
+    const engine = this.runner?.engine.state;
+    const gates = this.gateLink?.gateState;
+    const bad = this.drivers.find((d) => d.health().state !== 'running');
+    const uplink = this.uplink?.health().state;
+    const alarm =
+      this.lastAlarm && this.o.clock.monoMs() - this.lastAlarm.atMono < 30_000
+        ? this.lastAlarm.type
+        : null;
+    return {
+      failSafe:
+        engine?.ctDown ??
+        engine?.scannerDown ??
+        (gates === 'safe' ? 'gate controller in safe state' : null),
+      commError: bad
+        ? `${bad.id} ${bad.health().state}`
+        : uplink && uplink !== 'connected'
+          ? `uplink ${uplink}`
+          : null,
+      alarm,
+      unknown:
+        engine && (engine.line === 'estop' || engine.line === 'jam') ? `line ${engine.line}` : null,
     };
   }
 
@@ -406,6 +445,7 @@ export class Gateway {
     if (!this.stopPromise) {
       this.stopPromise = (async () => {
         this.phase = 'stopping';
+        if (this.stackLightTimer) clearInterval(this.stackLightTimer);
         const log = this.o.log;
         await Promise.allSettled(this.drivers.map((d) => d.stop()));
         this.runner?.stop();

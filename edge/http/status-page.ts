@@ -63,7 +63,9 @@ async function health() {
   try {
     const h = await (await fetch('/api/health')).json();
     document.getElementById('health').textContent = 'gateway ' + h.gatewayId + ' v' + h.version + ' - ' + h.status +
-      ' - uplink ' + h.uplink.state + ' - outbox pending ' + h.outbox.pending + ' - drivers: ' +
+      ' - uplink ' + h.uplink.state + ' - outbox pending ' + h.outbox.pending +
+      ' - stack light: ' + (h.stackLight && h.stackLight.lamps ? Object.keys(h.stackLight.lamps).filter((k) => h.stackLight.lamps[k]).join(' + ') : '?') +
+      ' - drivers: ' +
       h.drivers.map((d) => d.id + ' ' + d.state).join(', ');
   } catch (e) { document.getElementById('health').textContent = 'health unavailable'; }
 }

@@ -64,6 +64,9 @@ describe('gateway gate wiring', () => {
 
     gates.simulateInput('estop', 1);
     await waitFor(() => engine.state.line === 'estop', { what: 'engine in estop' });
+    // the stack light turns amber (parcels on the belt are unknown now) within its 500 ms tick
+    await waitFor(() => gateway.stackLight.current?.amber === true, { what: 'amber stack light' });
+    expect(gateway.stackLight.current?.green).toBe(false);
     gates.simulateInput('estop', 0);
     await waitFor(() => engine.state.line === 'stopped' && gates.gateState === 'armed', {
       what: 'stopped, controller re-armed',
