@@ -125,13 +125,24 @@ export class OpcuaDriver extends BaseDriver implements OpcuaControl {
   }
 
   async trustCertificate(thumbprint: string): Promise<CertificateEntry> {
-    const entry = await this.store.trust(thumbprint);
-    for (const link of this.links.values()) if (link.state !== 'connected') link.retryNow();
-    return entry;
+    // no connect attempt may run while the certificate moves (it would move it back)
+    const links = [...this.links.values()];
+    await Promise.all(links.map((l) => l.pause()));
+    try {
+      return await this.store.trust(thumbprint);
+    } finally {
+      for (const link of links) link.resume();
+    }
   }
 
-  removeCertificate(thumbprint: string): Promise<CertificateEntry> {
-    return this.store.remove(thumbprint);
+  async removeCertificate(thumbprint: string): Promise<CertificateEntry> {
+    const links = [...this.links.values()];
+    await Promise.all(links.map((l) => l.pause()));
+    try {
+      return await this.store.remove(thumbprint);
+    } finally {
+      for (const link of links) link.resume();
+    }
   }
 
   async browse(serverId: string, nodeId = 'i=85'): Promise<BrowseChild[]> {

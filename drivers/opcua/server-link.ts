@@ -1,24 +1,23 @@
-import { readFileSync } from 'node:fs';
-import {
-  MessageSecurityMode,
-  OPCUAClient,
-  SecurityPolicy,
-  UserTokenType,
-  type ClientSession,
-  type UserIdentityInfo,
-} from 'node-opcua-client';
-import { readCertificate, split_der } from 'node-opcua-crypto';
+import type { ClientSession, OPCUAClient } from 'node-opcua-client';
 import type { Logger } from 'pino';
 import type { Clock } from '../../edge/clock.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { EdgeError } from '../../edge/errors.js';
 import { Backoff } from '../../edge/uplink/backoff.js';
-import type { ServerHealth, ServerLinkState, SignalHealth } from './api.js';
+import type { ServerHealth, ServerLinkState } from './api.js';
 import { thumbprintOf, type CertificateStore } from './certificate-store.js';
-import type { OpcuaServerConfig, OpcuaSignalConfig } from './config-schema.js';
-import { LifeBitWatch } from './life-bit.js';
-import { SignalMonitor, type SignalSink } from './signal-monitor.js';
-import { mapDataChange, mapEvent, type FieldKey } from './signal-mapping.js';
+import type { OpcuaServerConfig } from './config-schema.js';
+import {
+  createClient,
+  leafOf,
+  probeServerCertificate,
+  reconnectForever,
+  userIdentityOf,
+  type ClientSettings,
+} from './client-factory.js';
+import { DeviceStatusTracker } from './device-status.js';
+import { SignalMonitor } from './signal-monitor.js';
+import { SignalRouter } from './signal-router.js';
 
 /**
  * One OPC UA server: connect (own retry loop for the first connect, node-opcua #1357), then
@@ -43,30 +42,33 @@ export interface LinkDeps {
 }
 
 const TICK_MS = 100;
-const PROBE_TIMEOUT_MS = 10_000;
+
+/** Wait for `p` at most `ms` (a hung disconnect must not stall the loop or stop()). */
+function bounded<T>(p: Promise<T>, ms: number): Promise<T | void> {
+  return Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+}
 
 function isUntrusted(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
   return /BadCertificateUntrusted|Certificate verification failed/i.test(message);
 }
 
-export class ServerLink implements SignalSink {
+export class ServerLink {
   state: ServerLinkState = 'idle';
   client: OPCUAClient | null = null;
   session: ClientSession | null = null;
   namespaces: string[] = [];
   readonly monitor: SignalMonitor;
   readonly deviceId: string;
-  private readonly signals = new Map<string, SignalHealth>();
-  private readonly lifeBits = new Map<
-    string,
-    { watch: LifeBitWatch; deviceId: string; role: string }
-  >();
-  private readonly photoEyeLast = new Map<string, boolean>();
-  private readonly deviceOk = new Map<string, boolean>();
+  private readonly router: SignalRouter;
+  private readonly devices: DeviceStatusTracker;
+  private readonly clientSettings: ClientSettings;
   private readonly backoff: Backoff;
   private stopped = false;
   private wake: (() => void) | null = null;
+  private attemptActive = false;
+  private readonly attemptIdle: (() => void)[] = [];
+  private paused = 0;
   private runPromise: Promise<void> | null = null;
   private tick: NodeJS.Timeout | null = null;
   private lastAliveMono = 0;
@@ -74,7 +76,7 @@ export class ServerLink implements SignalSink {
   private everFailed = false;
   private lifeBitOut = false;
   private nextLifeBitMono = 0;
-  private readonly counts = { reconnects: 0, attempts: 0, recreated: 0, overflows: 0 };
+  private readonly counts = { reconnects: 0, attempts: 0, recreated: 0 };
   private lastConnectedAt: string | null = null;
   private lastError: { code: string; message: string } | null = null;
   private serverCertificate: string | null = null;
@@ -85,29 +87,31 @@ export class ServerLink implements SignalSink {
   ) {
     this.deviceId = config.deviceId ?? config.id;
     this.backoff = new Backoff(config.backoff.initialMs, config.backoff.maxMs);
-    this.monitor = new SignalMonitor(config, this);
-    const now = deps.clock.monoMs();
-    for (const s of config.signals) {
-      this.signals.set(s.name, {
-        name: s.name,
-        kind: s.kind,
-        nodeId: s.nodeId ?? s.browsePath ?? null,
-        state: 'pending',
-        samplingIntervalMs: null,
-        queueSize: null,
-        error: null,
-        values: 0,
-        lastValueAt: null,
-        overflows: 0,
-      });
-      if (s.kind === 'lifeBit') {
-        this.lifeBits.set(s.name, {
-          watch: new LifeBitWatch(s.lifeBitTimeoutMs, now),
-          deviceId: s.deviceId ?? this.deviceId,
-          role: s.role ?? config.role,
-        });
-      }
-    }
+    this.devices = new DeviceStatusTracker(config, this.deviceId, deps.clock, (i) => deps.emit(i));
+    this.clientSettings = { config, store: deps.store, applicationName: deps.applicationName };
+    const router = new SignalRouter(config, {
+      clock: deps.clock,
+      log: deps.log,
+      deviceId: this.deviceId,
+      devices: this.devices,
+      emit: (i) => deps.emit(i),
+      lifeBitSeen: () => this.evaluateDevices('life bit toggling'),
+    });
+    this.router = router;
+    this.monitor = new SignalMonitor(config, {
+      alive: () => {
+        this.lastAliveMono = deps.clock.monoMs();
+      },
+      monitoring: (s, nodeId, revised) => router.monitoring(s, nodeId, revised),
+      failed: (s, err) => {
+        router.failed(s, err);
+        this.lastError = router.failedSignalError();
+        deps.stateChanged();
+      },
+      overflow: (s) => router.overflow(s),
+      event: (s, fields, timeMs) => router.event(s, fields, timeMs),
+      dataChange: (s, value, ts) => router.dataChange(s, value, ts),
+    });
   }
 
   private get log(): Logger {
@@ -132,29 +136,62 @@ export class ServerLink implements SignalSink {
     this.deps.stateChanged();
   }
 
+  /**
+   * Hold connect attempts while the PKI changes: a failing attempt moves the server certificate
+   * back to rejected/ after its verdict, which would undo a trust made meanwhile.
+   */
+  async pause(): Promise<void> {
+    this.paused++;
+    if (!this.attemptActive) return;
+    await new Promise<void>((resolve) => {
+      this.attemptIdle.push(resolve);
+      setTimeout(resolve, 15_000).unref();
+    });
+  }
+
+  resume(): void {
+    this.paused = Math.max(0, this.paused - 1);
+    if (this.paused === 0) this.retryNow();
+  }
+
+  private attemptOver(): void {
+    this.attemptActive = false;
+    for (const resolve of this.attemptIdle.splice(0)) resolve();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    }).finally(() => {
+      this.wake = null;
+    });
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
+      while (this.paused > 0 && !this.stopped) await this.sleep(1000);
+      if (this.stopped) return;
+      this.attemptActive = true;
       try {
         await this.connectOnce();
+        this.attemptOver();
         return;
       } catch (err) {
-        await this.teardown();
+        await bounded(this.teardown(), 5000);
         if (this.stopped) return;
         if (isUntrusted(err)) {
           // tell the technician which certificate to trust
           await this.fetchServerCertificate().catch(() => null);
         }
+        this.attemptOver();
         this.noteFailure(err);
         const delay = this.backoff.next();
         this.log.warn({ delayMs: delay, err: this.lastError }, 'OPC UA connect failed; retrying');
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wake = null;
+        await this.sleep(delay);
       }
     }
   }
@@ -164,11 +201,7 @@ export class ServerLink implements SignalSink {
     this.everFailed = true;
     if (err instanceof EdgeError) {
       this.lastError = { code: err.code, message };
-    } else if (
-      /BadCertificateUntrusted|Certificate verification failed|BadSecurityChecksFailed/i.test(
-        message,
-      )
-    ) {
+    } else if (isUntrusted(err)) {
       this.lastError = {
         code: 'EDGE_OPCUA_CERT_UNTRUSTED',
         message: `server certificate ${this.serverCertificate ?? '?'} is not trusted: trust it with the HTTP API (${message})`,
@@ -182,68 +215,10 @@ export class ServerLink implements SignalSink {
     this.evaluateDevices('connection to the server failed');
   }
 
-  private userIdentity(): UserIdentityInfo {
-    const u = this.config.userIdentity;
-    if (u.type === 'username') {
-      return { type: UserTokenType.UserName, userName: u.username, password: u.password };
-    }
-    if (u.type === 'certificate') {
-      try {
-        return {
-          type: UserTokenType.Certificate,
-          certificateData: readCertificate(u.certificateFile),
-          privateKey: readFileSync(u.privateKeyFile, 'utf8'),
-        };
-      } catch (err) {
-        throw new EdgeError('EDGE_OPCUA_IDENTITY', `user certificate: ${(err as Error).message}`);
-      }
-    }
-    return { type: UserTokenType.Anonymous };
-  }
-
-  private makeClient(securityMode: string, securityPolicy: string, maxRetry: number): OPCUAClient {
-    return OPCUAClient.create({
-      applicationName: this.deps.applicationName,
-      clientName: `${this.deps.applicationName}-${this.config.id}`,
-      clientCertificateManager: this.deps.store.manager,
-      securityMode: MessageSecurityMode[securityMode as keyof typeof MessageSecurityMode],
-      securityPolicy:
-        securityMode === 'None'
-          ? SecurityPolicy.None
-          : SecurityPolicy[securityPolicy as keyof typeof SecurityPolicy],
-      endpointMustExist: false,
-      keepSessionAlive: true,
-      requestedSessionTimeout: this.config.sessionTimeoutMs,
-      connectionStrategy: {
-        maxRetry,
-        initialDelay: this.config.backoff.initialMs,
-        maxDelay: this.config.backoff.maxMs,
-        randomisationFactor: 0.5,
-      },
-    });
-  }
-
-  /** The server's certificate (leaf, DER) read from its endpoints over a None channel. */
   private async fetchServerCertificate(): Promise<Buffer | null> {
-    const probe = this.makeClient('None', 'None', 0);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('endpoint probe timed out')), PROBE_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([probe.connect(this.config.endpointUrl), timeout]);
-      const endpoints = await Promise.race([probe.getEndpoints(), timeout]);
-      const cert = endpoints
-        .map((e) => e.serverCertificate)
-        .find((c): c is Buffer => Buffer.isBuffer(c) && c.length > 0);
-      if (!cert) return null;
-      const leaf = split_der(cert)[0] ?? cert;
-      this.serverCertificate = thumbprintOf(leaf);
-      return leaf;
-    } finally {
-      clearTimeout(timer);
-      await probe.disconnect().catch(() => undefined);
-    }
+    const leaf = await probeServerCertificate(this.clientSettings);
+    if (leaf) this.serverCertificate = thumbprintOf(leaf);
+    return leaf;
   }
 
   /** Pinned thumbprint: check the server certificate before connecting, trust it if it matches. */
@@ -268,22 +243,24 @@ export class ServerLink implements SignalSink {
     await this.deps.store.initialize();
     if (this.config.securityMode !== 'None') await this.checkPin();
     // first connect: no internal retry (our loop owns it); afterwards node-opcua reconnects forever
-    const client = this.makeClient(this.config.securityMode, this.config.securityPolicy, 0);
+    const client = createClient(
+      this.clientSettings,
+      this.config.securityMode,
+      this.config.securityPolicy,
+      0,
+    );
     this.client = client;
     this.attachClientEvents(client);
     try {
       await client.connect(this.config.endpointUrl);
     } finally {
-      const cert = client.serverCertificate;
-      const der = Array.isArray(cert) ? cert[0] : cert;
-      if (der) this.serverCertificate = thumbprintOf(split_der(der)[0] ?? der);
+      const leaf = leafOf(client.serverCertificate);
+      if (leaf) this.serverCertificate = thumbprintOf(leaf);
     }
     if (this.stopped) return;
     // from now on: infinite reconnection with node-opcua's own backoff
-    const strategy = (client as unknown as { connectionStrategy?: { maxRetry: number } })
-      .connectionStrategy;
-    if (strategy) strategy.maxRetry = -1;
-    const session = await client.createSession(this.userIdentity());
+    reconnectForever(client);
+    const session = await client.createSession(userIdentityOf(this.config));
     this.session = session;
     session.on('session_closed', () => this.log.warn({}, 'OPC UA session closed'));
     session.on('keepalive_failure', () => this.log.warn({}, 'OPC UA keep-alive failed'));
@@ -298,7 +275,7 @@ export class ServerLink implements SignalSink {
     await this.monitor.build(session, this.namespaces);
     this.lastAliveMono = this.deps.clock.monoMs();
     this.backoff.reset();
-    this.lastError = this.failedSignalError();
+    this.lastError = this.router.failedSignalError();
     this.lastConnectedAt = new Date(this.deps.clock.wallMs()).toISOString();
     this.setState('connected');
     this.log.info(
@@ -317,7 +294,7 @@ export class ServerLink implements SignalSink {
       if (this.stopped || this.client !== client) return;
       this.log.warn({}, 'OPC UA connection lost');
       this.setState('reconnecting');
-      for (const lb of this.lifeBits.values()) lb.watch.connectionLost('connection lost');
+      this.devices.connectionLost();
       this.evaluateDevices('connection to the server lost');
     });
     client.on('backoff', (count: number, delay: number) => {
@@ -339,18 +316,8 @@ export class ServerLink implements SignalSink {
   }
 
   private onConnected(): void {
-    const now = this.deps.clock.monoMs();
-    for (const lb of this.lifeBits.values()) lb.watch.reset(now);
+    this.devices.connected();
     this.evaluateDevices('connected');
-  }
-
-  private failedSignalError(): { code: string; message: string } | null {
-    const failed = [...this.signals.values()].filter((s) => s.state === 'error');
-    if (failed.length === 0) return null;
-    return {
-      code: 'EDGE_OPCUA_SIGNAL',
-      message: failed.map((s) => `${s.name}: ${s.error ?? ''}`).join('; '),
-    };
   }
 
   private sessionId(): string | null {
@@ -364,10 +331,7 @@ export class ServerLink implements SignalSink {
     if (this.stopped) return;
     const now = this.deps.clock.monoMs();
     if (this.state === 'connected') {
-      for (const lb of this.lifeBits.values()) {
-        const t = lb.watch.check(now);
-        if (t) this.log.warn({ device: lb.deviceId }, t.reason);
-      }
+      for (const device of this.devices.check()) this.log.warn({ device }, 'life bit stopped');
       this.evaluateDevices('life bit stopped');
       this.watchdog(now);
       const glb = this.config.gatewayLifeBit;
@@ -405,115 +369,13 @@ export class ServerLink implements SignalSink {
   // ---- device status (fail-safe input for the engine)
 
   private evaluateDevices(reason: string): void {
-    const connected = this.state === 'connected';
-    const devices = new Map<string, string>([[this.deviceId, this.config.role]]);
-    for (const lb of this.lifeBits.values()) devices.set(lb.deviceId, lb.role);
-    for (const [deviceId, role] of devices) {
-      const watches = [...this.lifeBits.values()].filter((l) => l.deviceId === deviceId);
-      let ok: boolean | null;
-      let why = reason;
-      if (!connected) ok = this.everFailed || this.lastConnectedAt ? false : null;
-      else if (watches.some((w) => w.watch.current === 'lost')) {
-        ok = false;
-        why = 'life bit stopped';
-      } else if (watches.every((w) => w.watch.current === 'alive')) ok = true;
-      else ok = null;
-      if (ok === null || this.deviceOk.get(deviceId) === ok) continue;
-      this.deviceOk.set(deviceId, ok);
-      this.deps.emit({
-        type: 'deviceStatus',
-        deviceId,
-        atMono: this.deps.clock.monoMs(),
-        role: role as 'ct',
-        ok,
-        reason: ok ? (watches.length > 0 ? 'life bit toggling' : 'connected') : why,
-      });
-    }
-  }
-
-  // ---- SignalSink
-
-  alive(): void {
-    this.lastAliveMono = this.deps.clock.monoMs();
-  }
-
-  monitoring(
-    signal: OpcuaSignalConfig,
-    nodeId: string,
-    revised: { samplingIntervalMs: number | null; queueSize: number | null },
-  ): void {
-    const h = this.signals.get(signal.name);
-    if (!h) return;
-    h.state = 'monitoring';
-    h.nodeId = nodeId;
-    h.error = null;
-    h.samplingIntervalMs = revised.samplingIntervalMs;
-    h.queueSize = revised.queueSize;
-  }
-
-  failed(signal: OpcuaSignalConfig, err: Error): void {
-    const h = this.signals.get(signal.name);
-    if (h) {
-      h.state = 'error';
-      h.error = err.message;
-    }
-    this.lastError = this.failedSignalError();
-    this.log.error({ signal: signal.name, err }, 'OPC UA signal not monitored');
-    this.deps.stateChanged();
-  }
-
-  overflow(signal: OpcuaSignalConfig): void {
-    this.counts.overflows++;
-    const h = this.signals.get(signal.name);
-    if (h) h.overflows++;
-    this.log.error(
-      { signal: signal.name, code: 'EDGE_OPCUA_QUEUE_OVERFLOW' },
-      'server queue overflow: values lost',
-    );
-  }
-
-  private touch(signal: OpcuaSignalConfig): void {
-    const h = this.signals.get(signal.name);
-    if (!h) return;
-    h.values++;
-    h.lastValueAt = new Date(this.deps.clock.wallMs()).toISOString();
-  }
-
-  event(
-    signal: OpcuaSignalConfig,
-    fields: Partial<Record<FieldKey, unknown>>,
-    timeMs: number | null,
-  ): void {
-    this.touch(signal);
-    const mapped = mapEvent(signal, fields, {
-      clock: this.deps.clock,
-      deviceId: signal.deviceId ?? this.deviceId,
-      eventTimeMs: timeMs,
-    });
-    if (mapped) this.deps.emit(mapped.input);
-  }
-
-  dataChange(signal: OpcuaSignalConfig, value: unknown, sourceTimeMs: number | null): void {
-    this.touch(signal);
-    if (signal.kind === 'lifeBit') {
-      const lb = this.lifeBits.get(signal.name);
-      const t = lb?.watch.observe(value, this.deps.clock.monoMs());
-      if (t) this.evaluateDevices(t.reason);
-      return;
-    }
-    if (signal.kind === 'photoEye') {
-      const blocked = Boolean(typeof value === 'number' ? value !== 0 : value);
-      const last = this.photoEyeLast.get(signal.name);
-      this.photoEyeLast.set(signal.name, blocked);
-      // the first value of a subscription is the current state, not an edge
-      if (last === undefined || last === blocked) return;
-    }
-    const input = mapDataChange(signal, value, {
-      clock: this.deps.clock,
-      deviceId: signal.deviceId ?? this.deviceId,
-      sourceTimeMs,
-    });
-    if (input) this.deps.emit(input);
+    const link =
+      this.state === 'connected'
+        ? 'up'
+        : this.everFailed || this.lastConnectedAt !== null
+          ? 'down'
+          : null;
+    this.devices.evaluate(link, reason);
   }
 
   // ---- outputs are in output-writer.ts; the life bit toggle lives here for the tick
@@ -551,11 +413,11 @@ export class ServerLink implements SignalSink {
       reconnects: this.counts.reconnects,
       connectAttempts: this.counts.attempts,
       subscriptionsRecreated: this.counts.recreated,
-      overflows: this.counts.overflows,
+      overflows: this.router.overflows,
       lastConnectedAt: this.lastConnectedAt,
       lastError: this.lastError,
       serverCertificate: this.serverCertificate,
-      signals: [...this.signals.values()].map((s) => ({ ...s })),
+      signals: this.router.health(),
     };
   }
 
@@ -577,8 +439,6 @@ export class ServerLink implements SignalSink {
     this.stopped = true;
     this.deps.timers.clear(this.tick);
     this.wake?.();
-    const bounded = <T>(p: Promise<T>, ms: number) =>
-      Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
     await bounded(this.runPromise ?? Promise.resolve(), 5000);
     await bounded(this.teardown(), 5000);
     this.setState('stopped');

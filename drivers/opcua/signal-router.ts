@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../edge/clock.js';
+import type { EngineInput } from '../../edge/engine/types.js';
+import type { SignalHealth } from './api.js';
+import type { OpcuaServerConfig, OpcuaSignalConfig } from './config-schema.js';
+import type { DeviceStatusTracker } from './device-status.js';
+import { mapDataChange, mapEvent, type FieldKey } from './signal-mapping.js';
+
+/**
+ * Notifications of one server's monitored items -> engine inputs, plus per-signal health
+ * (state, revised sampling, values, last value time, overflows). Synchronous on purpose: an
+ * event is mapped and emitted in the same tick node-opcua hands it over.
+ */
+export interface RouterDeps {
+  clock: Clock;
+  log: Logger;
+  deviceId: string;
+  devices: DeviceStatusTracker;
+  emit(input: EngineInput): void;
+  lifeBitSeen(): void;
+}
+
+export class SignalRouter {
+  readonly signals = new Map<string, SignalHealth>();
+  overflows = 0;
+  private readonly photoEyeLast = new Map<string, boolean>();
+
+  constructor(
+    config: OpcuaServerConfig,
+    private readonly deps: RouterDeps,
+  ) {
+    for (const s of config.signals) {
+      this.signals.set(s.name, {
+        name: s.name,
+        kind: s.kind,
+        nodeId: s.nodeId ?? s.browsePath ?? null,
+        state: 'pending',
+        samplingIntervalMs: null,
+        queueSize: null,
+        error: null,
+        values: 0,
+        lastValueAt: null,
+        overflows: 0,
+      });
+    }
+  }
+
+  health(): SignalHealth[] {
+    return [...this.signals.values()].map((s) => ({ ...s }));
+  }
+
+  failedSignalError(): { code: string; message: string } | null {
+    const failed = [...this.signals.values()].filter((s) => s.state === 'error');
+    if (failed.length === 0) return null;
+    return {
+      code: 'EDGE_OPCUA_SIGNAL',
+      message: failed.map((s) => `${s.name}: ${s.error ?? ''}`).join('; '),
+    };
+  }
+
+  monitoring(
+    signal: OpcuaSignalConfig,
+    nodeId: string,
+    revised: { samplingIntervalMs: number | null; queueSize: number | null },
+  ): void {
+    const h = this.signals.get(signal.name);
+    if (!h) return;
+    h.state = 'monitoring';
+    h.nodeId = nodeId;
+    h.error = null;
+    h.samplingIntervalMs = revised.samplingIntervalMs;
+    h.queueSize = revised.queueSize;
+  }
+
+  failed(signal: OpcuaSignalConfig, err: Error): void {
+    const h = this.signals.get(signal.name);
+    if (h) {
+      h.state = 'error';
+      h.error = err.message;
+    }
+    this.deps.log.error({ signal: signal.name, err }, 'OPC UA signal not monitored');
+  }
+
+  overflow(signal: OpcuaSignalConfig): void {
+    this.overflows++;
+    const h = this.signals.get(signal.name);
+    if (h) h.overflows++;
+    this.deps.log.error(
+      { signal: signal.name, code: 'EDGE_OPCUA_QUEUE_OVERFLOW' },
+      'server queue overflow: values lost',
+    );
+  }
+
+  private touch(signal: OpcuaSignalConfig): void {
+    const h = this.signals.get(signal.name);
+    if (!h) return;
+    h.values++;
+    h.lastValueAt = new Date(this.deps.clock.wallMs()).toISOString();
+  }
+
+  event(
+    signal: OpcuaSignalConfig,
+    fields: Partial<Record<FieldKey, unknown>>,
+    timeMs: number | null,
+  ): void {
+    this.touch(signal);
+    const mapped = mapEvent(signal, fields, {
+      clock: this.deps.clock,
+      deviceId: signal.deviceId ?? this.deps.deviceId,
+      eventTimeMs: timeMs,
+    });
+    if (mapped) this.deps.emit(mapped.input);
+  }
+
+  dataChange(signal: OpcuaSignalConfig, value: unknown, sourceTimeMs: number | null): void {
+    this.touch(signal);
+    if (this.deps.devices.observe(signal.name, value)) {
+      this.deps.lifeBitSeen();
+      return;
+    }
+    if (signal.kind === 'photoEye') {
+      const blocked = Boolean(typeof value === 'number' ? value !== 0 : value);
+      const last = this.photoEyeLast.get(signal.name);
+      this.photoEyeLast.set(signal.name, blocked);
+      // the first value of a subscription is the current state, not an edge
+      if (last === undefined || last === blocked) return;
+    }
+    const input = mapDataChange(signal, value, {
+      clock: this.deps.clock,
+      deviceId: signal.deviceId ?? this.deps.deviceId,
+      sourceTimeMs,
+    });
+    if (input) this.deps.emit(input);
+  }
+}
