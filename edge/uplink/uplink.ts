@@ -455,7 +455,13 @@ export class Uplink {
               setTimeout(resolve, 1000).unref();
             });
           }
-          await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+          // a graceful end waits for the connection; a client still connecting is ended at once
+          // (otherwise stop would wait out the connect timeout)
+          const force = !client.connected;
+          await new Promise<void>((resolve) => {
+            client.end(force, {}, () => resolve());
+            setTimeout(resolve, 2000).unref();
+          });
         }
       })();
     }
