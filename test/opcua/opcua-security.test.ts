@@ -187,6 +187,18 @@ describe('OPC UA security', () => {
     expect(bad.driver.serverHealth()[0]!.state).not.toBe('connected');
   });
 
+  it('with security on, the first connect is retried until the server is up (node-opcua #1357)', async () => {
+    await sim.kill();
+    const late = secureDriver('opcua-late', { serverCertificateThumbprint: sim.thumbprint });
+    await late.driver.start();
+    const server = () => late.driver.serverHealth()[0]!;
+    await waitFor(() => server().connectAttempts >= 2, { ...T, what: 'retrying while down' });
+    expect(server().state).toBe('connecting');
+    expect(server().lastError?.code).toBe('EDGE_OPCUA_CONNECT');
+    await sim.start();
+    await waitFor(() => server().state === 'connected', { timeoutMs: 60_000, what: 'connected' });
+  }, 120_000);
+
   it('a wrong password is refused by the server', async () => {
     const wrong = secureDriver('opcua-wrongpw', {
       securityMode: 'Sign',
