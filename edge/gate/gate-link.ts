@@ -321,6 +321,9 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         }
         if (this.child === child) this.onMessage(msg);
       });
+      // an IPC write racing the child's death fails with EPIPE as an 'error' event: the exit
+      // handler below deals with the death, this only keeps the error from going unhandled
+      child.on('error', (err) => this.log.warn({ err }, 'gate controller process error'));
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         if (this.child !== child) return;
