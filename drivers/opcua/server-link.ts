@@ -73,6 +73,7 @@ export class ServerLink {
   private tick: NodeJS.Timeout | null = null;
   private lastAliveMono = 0;
   private rebuilding = false;
+  private stalled = false;
   private everFailed = false;
   private lifeBitOut = false;
   private nextLifeBitMono = 0;
@@ -330,6 +331,7 @@ export class ServerLink {
   private onTick(): void {
     if (this.stopped) return;
     const now = this.deps.clock.monoMs();
+    if (this.stalled) this.watchdog(now);
     if (this.state === 'connected') {
       for (const device of this.devices.check()) this.log.warn({ device }, 'life bit stopped');
       this.evaluateDevices('life bit stopped');
@@ -350,6 +352,14 @@ export class ServerLink {
     if (this.rebuilding || now - this.lastAliveMono < limit || !this.session) return;
     this.rebuilding = true;
     this.log.warn({ silentMs: now - this.lastAliveMono }, 'subscription silent: re-creating it');
+    // no publish response for that long: the server (or the network) is stalled even if the
+    // socket looks open; what depends on it must not be trusted until values flow again
+    if (!this.stalled) {
+      this.stalled = true;
+      this.setState('reconnecting');
+      this.devices.connectionLost();
+      this.evaluateDevices('no publish response from the server');
+    }
     const session = this.session;
     void (async () => {
       try {
@@ -357,6 +367,11 @@ export class ServerLink {
         await this.monitor.build(session, this.namespaces);
         this.counts.recreated++;
         this.lastAliveMono = this.deps.clock.monoMs();
+        if (this.stalled && !this.stopped) {
+          this.stalled = false;
+          this.setState('connected');
+          this.onConnected();
+        }
       } catch (err) {
         this.log.warn({ err }, 'subscription re-creation failed');
         this.lastAliveMono = this.deps.clock.monoMs();

@@ -243,6 +243,33 @@ describe('OPC UA driver against the simulator process', () => {
     expect(back?.reason).toMatch(/life bit/);
   });
 
+  it('a frozen server (socket open, no publish responses) is a lost device until values flow', async () => {
+    const recreated = server().subscriptionsRecreated;
+    const statusCount = signals.length;
+    sim.freeze();
+    try {
+      await waitFor(() => server().state === 'reconnecting', { ...T, what: 'stall detected' });
+      await waitFor(
+        () =>
+          signals
+            .slice(statusCount)
+            .find((s) => s.type === 'deviceStatus' && s.deviceId === 'ct-1' && !s.ok),
+        { ...T, what: 'device lost on stall' },
+      );
+    } finally {
+      sim.thaw();
+    }
+    await waitFor(
+      () => server().state === 'connected' && server().subscriptionsRecreated > recreated,
+      {
+        timeoutMs: 60_000,
+        what: 'subscription re-created',
+      },
+    );
+    await sim.command({ cmd: 'verdict', trackingId: 'THAWED', verdict: 'NO_ALARM' });
+    await waitFor(() => find('ctVerdict', (s) => s.scanId === 'THAWED'), T);
+  }, 120_000);
+
   it('recovers on its own from a server restart mid-stream', async () => {
     const reconnectsBefore = server().reconnects;
     await sim.command({ cmd: 'verdict', trackingId: 'BEFORE', verdict: 'NO_ALARM' });

@@ -128,10 +128,20 @@ export class OpcuaSim {
     const child = this.child;
     if (!child) return;
     this.child = null;
+    child.kill('SIGCONT'); // a frozen process must be able to die
     await new Promise<void>((r) => {
       child.once('exit', () => r());
       child.kill('SIGKILL');
     });
+  }
+
+  /** SIGSTOP / SIGCONT: the server freezes with its TCP connections open (a network stall). */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
   }
 
   async restart(): Promise<void> {
