@@ -12,7 +12,9 @@ import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
 import { assertGateTestAllowed } from './gate/jog-interlock.js';
 import { StackLight, type LineCondition } from './gate/stack-light.js';
+import { decisionOutputs, PlcHandOff } from './plc-hand-off.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
+import { opcuaRoutes } from './http/routes/opcua-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
 import { targetingRoutes } from './http/routes/targeting-routes.js';
 import { UserDirectory } from './http/auth.js';
@@ -52,6 +54,7 @@ export class Gateway {
   commands: CommandRouter | null = null;
   telemetry: TelemetryPublisher | null = null;
   readonly stackLight = new StackLight(() => this.gateLink);
+  private readonly plcHandOff: PlcHandOff;
   private stackLightTimer: NodeJS.Timeout | null = null;
   private lastAlarm: { atMono: number; type: string } | null = null;
   broker: EmbeddedBroker | null = null;
@@ -66,6 +69,14 @@ export class Gateway {
 
   constructor(private readonly o: GatewayOptions) {
     this.startedAtWall = o.clock.wallMs();
+    const outputs = decisionOutputs(o.config.drivers);
+    this.plcHandOff = new PlcHandOff({
+      drivers: () => this.drivers,
+      decisionOutput: (serverId) => outputs.get(serverId) ?? null,
+      record: (events) => this.record(events),
+      clock: o.clock,
+      log: o.log.child({ module: 'plc' }),
+    });
   }
 
   private child(module: string): Logger {
@@ -163,11 +174,15 @@ export class Gateway {
       newParcelId: () => parcelIds.next(),
       sendGateCommand: (command) => gateLink.schedule(command),
       cancelGateCommand: (cancel) => void gateLink.cancel(cancel),
+      sendPlcCommand: (command) => this.plcHandOff.send(command),
       recordEvents: (events) => this.record(events),
       stateFile: resolve(dataDir, config.line.stateFile),
     });
 
-    await this.startDriver(gateLink);
+    // Create every driver first: a heavy driver (OPC UA) loads its code here, and that load
+    // blocks the event loop; the gate controller is started after it so its heartbeat watchdog
+    // does not see the stall. Then the gate link, then the drivers.
+    const created: Driver[] = [];
     const kinds = this.o.driverKinds ?? DRIVER_KINDS;
     for (const entry of config.drivers) {
       if (entry.enabled === false) continue;
@@ -178,7 +193,12 @@ export class Gateway {
       }
       let driver: Driver;
       try {
-        driver = await kind.create(entry, { log: this.child('driver'), clock, line: config.line });
+        driver = await kind.create(entry, {
+          log: this.child('driver'),
+          clock,
+          line: config.line,
+          dataDir,
+        });
       } catch (err) {
         this.driverErrors.set(entry.id, (err as Error).message);
         this.o.log.error({ err, driver: entry.id }, 'driver could not be created');
@@ -196,8 +216,10 @@ export class Gateway {
         ]),
       );
       this.drivers.push(driver);
-      await this.startDriver(driver);
+      created.push(driver);
     }
+    await this.startDriver(gateLink);
+    for (const driver of created) await this.startDriver(driver);
 
     this.uplink = new Uplink({
       config: {
@@ -333,6 +355,9 @@ export class Gateway {
     );
     modules.push(
       serialRoutes({ drivers: () => this.drivers, audit: (entry) => this.recordAudit(entry) }),
+    );
+    modules.push(
+      opcuaRoutes({ drivers: () => this.drivers, audit: (entry) => this.recordAudit(entry) }),
     );
     modules.push(
       targetingRoutes({
