@@ -181,6 +181,11 @@ export function mapEvent(
     if (scanId === null) return null;
     const scannedWall = asWallMs(fields.scannedAt) ?? ctx.eventTimeMs;
     const confidence = fields.confidence === undefined ? null : Number(fields.confidence);
+    const details = {
+      waybill,
+      confidence: confidence !== null && Number.isFinite(confidence) ? confidence : null,
+      operator: asString(fields.operator),
+    };
     return {
       input: {
         type: 'ctVerdict',
@@ -189,12 +194,9 @@ export function mapEvent(
         verdict: mapVerdict(fields.verdict, s.verdictValues, s.preset),
         scanId,
         imageId: asString(fields.imageId),
+        details,
       },
-      details: {
-        waybill,
-        confidence: confidence !== null && Number.isFinite(confidence) ? confidence : null,
-        operator: asString(fields.operator),
-      },
+      details,
     };
   }
   if (s.kind === 'barcode') {

@@ -316,6 +316,7 @@ export class LineEngine {
       scanId: input.scanId,
       imageId: input.imageId,
       scannedAtMono: input.scannedAtMono,
+      ...(input.details ?? {}),
     };
     if (!p) {
       out.events.push(ev('ct.unmatched', null, input.scannedAtMono, payload));

@@ -31,6 +31,8 @@ export interface CtVerdictInput {
   verdict: CtVerdict;
   scanId: string;
   imageId: string | null;
+  /** what the scanner reports beside the verdict, carried into the record */
+  details?: { waybill: string | null; confidence: number | null; operator: string | null };
 }
 
 /** A scale / checkweigher reading (MT-SICS, Toledo continuous, OPC 40200). */

@@ -82,6 +82,8 @@ describe('OPC UA signal mapping', () => {
       verdict: 'suspect',
       scanId: 'T1',
       imageId: 'I1',
+      // carried into the ct.verdict record
+      details: { waybill: null, confidence: 0.9, operator: null },
     });
     expect(m?.details).toMatchObject({ confidence: 0.9 });
     expect(mapEvent(s, { waybill: 'RD1', verdict: 'NO_ALARM' }, ctx)?.input).toMatchObject({
