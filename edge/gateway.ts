@@ -6,26 +6,20 @@ import { DRIVER_KINDS, type DriverKind } from '../drivers/kinds.js';
 import type { Clock } from './clock.js';
 import type { ConfigControl } from './config-control.js';
 import { EngineRunner } from './engine/engine-runner.js';
-import { entriesFromCommand } from './targeting/command-entries.js';
 import type { EventDraft } from './events/model.js';
 import { UuidV7Generator } from './events/uuidv7.js';
 import { GateLink } from './gate/gate-link.js';
-import { assertGateTestAllowed } from './gate/jog-interlock.js';
 import { StackLight, type LineCondition } from './gate/stack-light.js';
 import { decisionOutputs, PlcHandOff } from './plc-hand-off.js';
-import { gateRoutes } from './http/routes/gate-routes.js';
-import { opcuaRoutes } from './http/routes/opcua-routes.js';
-import { serialRoutes } from './http/routes/serial-routes.js';
-import { targetingRoutes } from './http/routes/targeting-routes.js';
 import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
-import { buildHttpServer, type RouteModule } from './http/server.js';
+import { buildHttpServer } from './http/server.js';
+import { commandHandlers, routeModules, type GatewayParts } from './gateway-parts.js';
 import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
 import { CommandRouter } from './commands/router.js';
-import { EdgeError } from './errors.js';
 import { SystemProbe } from './telemetry/system-probe.js';
 import { TelemetryPublisher } from './telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
@@ -55,6 +49,7 @@ export class Gateway {
   telemetry: TelemetryPublisher | null = null;
   readonly stackLight = new StackLight(() => this.gateLink);
   private readonly plcHandOff: PlcHandOff;
+  private readonly parts: GatewayParts;
   private stackLightTimer: NodeJS.Timeout | null = null;
   private lastAlarm: { atMono: number; type: string } | null = null;
   broker: EmbeddedBroker | null = null;
@@ -69,6 +64,13 @@ export class Gateway {
 
   constructor(private readonly o: GatewayOptions) {
     this.startedAtWall = o.clock.wallMs();
+    this.parts = {
+      runner: () => this.runner,
+      gateLink: () => this.gateLink,
+      drivers: () => this.drivers,
+      audit: (entry) => this.recordAudit(entry),
+      ...(o.configControl ? { configControl: o.configControl } : {}),
+    };
     const outputs = decisionOutputs(o.config.drivers);
     this.plcHandOff = new PlcHandOff({
       drivers: () => this.drivers,
@@ -243,7 +245,7 @@ export class Gateway {
       health: () => this.health(),
       board: this.board,
       runningConfig: () => withoutSecrets(config),
-      routes: this.routeModules(),
+      routes: routeModules(this.parts),
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
       audit: (entry) => this.recordAudit(entry),
     });
@@ -264,60 +266,11 @@ export class Gateway {
   /** Platform commands (router + injected handlers) and periodic telemetry. */
   private startCommandsAndTelemetry(uplink: Uplink, outbox: Outbox, dataDir: string): void {
     const { config, clock } = this.o;
-    const control = this.o.configControl;
     if (config.uplink.commands.enabled) {
       this.commands = new CommandRouter({
         transport: uplink,
         settings: config.uplink.commands,
-        handlers: {
-          ...(control
-            ? {
-                putConfig: async (args) => {
-                  const r = await control.apply(args.config, `platform:${args.operatorId}`);
-                  if (!r.ok)
-                    throw new EdgeError('EDGE_COMMAND_FAILED', r.message, { details: r.issues });
-                  return { ...r };
-                },
-              }
-            : {}),
-          replaceTargeting: (args) => {
-            const runner = this.runner;
-            if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
-            const { entries, unsupported } = entriesFromCommand(args.entries);
-            if (unsupported.length > 0)
-              throw new EdgeError('EDGE_TARGETING_INVALID', unsupported.join('; '), {
-                details: unsupported,
-              });
-            const list = runner.replaceTargeting(
-              args.listVersion,
-              entries,
-              `platform:${args.operatorId ?? 'unknown'}`,
-            );
-            return Promise.resolve({ listVersion: list.version, entries: list.size });
-          },
-          ctDecision: (args) => {
-            const runner = this.runner;
-            if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
-            return Promise.resolve(
-              runner.officerVerdict({
-                parcelId: args.parcelId ?? null,
-                waybill: args.waybill ?? null,
-                verdict: args.verdict,
-                officerId: args.officerId,
-                reportId: args.reportId ?? null,
-              }),
-            );
-          },
-          gateTest: async (args) => {
-            const link = assertGateTestAllowed(
-              this.gateLink,
-              args.gateId,
-              this.runner?.engine.state.line === 'running',
-            );
-            const fired = await link.jogFire(args.gateId, args.pulseMs);
-            return { ...fired };
-          },
-        },
+        handlers: commandHandlers(this.parts),
         getConfig: () => withoutSecrets(config),
         lastSeq: (s) => (s === 'events' ? outbox.stats().lastSeq : outbox.stats().lastTelemetrySeq),
         record: (events) => this.record(events),
@@ -341,35 +294,6 @@ export class Gateway {
       });
       this.telemetry.start();
     }
-  }
-
-  /** HTTP routes of the parts that have them (serial, gates, OPC UA...). */
-  private routeModules(): RouteModule[] {
-    const modules: RouteModule[] = [];
-    modules.push(
-      gateRoutes({
-        gates: () => this.gateLink,
-        lineRunning: () => this.runner?.engine.state.line === 'running',
-        audit: (entry) => this.recordAudit(entry),
-      }),
-    );
-    modules.push(
-      serialRoutes({ drivers: () => this.drivers, audit: (entry) => this.recordAudit(entry) }),
-    );
-    modules.push(
-      opcuaRoutes({ drivers: () => this.drivers, audit: (entry) => this.recordAudit(entry) }),
-    );
-    modules.push(
-      targetingRoutes({
-        store: () => this.runner?.targeting ?? null,
-        replace: (version, entries, source) => {
-          if (!this.runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
-          return this.runner.replaceTargeting(version, entries, source);
-        },
-        audit: (entry) => this.recordAudit(entry),
-      }),
-    );
-    return modules;
   }
 
   /** A driver that fails to start is reported, not fatal. */

@@ -1,0 +1,99 @@
+import type { Driver } from '../drivers/driver.js';
+import type { CommandHandlers } from './commands/router.js';
+import type { ConfigControl } from './config-control.js';
+import type { EngineRunner } from './engine/engine-runner.js';
+import { EdgeError } from './errors.js';
+import type { GateLink } from './gate/gate-link.js';
+import { assertGateTestAllowed } from './gate/jog-interlock.js';
+import { gateRoutes } from './http/routes/gate-routes.js';
+import { opcuaRoutes } from './http/routes/opcua-routes.js';
+import { serialRoutes } from './http/routes/serial-routes.js';
+import { targetingRoutes } from './http/routes/targeting-routes.js';
+import type { RouteModule } from './http/server.js';
+import { entriesFromCommand } from './targeting/command-entries.js';
+
+/**
+ * What the gateway's parts offer the platform (command handlers) and technicians (HTTP route
+ * modules), built from getters so a part restarted inside the gateway is always the current one.
+ */
+export interface GatewayParts {
+  runner: () => EngineRunner | null;
+  gateLink: () => GateLink | null;
+  drivers: () => readonly Driver[];
+  audit: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
+  configControl?: ConfigControl;
+}
+
+function requireRunner(parts: GatewayParts): EngineRunner {
+  const runner = parts.runner();
+  if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
+  return runner;
+}
+
+/** Handlers for the platform commands that act on the line (router: edge/commands/router.ts). */
+export function commandHandlers(parts: GatewayParts): CommandHandlers {
+  const control = parts.configControl;
+  return {
+    ...(control
+      ? {
+          putConfig: async (args) => {
+            const r = await control.apply(args.config, `platform:${args.operatorId}`);
+            if (!r.ok) throw new EdgeError('EDGE_COMMAND_FAILED', r.message, { details: r.issues });
+            return { ...r };
+          },
+        }
+      : {}),
+    replaceTargeting: (args) => {
+      const runner = requireRunner(parts);
+      const { entries, unsupported } = entriesFromCommand(args.entries);
+      if (unsupported.length > 0)
+        throw new EdgeError('EDGE_TARGETING_INVALID', unsupported.join('; '), {
+          details: unsupported,
+        });
+      const list = runner.replaceTargeting(
+        args.listVersion,
+        entries,
+        `platform:${args.operatorId ?? 'unknown'}`,
+      );
+      return Promise.resolve({ listVersion: list.version, entries: list.size });
+    },
+    ctDecision: (args) =>
+      Promise.resolve(
+        requireRunner(parts).officerVerdict({
+          parcelId: args.parcelId ?? null,
+          waybill: args.waybill ?? null,
+          verdict: args.verdict,
+          officerId: args.officerId,
+          reportId: args.reportId ?? null,
+        }),
+      ),
+    gateTest: async (args) => {
+      const link = assertGateTestAllowed(
+        parts.gateLink(),
+        args.gateId,
+        parts.runner()?.engine.state.line === 'running',
+      );
+      return { ...(await link.jogFire(args.gateId, args.pulseMs)) };
+    },
+  };
+}
+
+/** HTTP routes of the parts that have them (gates, serial, OPC UA, targeting list). */
+export function routeModules(parts: GatewayParts): RouteModule[] {
+  const audit = parts.audit;
+  return [
+    gateRoutes({
+      gates: parts.gateLink,
+      lineRunning: () => parts.runner()?.engine.state.line === 'running',
+      audit,
+    }),
+    serialRoutes({ drivers: () => [...parts.drivers()], audit }),
+    opcuaRoutes({ drivers: () => [...parts.drivers()], audit }),
+    targetingRoutes({
+      store: () => parts.runner()?.targeting ?? null,
+      replace: (version, entries, source) =>
+        requireRunner(parts).replaceTargeting(version, entries, source),
+      audit,
+    }),
+  ];
+}
