@@ -41,6 +41,9 @@ export type { TrackingSnapshot } from './parcel.js';
  * `failSafeViolation` on every pass / exception decision whatever the configured rules say.
  */
 
+/** Stricter verdicts win when the same scan is judged twice. */
+const VERDICT_SEVERITY = { clear: 0, unknown: 1, suspect: 2 } as const;
+
 export class LineEngine {
   private readonly parcels: TrackedParcel[] = [];
   private readonly rules: RuleSet;
@@ -139,8 +142,9 @@ export class LineEngine {
         break;
       case 'encoder':
         if (input.deviceId === (this.config.tracking?.encoderId ?? input.deviceId)) {
-          this.tracker.encoder(input.atMono, input.count);
+          const discontinuity = this.tracker.encoder(input.atMono, input.count);
           this.staleReported = false;
+          if (discontinuity) this.markAllUnknown(discontinuity, input.atMono, out);
           this.diverts.retime(this.parcels, out, 'encoder speed changed', input.atMono);
         }
         break;
@@ -304,6 +308,21 @@ export class LineEngine {
     out.events.push(
       ev('parcel.identified', p.id, input.atMono, { deviceId: input.deviceId, code: input.code }),
     );
+    // two parcels on the belt with one waybill: neither identity can be trusted (tracking rule)
+    const twins = this.parcels.filter((x) => x !== p && x.code === input.code);
+    if (twins.length > 0) {
+      for (const x of [p, ...twins]) {
+        x.codeState = 'conflict';
+        out.events.push(
+          ev('read.duplicate_waybill', x.id, input.atMono, {
+            code: input.code,
+            parcels: [p, ...twins].map((y) => y.id),
+          }),
+        );
+        this.diverts.recheck(x, out, input.atMono);
+      }
+      return;
+    }
     this.refreshTargeting(p, out, input.atMono);
   }
 
@@ -323,12 +342,28 @@ export class LineEngine {
       return;
     }
     if (p.verdict !== null) {
-      const same = p.scanId === input.scanId;
-      if (!same) p.ctConflict = true;
-      out.events.push(
-        ev(same ? 'ct.duplicate' : 'ct.conflict', p.id, input.scannedAtMono, payload),
-      );
-      if (!same) this.diverts.recheck(p, out, input.scannedAtMono);
+      const sameScan = p.scanId === input.scanId;
+      if (sameScan && p.verdict === input.verdict) {
+        out.events.push(ev('ct.duplicate', p.id, input.scannedAtMono, payload));
+        return;
+      }
+      if (sameScan) {
+        // the same scan re-judged (review screen): the stricter verdict stands
+        const stricter = VERDICT_SEVERITY[input.verdict] > VERDICT_SEVERITY[p.verdict];
+        out.events.push(
+          ev('ct.verdict_revised', p.id, input.scannedAtMono, {
+            ...payload,
+            previous: p.verdict,
+            applied: stricter,
+          }),
+        );
+        if (!stricter) return;
+        p.verdict = input.verdict;
+      } else {
+        p.ctConflict = true;
+        out.events.push(ev('ct.conflict', p.id, input.scannedAtMono, payload));
+      }
+      this.diverts.recheck(p, out, input.scannedAtMono);
       return;
     }
     p.verdict = input.verdict;
@@ -345,9 +380,35 @@ export class LineEngine {
 
   private onOfficerVerdict(input: OfficerVerdictInput, out: EngineOutput): void {
     const wanted = input.waybill?.trim().toUpperCase() ?? null;
+    const byWaybill = this.parcels.filter(
+      (x) => wanted !== null && x.code?.toUpperCase() === wanted,
+    );
+    if (input.parcelId === null && byWaybill.length > 1) {
+      // one waybill, several parcels: a stricter verdict goes to all of them, a clear to none
+      for (const x of byWaybill) {
+        if (input.verdict !== 'clear') {
+          x.verdict =
+            input.verdict === 'suspect' || x.verdict !== 'suspect' ? input.verdict : x.verdict;
+          this.diverts.recheck(x, out, input.atMono);
+        }
+        out.events.push(
+          ev('ct.officer_verdict', x.id, input.atMono, {
+            officerId: input.officerId,
+            verdict: input.verdict,
+            reportId: input.reportId,
+            requestedParcelId: null,
+            waybill: input.waybill,
+            applied: input.verdict !== 'clear',
+            reason: `waybill matches ${byWaybill.length} parcels on the line`,
+            decidedLane: x.decided?.lane ?? null,
+          }),
+        );
+      }
+      return;
+    }
     const p =
       this.parcels.find((x) => input.parcelId !== null && x.id === input.parcelId) ??
-      this.parcels.find((x) => wanted !== null && x.code?.toUpperCase() === wanted) ??
+      byWaybill[0] ??
       null;
     const base = {
       officerId: input.officerId,

@@ -33,6 +33,7 @@ export class BeltTracker {
   private running = true;
   private liveSpeed: number;
   private baseCount: number | null = null;
+  private lastCount: number | null = null;
   private lastSampleMono: number | null = null;
   private resumedAt = -Infinity;
 
@@ -138,10 +139,31 @@ export class BeltTracker {
     this.push(at, this.mmAt(at), speed);
   }
 
-  /** Encoder tracking: a count sample. */
-  encoder(mono: number, count: number): void {
-    if (this.o.mode !== 'encoder') return;
+  /**
+   * Encoder tracking: a count sample. Returns a reason when the count is not continuous (it went
+   * backwards: a PLC restart or counter reset; or jumped further than any belt could move): the
+   * positions of every parcel on the belt are then unknown. Tracking carries on from the current
+   * position with the new count as its base.
+   */
+  encoder(mono: number, count: number): string | null {
+    if (this.o.mode !== 'encoder') return null;
     if (this.baseCount === null) this.baseCount = count;
+    let discontinuity: string | null = null;
+    if (this.lastCount !== null) {
+      const dt = Math.max(0, mono - (this.lastSampleMono ?? mono));
+      const stepMm = (count - this.lastCount) * this.o.mmPerCount;
+      // 5 m/s is the schema's highest belt speed; twice that plus 0.5 m is beyond any real belt
+      const plausibleMm = 10 * dt + 500;
+      if (stepMm < 0 || stepMm > plausibleMm) {
+        discontinuity =
+          stepMm < 0
+            ? `encoder count went backwards (${this.lastCount} -> ${count}): counter reset`
+            : `encoder count jumped ${Math.round(stepMm)} mm in ${Math.round(dt)} ms`;
+        // continue from where the belt was: the new count maps to the current position
+        this.baseCount = count - this.mmAt(mono) / this.o.mmPerCount;
+      }
+    }
+    this.lastCount = count;
     const mm = (count - this.baseCount) * this.o.mmPerCount;
     // speed over the last ~200 ms: one sample apart is too coarse (count quantization)
     let ref = this.last();
@@ -154,7 +176,9 @@ export class BeltTracker {
     // just after a restart the window still holds the stop: predict with the nominal speed
     if (mono - this.resumedAt < 200 && mm > ref.mm) speed = Math.max(speed, this.liveSpeed);
     this.lastSampleMono = Math.max(mono, this.lastSampleMono ?? mono);
-    this.push(mono, mm, this.running ? speed : 0);
+    if (discontinuity) speed = this.last().speed;
+    this.push(mono, discontinuity ? this.mmAt(mono) : mm, this.running ? speed : 0);
+    return discontinuity;
   }
 
   /** Encoder mode: the moment tracking is lost if no further sample arrives (null: not armed). */

@@ -105,7 +105,7 @@ describe('E-stop, jam, device loss', () => {
     h.in({ type: 'lineState', deviceId: 'plc', atMono: 10_000, state: 'running' }, 10_000);
     expect(h.lastDecision('P2')).toMatchObject({ lane: 'inspection', ruleId: 'tracking' });
     // after the restart, tracking is normal again
-    clearPass(h, 11_000);
+    clearPass(h, 11_000, 'RD473124829CN'); // another waybill: P1 is still on the belt
     expect(h.lastDecision('P3')).toMatchObject({ lane: 'pass' });
   });
 
@@ -122,7 +122,7 @@ describe('E-stop, jam, device loss', () => {
     expect(h.lastDecision('P2')).toMatchObject({ lane: 'inspection', ruleId: 'tracking' });
     // the eye clears: tracking resumes for new parcels
     h.in({ type: 'photoEye', deviceId: 'pe-infeed', atMono: 8000, edge: 'trailing' }, 8000);
-    clearPass(h, 9000);
+    clearPass(h, 9000, 'RD473124829CN'); // another waybill: P1 is still on the belt
     expect(h.lastDecision('P3')).toMatchObject({ lane: 'pass' });
   });
 
