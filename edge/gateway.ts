@@ -175,7 +175,7 @@ export class Gateway {
       log: this.child('engine'),
       newParcelId: () => parcelIds.next(),
       sendGateCommand: (command) => gateLink.schedule(command),
-      cancelGateCommand: (cancel) => void gateLink.cancel(cancel),
+      cancelGateCommand: (cancel) => gateLink.cancel(cancel),
       sendPlcCommand: (command) => this.plcHandOff.send(command),
       recordEvents: (events) => this.record(events),
       stateFile: resolve(dataDir, config.line.stateFile),

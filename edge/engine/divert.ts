@@ -87,32 +87,40 @@ export class DivertPlanner {
         issuedAtMono: atMono,
         atDiverterMono: g.fireAtMono,
       });
-    } else if (geom.gateId && g.fireAtMono !== null) {
+    } else if (geom.gateId) {
+      // names the command actually sent (the estimate may have moved since, within tolerance)
       out.gateCancels.push({
         gateId: geom.gateId,
         parcelId: p.id,
-        fireAtMono: g.fireAtMono,
+        fireAtMono: g.sentFireAtMono ?? g.fireAtMono ?? atMono,
         reason,
       });
     }
     g.issued = false;
+    g.sentFireAtMono = null;
   }
-  /** Belt speed changed or the line stopped: withdraw GPIO commands whose time moved. */
+  /**
+   * Belt speed changed or the line stopped: every divert's time follows the odometer. A GPIO
+   * command whose time moved by more than the tolerance from the time it was sent with is
+   * withdrawn (and re-sent by `issue`); a PLC hand-off is not re-sent (the PLC tracks the parcel
+   * itself), but its time moves so that the gate counts as done only when the belt got there and
+   * the decision can be revoked until then.
+   */
   retime(
     parcels: readonly TrackedParcel[],
     out: EngineOutput,
     reason: string,
     atMono: number,
   ): void {
+    const tolerance = RETIME_TOLERANCE_MS[this.config.tracking?.mode ?? 'time'];
     for (const p of parcels) {
       const g = p.gate;
-      if (!g || g.done || g.outlet.geom.gateMode === 'plc') continue;
+      if (!g || g.done) continue;
       const at = this.pos.fireAt(p, g.outlet);
       if (
         g.issued &&
-        (at === null ||
-          g.fireAtMono === null ||
-          Math.abs(at - g.fireAtMono) > RETIME_TOLERANCE_MS[this.config.tracking?.mode ?? 'time'])
+        g.outlet.geom.gateMode !== 'plc' &&
+        (at === null || g.sentFireAtMono === null || Math.abs(at - g.sentFireAtMono) > tolerance)
       )
         this.withdraw(p, atMono, reason, out);
       g.fireAtMono = at;
@@ -139,7 +147,13 @@ export class DivertPlanner {
     const outlet = this.outlets.get(o.outlet) ?? this.outlets.get(o.lane);
     p.decided = { ...o, atMono: nowMono };
     if (outlet?.geom.gateId) {
-      p.gate = { outlet, fireAtMono: this.pos.fireAt(p, outlet), issued: false, done: false };
+      p.gate = {
+        outlet,
+        fireAtMono: this.pos.fireAt(p, outlet),
+        sentFireAtMono: null,
+        issued: false,
+        done: false,
+      };
     }
     if (outlet?.geom.confirmPhotoEyeId && !p.unknown) p.confirm = 'pending';
     out.events.push(this.decisionEvent(p, nowMono, {}));
@@ -200,6 +214,7 @@ export class DivertPlanner {
       return;
     }
     g.issued = true;
+    g.sentFireAtMono = g.fireAtMono;
     if (plc) {
       out.plcCommands.push({
         kind: 'plcDivert',

@@ -28,8 +28,12 @@ export interface EngineRunnerOptions {
   newParcelId: () => string;
   sendGateCommand: (command: GateCommand) => void;
   recordEvents: (events: EventDraft[]) => void;
-  /** withdraw a GPIO command (stop, speed change, parcel became unknown) */
-  cancelGateCommand?: (cancel: GateCancel) => void;
+  /**
+   * Withdraw a GPIO command (stop, speed change, parcel became unknown): every pending command
+   * for the parcel on the gate. Returns false when nothing matched; the runner then records
+   * `gate.cancel_unmatched` (the engine believed a command was pending).
+   */
+  cancelGateCommand?: (cancel: GateCancel) => boolean | void;
   /** PLC hand-off mode lanes: the OPC UA driver writes these to the sorter PLC */
   sendPlcCommand?: (command: PlcDivertCommand) => void;
   /** SQLite file for the targeting list and the tracking snapshot */
@@ -111,12 +115,20 @@ export class EngineRunner {
   }
 
   private apply(out: EngineOutput): void {
+    // cancels first: they name commands sent earlier, and the link matches them by gate and
+    // parcel, so a retime (withdraw + re-send in one output) must not withdraw its new command
     for (const cancel of out.gateCancels) {
       if (!this.o.cancelGateCommand) {
         this.log.warn({ cancel }, 'gate command cannot be withdrawn: no cancel path wired');
         continue;
       }
-      this.guard(() => this.o.cancelGateCommand?.(cancel), 'gate cancel failed', cancel);
+      this.guard(
+        () => {
+          if (this.o.cancelGateCommand?.(cancel) === false) this.unmatched(cancel, out);
+        },
+        'gate cancel failed',
+        cancel,
+      );
     }
     for (const command of out.gateCommands)
       this.guard(() => this.o.sendGateCommand(command), 'gate command failed', command);
@@ -138,6 +150,23 @@ export class EngineRunner {
     }
     this.saveSnapshot(false);
     this.reschedule();
+  }
+
+  /** The engine withdrew a command the gate link no longer had: it fired already, or failed. */
+  private unmatched(cancel: GateCancel, out: EngineOutput): void {
+    this.log.warn({ cancel }, 'gate cancel matched no pending command');
+    out.events.push({
+      type: 'gate.cancel_unmatched',
+      parcelId: cancel.parcelId,
+      atMono: this.o.clock.monoMs(),
+      payload: {
+        gateId: cancel.gateId,
+        parcelId: cancel.parcelId,
+        fireAtMono: cancel.fireAtMono,
+        reason: cancel.reason,
+        note: 'no pending command for this parcel on this gate: it already fired, or was refused / lost (see gate.fired / gate.failed)',
+      },
+    });
   }
 
   private guard(fn: () => void, msg: string, what: unknown): void {

@@ -19,8 +19,18 @@ export interface TrackedParcel extends ParcelFacts {
   imageId: string | null;
   targetingVersion: string | null;
   decided: (RuleOutcome & { atMono: number }) | null;
-  /** the divert: gpio command state or plc hand-off */
-  gate: { outlet: Outlet; fireAtMono: number | null; issued: boolean; done: boolean } | null;
+  /**
+   * The divert: gpio command state or plc hand-off. `fireAtMono` is the current estimate (from
+   * the belt odometer, PLC lanes included, so `done` follows the belt); `sentFireAtMono` is the
+   * time in the command actually sent (null when none is out), which a withdrawal names.
+   */
+  gate: {
+    outlet: Outlet;
+    fireAtMono: number | null;
+    sentFireAtMono: number | null;
+    issued: boolean;
+    done: boolean;
+  } | null;
   confirm: 'none' | 'pending' | 'confirmed' | 'missorted' | 'unconfirmed';
 }
 

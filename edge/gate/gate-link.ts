@@ -95,21 +95,24 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     this.dispatch(command, undefined);
   }
 
-  /** Withdraw a command not fired yet (line stopped, parcel became unknown). */
+  /**
+   * Withdraw every command for this parcel on this gate that has not fired yet (line stopped,
+   * speed changed, parcel became unknown or suspect). Matched by gate and parcel, not by time:
+   * the engine's estimate of the time may have moved since the command was sent. Only commands
+   * sent before this call are pending, so a command re-sent after it is not touched. Returns
+   * false when nothing was pending (already fired, refused, or lost with a controller restart).
+   */
   cancel(cancel: GateCancel): boolean {
+    let matched = false;
     for (const [id, p] of this.pending) {
       const c = p.command;
-      if (
-        c.gateId === cancel.gateId &&
-        c.parcelId === cancel.parcelId &&
-        Math.abs(c.fireAtMono - cancel.fireAtMono) < 1e-6
-      ) {
-        this.count('commands.cancelled');
-        this.send({ t: 'cancel', id });
-        return true;
-      }
+      if (c.gateId !== cancel.gateId || c.parcelId !== cancel.parcelId) continue;
+      matched = true;
+      this.count('commands.cancelled');
+      this.send({ t: 'cancel', id });
     }
-    return false;
+    if (!matched) this.count('commands.cancel_unmatched');
+    return matched;
   }
 
   /** Technician jog: fire a gate now; resolves when it fired, rejects when it did not. */
