@@ -147,7 +147,8 @@ export const OpcuaServerSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }),
     endpointUrl: Type.String({ pattern: '^opc\\.tcp://' }),
-    securityMode: Type.Enum(SECURITY_MODES, { default: 'None' }),
+    // secure by default: None must be chosen explicitly (a lab or a simulator)
+    securityMode: Type.Enum(SECURITY_MODES, { default: 'SignAndEncrypt' }),
     securityPolicy: Type.Enum(SECURITY_POLICIES, {
       default: 'Basic256Sha256',
     }),
@@ -205,7 +206,20 @@ export const OpcuaServerSchema = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    // a username and password must never cross the network in clear: not with securityMode None
+    if: { properties: { securityMode: { const: 'None' } }, required: ['securityMode'] },
+    then: {
+      properties: {
+        userIdentity: {
+          properties: {
+            type: { not: { const: 'username' }, description: 'no password over securityMode None' },
+          },
+        },
+      },
+    },
+  },
 );
 
 export const OpcuaDriverSchema = Type.Object(

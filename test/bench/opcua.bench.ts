@@ -73,6 +73,7 @@ const bench: Bench = async ({ quick }) => {
         {
           id: 'ct',
           endpointUrl: sim.endpoint,
+          securityMode: 'None',
           signals: [
             { name: 'ct1.verdict', kind: 'ctVerdict', nodeId: node('CT1'), fieldNamespace: SIM_NS },
           ],

@@ -29,6 +29,7 @@ export function simServer(endpointUrl: string, extra: Partial<OpcuaServerConfig>
   return {
     id: 'sim',
     endpointUrl,
+    securityMode: 'None' as const,
     deviceId: 'ct-1',
     role: 'ct',
     backoff: { initialMs: 200, maxMs: 2000 },

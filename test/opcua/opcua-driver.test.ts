@@ -163,6 +163,7 @@ describe('OPC UA driver against the simulator process', () => {
           {
             id: 'sim2',
             endpointUrl: sim.endpoint,
+            securityMode: 'None',
             signals: [
               {
                 name: 'ct1.verdict',
