@@ -1,4 +1,5 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { isAbsolute, relative as relativePath, resolve as resolvePath, sep } from 'node:path';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
@@ -82,23 +83,28 @@ export class ConfigValidator {
 }
 
 export function toIssues(errors: ErrorObject[], prefix: string): ConfigIssue[] {
-  return errors.map((e) => {
-    let path = prefix + e.instancePath;
-    let message = e.message ?? e.keyword;
-    if (e.keyword === 'additionalProperties') {
-      const extra = (e.params as { additionalProperty: string }).additionalProperty;
-      path = `${path}/${extra}`;
-      message = 'unknown property';
-    } else if (e.keyword === 'required') {
-      const missing = (e.params as { missingProperty: string }).missingProperty;
-      path = `${path}/${missing}`;
-      message = 'is required';
-    } else if (e.keyword === 'const' || e.keyword === 'enum') {
-      const allowed = e.params as { allowedValue?: unknown; allowedValues?: unknown[] };
-      message = `must be ${JSON.stringify(allowed.allowedValue ?? allowed.allowedValues)}`;
-    }
-    return { path: path || '/', message };
-  });
+  return errors
+    .filter((e) => e.keyword !== 'if')
+    .map((e) => {
+      let path = prefix + e.instancePath;
+      let message = e.message ?? e.keyword;
+      if (e.keyword === 'additionalProperties') {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        path = `${path}/${extra}`;
+        message = 'unknown property';
+      } else if (e.keyword === 'required') {
+        const missing = (e.params as { missingProperty: string }).missingProperty;
+        path = `${path}/${missing}`;
+        message = 'is required';
+      } else if (e.keyword === 'not' && path.endsWith('/userIdentity/type')) {
+        message =
+          'a username identity needs securityMode Sign or SignAndEncrypt (no password in clear)';
+      } else if (e.keyword === 'const' || e.keyword === 'enum') {
+        const allowed = e.params as { allowedValue?: unknown; allowedValues?: unknown[] };
+        message = `must be ${JSON.stringify(allowed.allowedValue ?? allowed.allowedValues)}`;
+      }
+      return { path: path || '/', message };
+    });
 }
 
 function invalid(issues: ConfigIssue[]): EdgeError {
@@ -125,21 +131,58 @@ export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
 }
 
 const REF = /\$\{(env|file):([^}:]+)(?::-([^}]*))?\}/g;
+const HAS_REF = /\$\{(env|file):/;
 
-/** Replace ${env:NAME}, ${env:NAME:-default} and ${file:PATH} in every string value. */
+/**
+ * Keys whose values may be secret references: user and broker passwords, the TLS key passphrase,
+ * tokens. Anywhere else a reference would copy a local file or environment variable into a
+ * field the API and the config-get command show, so it is a configuration error.
+ */
+export const SECRET_FIELD = /^(password|passphrase|secret|token|privateKey|key|passwordHash)$/i;
+
+export interface ResolveOptions {
+  /**
+   * Directories ${file:PATH} may read from (configurations that arrive remotely). Absent: any
+   * path (the file loaded at start is written by whoever administers the device).
+   */
+  fileRoots?: readonly string[];
+}
+
+/**
+ * Replace ${env:NAME}, ${env:NAME:-default} and ${file:PATH} in secret fields (SECRET_FIELD);
+ * a reference in any other field is an issue and is left unresolved.
+ */
 export function resolveSecrets(
   doc: unknown,
   sources: SecretSources = defaultSecretSources,
+  options: ResolveOptions = {},
 ): { doc: unknown; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const walk = (v: unknown, path: string): unknown => {
+  const roots = options.fileRoots?.map(realDir);
+  const walk = (v: unknown, path: string, key: string | null): unknown => {
     if (typeof v === 'string') {
+      if (!HAS_REF.test(v)) return v;
+      if (key === null || !SECRET_FIELD.test(key)) {
+        issues.push({
+          path: path || '/',
+          message:
+            'secret references are allowed only in secret fields (password, passphrase, secret, token, privateKey, key, passwordHash)',
+        });
+        return v;
+      }
       return v.replace(REF, (_m, source: string, name: string, fallback: string | undefined) => {
         if (source === 'env') {
           const value = sources.env[name];
           if (value !== undefined && value !== '') return value;
           if (fallback !== undefined) return fallback;
           issues.push({ path, message: `environment variable ${name} is not set` });
+          return '';
+        }
+        if (roots && !roots.some((root) => isInside(root, realFile(name)))) {
+          issues.push({
+            path,
+            message: `secret file ${name} is outside the allowed directories (${roots.join(', ')})`,
+          });
           return '';
         }
         try {
@@ -153,15 +196,38 @@ export function resolveSecrets(
         }
       });
     }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`));
+    // an array's items belong to the key that holds the array
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`, key));
     if (isRecord(v)) {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, `${path}/${k}`);
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x, `${path}/${k}`, k);
       return out;
     }
     return v;
   };
-  return { doc: walk(doc, ''), issues };
+  return { doc: walk(doc, '', null), issues };
+}
+
+function realDir(dir: string): string {
+  try {
+    return realpathSync(resolvePath(dir));
+  } catch {
+    return resolvePath(dir);
+  }
+}
+
+/** The file a path names after symbolic links (a link under an allowed root may point outside). */
+function realFile(path: string): string {
+  try {
+    return realpathSync(resolvePath(path));
+  } catch {
+    return resolvePath(path);
+  }
+}
+
+function isInside(root: string, file: string): boolean {
+  const rel = relativePath(root, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /** Parse YAML text into a plain tree; syntax errors carry line and column. */

@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import {
@@ -35,6 +36,11 @@ export interface GatewayHostOptions {
   secrets?: SecretSources;
   /** replaces `new Gateway` (tests) */
   createGateway?: (config: GatewayConfig, control: ConfigControl) => Gateway;
+}
+
+/** Directories a remotely sent configuration may name in ${file:PATH}. */
+export function remoteSecretRoots(configFile: string): string[] {
+  return [dirname(resolve(configFile)), '/run/secrets', '/etc/customs-edge'];
 }
 
 export class GatewayHost implements ConfigControl {
@@ -113,7 +119,10 @@ export class GatewayHost implements ConfigControl {
         issues: [{ path: '/version', message: (err as Error).message }],
       };
     }
-    const { doc: resolved, issues } = resolveSecrets(structuredClone(migrated), this.o.secrets);
+    // a remote configuration reads secret files only from where the device keeps them
+    const { doc: resolved, issues } = resolveSecrets(structuredClone(migrated), this.o.secrets, {
+      fileRoots: remoteSecretRoots(this.o.file),
+    });
     return { resolved, migrated, issues: [...issues, ...this.validator.check(resolved)] };
   }
 

@@ -9,20 +9,31 @@ export interface LogSettings {
   pretty: 'auto' | boolean;
 }
 
+/** Keys whose values are secrets wherever they sit in a logged object (config shapes nest them). */
+const SECRET_LOG_KEYS = [
+  'password',
+  'passwordHash',
+  'passphrase',
+  'privateKey',
+  'key',
+  'secret',
+  'token',
+];
+/** pino redact needs explicit paths: the key itself and under up to 5 levels of wildcards */
+const SECRET_DEPTH = 5;
+
+function atEveryDepth(key: string): string[] {
+  return Array.from({ length: SECRET_DEPTH + 1 }, (_, depth) =>
+    [...Array<string>(depth).fill('*'), key].join('.'),
+  );
+}
+
 /** Paths that must never reach a log line. */
 export const REDACT_PATHS = [
-  'password',
-  '*.password',
-  '*.*.password',
-  'passwordHash',
-  '*.passwordHash',
+  ...SECRET_LOG_KEYS.flatMap(atEveryDepth),
   'authorization',
   'req.headers.authorization',
   'headers.authorization',
-  'secret',
-  '*.secret',
-  'token',
-  '*.token',
 ];
 
 export function createRootLogger(settings: LogSettings): Logger {

@@ -4,6 +4,7 @@ import type { UplinkConfig } from '../../config/schema.js';
 import { toIssues } from '../../config/loader.js';
 import type { Clock } from '../clock.js';
 import { EdgeError, isEdgeError, type EdgeErrorCode } from '../errors.js';
+import { withoutSecrets } from '../http/redact.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
@@ -77,7 +78,6 @@ const AUDITED: ReadonlySet<CommandName> = new Set([
   'ct-decision',
   'gate-test',
 ]);
-const SECRET_KEYS = /^(password|passwordHash|passphrase|secret|token)$/i;
 const CACHE_SIZE = 500;
 
 export class CommandRouter {
@@ -89,7 +89,7 @@ export class CommandRouter {
   });
   private readonly validateRequest: ValidateFunction;
   private readonly validators = new Map<string, ValidateFunction>();
-  private readonly replies = new Map<string, Promise<CommandReply>>();
+  private readonly replies = new Map<string, { name: string; reply: Promise<CommandReply> }>();
   private lastReplayAt = -Infinity;
   readonly counters = { received: 0, ok: 0, failed: 0, duplicates: 0, replyFailures: 0 };
 
@@ -116,16 +116,23 @@ export class CommandRouter {
     try {
       request = this.parse(m.payload);
       const cached = this.replies.get(request.id);
+      if (cached && cached.name !== name) {
+        // ids are unique: a reused id for another command is refused, never answered from cache
+        throw new EdgeError(
+          'EDGE_COMMAND_INVALID',
+          `command id '${request.id}' was already used for '${cached.name}'; ids must be unique`,
+        );
+      }
       if (cached) {
         this.counters.duplicates++;
-        reply = await cached;
+        reply = await cached.reply;
       } else {
         const req = request;
         const pending = this.execute(name, req).then(
           (result) => this.reply(name, req.id, { ok: true, result }),
           (err: unknown) => this.reply(name, req.id, { ok: false, error: errorOf(err) }),
         );
-        this.remember(req.id, pending);
+        this.remember(req.id, name, pending);
         reply = await pending;
         if (reply.ok) this.counters.ok++;
         else this.counters.failed++;
@@ -282,8 +289,8 @@ export class CommandRouter {
     };
   }
 
-  private remember(id: string, reply: Promise<CommandReply>): void {
-    this.replies.set(id, reply);
+  private remember(id: string, name: string, reply: Promise<CommandReply>): void {
+    this.replies.set(id, { name, reply });
     if (this.replies.size > CACHE_SIZE) {
       const oldest = this.replies.keys().next().value;
       if (oldest !== undefined) this.replies.delete(oldest);
@@ -329,15 +336,7 @@ function describe(issues: Array<{ path: string; message: string }>): string {
   return `invalid command: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
 }
 
-/** A deep copy with secret values replaced. */
+/** A deep copy with secret values (and passwords inside URLs) replaced. */
 export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEYS.test(k) && v !== undefined ? '[redacted]' : redact(v);
-    }
-    return out;
-  }
-  return value;
+  return withoutSecrets(value);
 }

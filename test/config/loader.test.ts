@@ -128,16 +128,21 @@ describe('configuration loader', () => {
     writeFileSync(join(dir, 'pw'), 'from-a-file-123\n');
     const { doc, issues } = resolveSecrets(
       {
-        a: '${env:EDGE_A}',
-        b: ['${file:' + join(dir, 'pw') + '}'],
-        c: '${env:EDGE_MISSING}',
-        d: '${env:EDGE_MISSING:-fallback}',
+        password: '${env:EDGE_A}',
+        token: ['${file:' + join(dir, 'pw') + '}'],
+        secret: '${env:EDGE_MISSING}',
+        passphrase: '${env:EDGE_MISSING:-fallback}',
       },
       { env: { EDGE_A: 'secret-a' }, readFile: (p) => readFileSync(p, 'utf8').trim() },
     );
-    expect(doc).toEqual({ a: 'secret-a', b: ['from-a-file-123'], c: '', d: 'fallback' });
+    expect(doc).toEqual({
+      password: 'secret-a',
+      token: ['from-a-file-123'],
+      secret: '',
+      passphrase: 'fallback',
+    });
     expect(issues).toEqual([
-      { path: '/c', message: 'environment variable EDGE_MISSING is not set' },
+      { path: '/secret', message: 'environment variable EDGE_MISSING is not set' },
     ]);
   });
 
