@@ -214,7 +214,6 @@ export class DivertPlanner {
       return;
     }
     g.issued = true;
-    g.sentFireAtMono = g.fireAtMono;
     if (plc) {
       out.plcCommands.push({
         kind: 'plcDivert',
@@ -230,6 +229,7 @@ export class DivertPlanner {
         atDiverterMono: g.fireAtMono,
       });
     } else if (geom.gateId) {
+      g.sentFireAtMono = g.fireAtMono;
       out.gateCommands.push({
         gateId: geom.gateId,
         parcelId: p.id,

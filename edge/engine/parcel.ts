@@ -22,7 +22,8 @@ export interface TrackedParcel extends ParcelFacts {
   /**
    * The divert: gpio command state or plc hand-off. `fireAtMono` is the current estimate (from
    * the belt odometer, PLC lanes included, so `done` follows the belt); `sentFireAtMono` is the
-   * time in the command actually sent (null when none is out), which a withdrawal names.
+   * time in the GPIO command actually sent (null when none is out, and always for a PLC
+   * hand-off), which a withdrawal names and at which the gate really acts.
    */
   gate: {
     outlet: Outlet;
