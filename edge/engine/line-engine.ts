@@ -182,7 +182,10 @@ export class LineEngine {
       const g = p.gate;
       if (g && !g.done && g.fireAtMono !== null) {
         if (!g.issued && lead !== undefined) next = Math.min(next, g.fireAtMono - lead);
-        next = Math.min(next, g.fireAtMono);
+        next = Math.min(
+          next,
+          g.issued && g.sentFireAtMono != null ? g.sentFireAtMono : g.fireAtMono,
+        );
       }
       next = Math.min(next, this.pos.exitMono(p));
     }
@@ -634,7 +637,9 @@ export class LineEngine {
       const g = p.gate;
       if (g && !g.done) {
         if (!g.issued) this.diverts.issue(p, nowMono, out);
-        if (p.gate && g.issued && g.fireAtMono !== null && nowMono >= g.fireAtMono) g.done = true;
+        // done when the gate really acts: the time in the command sent (GPIO), else the estimate
+        const actsAt = g.sentFireAtMono ?? g.fireAtMono;
+        if (p.gate && g.issued && actsAt !== null && nowMono >= actsAt) g.done = true;
       }
     }
     this.forget(nowMono, out);
