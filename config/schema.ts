@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { DEFAULT_RULE_ORDER, RULE_IDS } from '../edge/engine/types.js';
 
 /**
  * The gateway configuration: one TypeBox source gives the TypeScript types and the JSON Schema
@@ -62,19 +63,7 @@ const laneFields = {
 
 export const LaneSchema = Type.Object(laneFields, { additionalProperties: false });
 
-const RuleIdSchema = Type.Union(
-  [
-    'tracking',
-    'device-lost',
-    'ct-suspect',
-    'ct-unknown',
-    'targeting',
-    'ct-verdict-timeout',
-    'no-read',
-    'weight',
-    'customs-mode',
-  ].map((r) => Type.Literal(r)),
-);
+const RuleIdSchema = Type.Union(RULE_IDS.map((r) => Type.Literal(r)));
 const DeviceWindow = (what: string) =>
   Type.Object(
     {
@@ -144,17 +133,7 @@ export const LineSchema = Type.Object(
     rules: Type.Object(
       {
         order: Type.Array(RuleIdSchema, {
-          default: [
-            'tracking',
-            'device-lost',
-            'ct-suspect',
-            'ct-unknown',
-            'targeting',
-            'ct-verdict-timeout',
-            'no-read',
-            'weight',
-            'customs-mode',
-          ],
+          default: [...DEFAULT_RULE_ORDER],
           description: 'evaluation order; the safety rules are required and come first',
         }),
         noReadLane: Type.Union([Type.Literal('exception'), Type.Literal('inspection')], {

@@ -1,4 +1,4 @@
-import type { EngineConfig } from '../../edge/engine/types.js';
+import { DEFAULT_RULE_ORDER, type EngineConfig } from '../../edge/engine/types.js';
 import { NO_FAULTS, type LineModelOptions } from './line-model.js';
 
 /**
@@ -101,17 +101,7 @@ export function fullRulesLine(over: Partial<EngineConfig> = {}): EngineConfig {
       { id: 'pass-9610', gateId: 'gate-9610', positionMm: 7500, confirmPhotoEyeId: 'pe-9610' },
     ],
     rules: {
-      order: [
-        'tracking',
-        'device-lost',
-        'ct-suspect',
-        'ct-unknown',
-        'targeting',
-        'ct-verdict-timeout',
-        'no-read',
-        'weight',
-        'customs-mode',
-      ],
+      order: [...DEFAULT_RULE_ORDER],
       noReadLane: 'exception',
       weight: { minKg: 0.05, maxKg: 30, lane: 'exception' },
       customsModes: [

@@ -1,4 +1,12 @@
-import type { CtVerdict, Lane, RuleId, RulesConfig, TargetingHit } from './types.js';
+import {
+  DEFAULT_RULE_ORDER,
+  SAFETY_RULES,
+  type CtVerdict,
+  type Lane,
+  type RuleId,
+  type RulesConfig,
+  type TargetingHit,
+} from './types.js';
 
 /**
  * The ordered decision rules. Each rule looks at what is known about a parcel and answers
@@ -36,18 +44,10 @@ export interface RuleOutcome {
 
 type Status = RuleOutcome | 'no' | 'pending';
 
-/** Rules that must always be present, come before every other rule and send to inspection. */
-export const SAFETY_RULES: readonly RuleId[] = [
-  'tracking',
-  'device-lost',
-  'ct-suspect',
-  'ct-unknown',
-  'targeting',
-  'ct-verdict-timeout',
-];
+export { SAFETY_RULES };
 
 export const DEFAULT_RULES: RulesConfig = {
-  order: [...SAFETY_RULES, 'no-read', 'weight', 'customs-mode'],
+  order: [...DEFAULT_RULE_ORDER],
   noReadLane: 'exception',
 };
 

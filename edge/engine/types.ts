@@ -198,16 +198,20 @@ export interface OutletGeometry extends LaneGeometry {
 export type CustomsMode = '9610' | '9710' | '9810' | '1210';
 
 /** Rule ids the engine knows. The safety rules always send to inspection. */
-export type RuleId =
-  | 'tracking'
-  | 'device-lost'
-  | 'targeting'
-  | 'ct-suspect'
-  | 'ct-unknown'
-  | 'ct-verdict-timeout'
-  | 'no-read'
-  | 'weight'
-  | 'customs-mode';
+const SAFETY_RULE_IDS = [
+  'tracking',
+  'device-lost',
+  'ct-suspect',
+  'ct-unknown',
+  'targeting',
+  'ct-verdict-timeout',
+] as const;
+export const RULE_IDS = [...SAFETY_RULE_IDS, 'no-read', 'weight', 'customs-mode'] as const;
+export type RuleId = (typeof RULE_IDS)[number];
+/** Rules that must always be present, come before every other rule and send to inspection. */
+export const SAFETY_RULES: readonly RuleId[] = SAFETY_RULE_IDS;
+/** The default evaluation order: every safety rule first, then the others. */
+export const DEFAULT_RULE_ORDER: readonly RuleId[] = RULE_IDS;
 
 export interface RulesConfig {
   /** evaluation order; the safety rules must all be present and come first */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RULE_ORDER } from '../../edge/engine/types.js';
 import { TargetingList } from '../../edge/targeting/targeting-list.js';
 import { Harness, lineConfig } from './helpers.js';
 
@@ -235,17 +236,7 @@ describe('rules', () => {
         scale: { positionMm: 1200, toleranceMm: 150 },
         outlets: [{ id: 'bonded', gateId: 'gate-bonded', positionMm: 7500 }],
         rules: {
-          order: [
-            'tracking',
-            'device-lost',
-            'ct-suspect',
-            'ct-unknown',
-            'targeting',
-            'ct-verdict-timeout',
-            'no-read',
-            'weight',
-            'customs-mode',
-          ],
+          order: [...DEFAULT_RULE_ORDER],
           noReadLane: 'exception',
           weight: { minKg: 0.1, maxKg: 30, lane: 'exception' },
           customsModes: [{ mode: '1210', pattern: '^JD', outlet: 'bonded' }],
