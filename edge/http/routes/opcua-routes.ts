@@ -66,24 +66,36 @@ export function opcuaRoutes(deps: OpcuaRouteDeps): RouteModule {
       return reply.send({ certificates: lists.flat() });
     });
 
+    /** Apply a certificate operation in every OPC UA driver; 404 when none knows the thumbprint. */
+    const acrossDrivers = async <T extends object>(
+      thumbprint: string,
+      op: (d: OpcuaControl) => Promise<T>,
+    ): Promise<{ results: (T & { driverId: string })[]; error?: unknown }> => {
+      const results: (T & { driverId: string })[] = [];
+      for (const d of drivers()) {
+        try {
+          results.push({ driverId: d.id, ...(await op(d)) });
+        } catch (err) {
+          if (!isEdgeError(err, 'EDGE_OPCUA_UNKNOWN_NAME')) return { results, error: err };
+        }
+      }
+      return { results };
+    };
+    const notFound = (reply: FastifyReply, thumbprint: string) =>
+      reply
+        .code(404)
+        .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no certificate ${thumbprint}` });
+
     app.post(
       '/api/opcua/certificates/:thumbprint/trust',
       { config: technician, schema: { params: Thumbprint } },
       async (req, reply) => {
         const { thumbprint } = req.params;
-        const results = [];
-        for (const d of drivers()) {
-          try {
-            results.push({ driverId: d.id, ...(await d.trustCertificate(thumbprint)) });
-          } catch (err) {
-            if (!isEdgeError(err, 'EDGE_OPCUA_UNKNOWN_NAME')) return sendError(reply, err);
-          }
-        }
-        if (results.length === 0) {
-          return reply
-            .code(404)
-            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no certificate ${thumbprint}` });
-        }
+        const { results, error } = await acrossDrivers(thumbprint, (d) =>
+          d.trustCertificate(thumbprint),
+        );
+        if (error) return sendError(reply, error);
+        if (results.length === 0) return notFound(reply, thumbprint);
         deps.audit?.({
           action: 'opcua.certificate.trust',
           actor: req.principal?.name ?? '?',
@@ -99,19 +111,11 @@ export function opcuaRoutes(deps: OpcuaRouteDeps): RouteModule {
       { config: technician, schema: { params: Thumbprint } },
       async (req, reply) => {
         const { thumbprint } = req.params;
-        const results = [];
-        for (const d of drivers()) {
-          try {
-            results.push({ driverId: d.id, ...(await d.removeCertificate(thumbprint)) });
-          } catch (err) {
-            if (!isEdgeError(err, 'EDGE_OPCUA_UNKNOWN_NAME')) return sendError(reply, err);
-          }
-        }
-        if (results.length === 0) {
-          return reply
-            .code(404)
-            .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no certificate ${thumbprint}` });
-        }
+        const { results, error } = await acrossDrivers(thumbprint, (d) =>
+          d.removeCertificate(thumbprint),
+        );
+        if (error) return sendError(reply, error);
+        if (results.length === 0) return notFound(reply, thumbprint);
         deps.audit?.({
           action: 'opcua.certificate.remove',
           actor: req.principal?.name ?? '?',
