@@ -1,26 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LineEngine } from '../../edge/engine/line-engine.js';
-import type { EngineConfig, EngineOutput } from '../../edge/engine/types.js';
+import type { EngineOutput } from '../../edge/engine/types.js';
+import { lineConfig } from './helpers.js';
 
 /**
  * The walking skeleton's rules with an injected clock: time is just a number passed in.
  * Geometry: 1000 mm/s, scanner at 800, CT at 2000, exception gate 7000, pass gate 8000,
  * inspection straight through at 9000; lead 50 ms, margin 300 ms -> deadline 6650 ms after induction.
  */
-const config: EngineConfig = {
-  lineId: 'line-1',
-  beltSpeedMmPerS: 1000,
-  inductionPhotoEyeId: 'pe-infeed',
-  defaultParcelLengthMm: 400,
-  scanner: { positionMm: 800, toleranceMm: 150 },
-  ct: { positionMm: 2000, toleranceMm: 200 },
-  decision: { actuationLeadMs: 50, marginMs: 300 },
-  lanes: {
-    exception: { gateId: 'gate-exception', positionMm: 7000 },
-    pass: { gateId: 'gate-pass', positionMm: 8000 },
-    inspection: { positionMm: 9000 },
-  },
-};
+const config = lineConfig();
 
 function engine(): LineEngine {
   let n = 0;
