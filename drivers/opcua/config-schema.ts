@@ -91,6 +91,12 @@ export const OpcuaSignalSchema = Type.Object(
     fieldNamespace: Type.Optional(
       Type.String({ description: 'namespace URI of the event fields (vendor event types)' }),
     ),
+    eventTimeIsScanTime: Type.Optional(
+      Type.Boolean({
+        description:
+          'ctVerdict without a scan-time field: the event Time is when the parcel was in the tunnel (a scanner that judges before the parcel leaves it). Otherwise a clear verdict without a scan time is taken as unknown: it cannot be placed on the right parcel',
+      }),
+    ),
     fields: Type.Optional(
       Type.Object(
         {

@@ -167,6 +167,7 @@ export interface MappedVerdictDetails {
   waybill: string | null;
   confidence: number | null;
   operator: string | null;
+  note?: string;
 }
 
 /** Map one event's selected fields to an engine input; null when it carries nothing usable. */
@@ -179,19 +180,28 @@ export function mapEvent(
     const waybill = asString(fields.waybill);
     const scanId = asString(fields.scanId) ?? waybill;
     if (scanId === null) return null;
-    const scannedWall = asWallMs(fields.scannedAt) ?? ctx.eventTimeMs;
+    const scanTime = asWallMs(fields.scannedAt);
+    const scannedWall = scanTime ?? ctx.eventTimeMs;
     const confidence = fields.confidence === undefined ? null : Number(fields.confidence);
-    const details = {
+    const details: MappedVerdictDetails = {
       waybill,
       confidence: confidence !== null && Number.isFinite(confidence) ? confidence : null,
       operator: asString(fields.operator),
     };
+    let verdict = mapVerdict(fields.verdict, s.verdictValues, s.preset);
+    // Without a scan time the event's Time (when the verdict was given) places the verdict on
+    // whatever parcel is in the tunnel then; for a late verdict that is another parcel. A
+    // suspect/unknown placed there only costs an inspection; a clear must not be trusted.
+    if (scanTime === null && !s.eventTimeIsScanTime && verdict === 'clear') {
+      verdict = 'unknown';
+      details.note = 'clear without a scan time: cannot be placed on a parcel, taken as unknown';
+    }
     return {
       input: {
         type: 'ctVerdict',
         deviceId: ctx.deviceId,
         scannedAtMono: wallToMono(ctx.clock, scannedWall),
-        verdict: mapVerdict(fields.verdict, s.verdictValues, s.preset),
+        verdict,
         scanId,
         imageId: asString(fields.imageId),
         details,

@@ -32,7 +32,13 @@ export interface CtVerdictInput {
   scanId: string;
   imageId: string | null;
   /** what the scanner reports beside the verdict, carried into the record */
-  details?: { waybill: string | null; confidence: number | null; operator: string | null };
+  details?: {
+    waybill: string | null;
+    confidence: number | null;
+    operator: string | null;
+    /** why the verdict was changed on the way in (e.g. clear without a scan time -> unknown) */
+    note?: string;
+  };
 }
 
 /** A scale / checkweigher reading (MT-SICS, Toledo continuous, OPC 40200). */

@@ -93,6 +93,27 @@ describe('OPC UA signal mapping', () => {
     expect(mapEvent(s, { verdict: 'NO_ALARM' }, ctx)).toBeNull();
   });
 
+  it('a clear verdict without a scan time cannot be placed on a parcel: it is taken as unknown', () => {
+    const clock = new ManualClock(50_000);
+    const ctx = { clock, deviceId: 'ct-1', eventTimeMs: clock.wallMs() };
+    const s = signal({ kind: 'ctVerdict' });
+    const clear = mapEvent(s, { scanId: 'T9', verdict: 'NO_ALARM' }, ctx);
+    expect(clear?.input).toMatchObject({
+      verdict: 'unknown',
+      details: { note: expect.stringMatching(/without a scan time/) },
+    });
+    // a suspect stays suspect (placing it on the parcel in the tunnel only costs an inspection)
+    expect(mapEvent(s, { scanId: 'T9', verdict: 'ALARM' }, ctx)?.input).toMatchObject({
+      verdict: 'suspect',
+    });
+    // a scanner that judges in the tunnel: its event time is the scan time
+    const inTunnel = signal({ kind: 'ctVerdict', eventTimeIsScanTime: true });
+    expect(mapEvent(inTunnel, { scanId: 'T9', verdict: 'NO_ALARM' }, ctx)?.input).toMatchObject({
+      verdict: 'clear',
+      scannedAtMono: 50_000,
+    });
+  });
+
   it('decodes AutoID scan results: structure, array, string, no-read', () => {
     expect(decodeScanResult({ codeType: 'QR', scanData: { string: 'ABC' } })).toEqual({
       code: 'ABC',
