@@ -111,11 +111,7 @@ export class OpcuaSim {
   async command(cmd: Record<string, unknown>, timeoutMs = 30_000): Promise<SimMessage> {
     const name = String(cmd.cmd);
     const answer = this.next(
-      (m) =>
-        (m.event === 'ok' && m.cmd === name) ||
-        (name === 'verdict' && m.event === 'verdict') ||
-        (name === 'verdicts' && m.event === 'verdicts') ||
-        m.event === 'error',
+      (m) => (m.event === 'ok' && m.cmd === name) || m.event === name || m.event === 'error',
       timeoutMs,
     );
     this.send(cmd);

@@ -5,8 +5,9 @@
  *
  * Control (tests, bench): JSON lines on stdin, answers as JSON lines on stdout. The first line
  * out is {"event":"ready","endpoint":...,"thumbprint":...}. Commands: verdict, verdicts (bursts),
- * lifeBit, photoEye, beltSpeed, barcode, auto, exit. See `handle()` below.
+ * lifeBit, photoEye, beltSpeed, barcode, auto, dropSessions, exit. See `handle()` below.
  */
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
@@ -17,7 +18,7 @@ import {
   OPCUAServer,
   SecurityPolicy,
 } from 'node-opcua';
-import { makeSHA1Thumbprint } from 'node-opcua-crypto';
+import { makeSHA1Thumbprint, readCertificate } from 'node-opcua-crypto';
 import { buildAddressSpace, type SimNodes } from './sim-address-space.js';
 
 const { values: args } = parseArgs({
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
     'ct-mm': { type: 'string', default: '2000' },
     'parcel-mm': { type: 'string', default: '400' },
     user: { type: 'string', multiple: true, default: [] },
+    // X.509 user identities this server accepts (PEM/DER files); any other user certificate is refused
+    'user-cert': { type: 'string', multiple: true, default: [] },
     'no-anonymous': { type: 'boolean', default: false },
     // node-opcua's default (100) folds value changes inside a 100 ms window; 0 = every change,
     // like a PLC pushing each photo-eye edge
@@ -63,10 +66,20 @@ async function main(): Promise<void> {
     disableFileWatchers: true,
   });
   await certificateManager.initialize();
+  const userCertificateManager = new OPCUACertificateManager({
+    rootFolder: join(args.pki, 'users'),
+    automaticallyAcceptUnknownCertificate: false,
+    disableFileWatchers: true,
+  });
+  await userCertificateManager.initialize();
+  for (const file of args['user-cert'] ?? []) {
+    await userCertificateManager.trustCertificate(readCertificate(file));
+  }
   const server = new OPCUAServer({
     port: Number(args.port),
     hostname: '127.0.0.1',
     serverCertificateManager: certificateManager,
+    userCertificateManager,
     nodeset_filename: [nodesets.standard, nodesets.di, nodesets.autoId, nodesets.machineVision],
     serverInfo: {
       applicationUri: 'urn:customs-edge:ct-plc-sim:server',
@@ -95,6 +108,10 @@ async function main(): Promise<void> {
     onDecision: (trackingId, lane, via) => out({ event: 'decision', trackingId, lane, via }),
   });
   await server.start();
+  // a session the server ends (timeout, dropSessions, the client closing it)
+  server.on('session_closed', (session, deleteSubscriptions) =>
+    out({ event: 'sessionClosed', sessionId: session.nodeId.toString(), deleteSubscriptions }),
+  );
 
   const state = { lifeBitRunning: true, lifeBit: false, auto: args.auto, seq: 0 };
   const lifeTimer = setInterval(() => {
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
     if (autoTimer) clearTimeout(autoTimer);
     await server.shutdown(0);
     await certificateManager.dispose();
+    await userCertificateManager.dispose();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
@@ -145,6 +163,10 @@ async function main(): Promise<void> {
       return;
     }
     try {
+      if (cmd.cmd === 'dropSessions') {
+        out({ event: 'dropSessions', ...dropSessions(server, cmd.deleteSubscriptions === true) });
+        return;
+      }
       handle(
         cmd,
         nodes,
@@ -157,6 +179,27 @@ async function main(): Promise<void> {
       out({ event: 'error', cmd: cmd.cmd, message: (err as Error).message });
     }
   });
+}
+
+/**
+ * End every session as the server does when a session times out ("Timeout": subscriptions are
+ * kept as orphans a new session may transfer) or, with deleteSubscriptions, as an operator who
+ * terminates them ("Terminated": subscriptions deleted, the client must re-create them).
+ */
+function dropSessions(server: OPCUAServer, deleteSubscriptions: boolean) {
+  const engine = server.engine as unknown as {
+    getSessions(): { authenticationToken: unknown; nodeId: { toString(): string } }[];
+    closeSession(token: unknown, deleteSubscriptions: boolean, reason: string): void;
+  };
+  const sessions = engine.getSessions();
+  for (const session of sessions) {
+    engine.closeSession(
+      session.authenticationToken,
+      deleteSubscriptions,
+      deleteSubscriptions ? 'Terminated' : 'Timeout',
+    );
+  }
+  return { closed: sessions.map((s) => s.nodeId.toString()), deleteSubscriptions };
 }
 
 interface SimState {
