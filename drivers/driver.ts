@@ -165,7 +165,9 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
     const code = err instanceof EdgeError ? err.code : ((err as { code?: string }).code ?? 'ERROR');
     const message = err instanceof Error ? err.message : String(err);
     this.lastError = { code: String(code), message };
-    this.log.error({ err }, 'driver error');
+    // degraded: still trying on its own (a warning); failed: given up, a technician must act
+    if (state === 'degraded') this.log.warn({ err }, 'driver degraded');
+    else this.log.error({ err }, 'driver error');
     if (!this.stopPromise) this.setState(state);
   }
 

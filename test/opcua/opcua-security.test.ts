@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../edge/log.js';
 import { UserDirectory } from '../../edge/http/auth.js';
@@ -17,7 +18,8 @@ import { startSim, type OpcuaSim } from './sim-process.js';
 /**
  * SignAndEncrypt against the simulator: an unknown server certificate is refused and listed; a
  * technician trusts it through the HTTP API and the driver connects. A pinned thumbprint is
- * trusted without a technician; a wrong pin is refused. Username identity checked by the server.
+ * trusted without a technician; a wrong pin is refused. Username and X.509 user identities are
+ * checked by the server.
  */
 
 const T = { timeoutMs: 30_000 };
@@ -61,8 +63,32 @@ function secureDriver(id: string, extra: Record<string, unknown> = {}) {
   return made;
 }
 
+/** A user certificate + private key (X.509 user identity), as an operator's PKI would issue. */
+async function userCertificate(name: string) {
+  const root = mkdtempSync(join(tmpdir(), `opcua-user-${name}-`));
+  dirs.push(root);
+  const pki = new OPCUACertificateManager({ rootFolder: root, disableFileWatchers: true });
+  await pki.initialize();
+  const certificateFile = join(root, `${name}.pem`);
+  await pki.createSelfSignedCertificate({
+    outputFile: certificateFile,
+    subject: `/CN=${name}/O=customs-edge tests`,
+    applicationUri: `urn:customs-edge:user:${name}`,
+    dns: [],
+    startDate: new Date(Date.now() - 60_000),
+    validity: 30,
+  });
+  await pki.dispose();
+  return { certificateFile, privateKeyFile: join(root, 'own/private/private_key.pem') };
+}
+
+let operator: { certificateFile: string; privateKeyFile: string };
+let stranger: { certificateFile: string; privateKeyFile: string };
+
 beforeAll(async () => {
-  sim = await startSim(['--user', 'gw:opcua-secret-1']);
+  operator = await userCertificate('gw-operator');
+  stranger = await userCertificate('stranger');
+  sim = await startSim(['--user', 'gw:opcua-secret-1', '--user-cert', operator.certificateFile]);
   app = await buildHttpServer({
     log: silentLogger(),
     users: new UserDirectory([
@@ -212,5 +238,48 @@ describe('OPC UA security', () => {
       /BadUserAccessDenied|BadIdentityTokenRejected|BadIdentityTokenInvalid/,
     );
     expect(JSON.stringify(wrong.driver.health())).not.toContain('not-the-password');
+  });
+
+  it('an X.509 user identity the server trusts is accepted; an unknown one is refused', async () => {
+    const pinned = { securityMode: 'SignAndEncrypt', serverCertificateThumbprint: sim.thumbprint };
+    const good = secureDriver('opcua-x509', {
+      ...pinned,
+      userIdentity: { type: 'certificate', ...operator },
+    });
+    const bad = secureDriver('opcua-x509-unknown', {
+      ...pinned,
+      userIdentity: { type: 'certificate', ...stranger },
+    });
+    await Promise.all([good.driver.start(), bad.driver.start()]);
+    await waitFor(() => good.driver.serverHealth()[0]!.state === 'connected', {
+      ...T,
+      what: 'connected with the user certificate',
+    });
+    await sim.command({ cmd: 'verdict', trackingId: 'X509-1', verdict: 'ALARM' });
+    await waitFor(
+      () => good.signals.find((s) => s.type === 'ctVerdict' && s.scanId === 'X509-1'),
+      T,
+    );
+    const refused = await waitFor(() => bad.driver.serverHealth()[0]!.lastError, T);
+    expect(refused.code).toBe('EDGE_OPCUA_CONNECT');
+    expect(refused.message).toMatch(
+      /BadIdentityTokenRejected|BadIdentityTokenInvalid|BadUserAccessDenied|BadCertificateUntrusted/,
+    );
+    expect(bad.driver.serverHealth()[0]!.state).not.toBe('connected');
+  });
+
+  it('a user certificate that cannot be read is a clear error, not a crash', async () => {
+    const missing = secureDriver('opcua-x509-missing', {
+      serverCertificateThumbprint: sim.thumbprint,
+      userIdentity: {
+        type: 'certificate',
+        certificateFile: join(tmpdir(), 'no-such-user-cert.pem'),
+        privateKeyFile: operator.privateKeyFile,
+      },
+    });
+    await missing.driver.start();
+    const err = await waitFor(() => missing.driver.serverHealth()[0]!.lastError, T);
+    expect(err.code).toBe('EDGE_OPCUA_IDENTITY');
+    expect(err.message).toMatch(/no-such-user-cert/);
   });
 });
