@@ -2,7 +2,13 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
-import { exploreCertificateInfo, makeSHA1Thumbprint, readCertificate } from 'node-opcua-crypto';
+import { StatusCodes, type StatusCode } from 'node-opcua-client';
+import {
+  exploreCertificateInfo,
+  makeSHA1Thumbprint,
+  readCertificate,
+  split_der,
+} from 'node-opcua-crypto';
 import { EdgeError } from '../../edge/errors.js';
 import type { CertificateEntry } from './api.js';
 
@@ -10,7 +16,8 @@ import type { CertificateEntry } from './api.js';
  * The gateway's own PKI folder for OPC UA: its application instance certificate (created on
  * first start under own/), trusted/ and rejected/ server certificates. Unknown server
  * certificates are never accepted automatically: node-opcua writes them to rejected/, a
- * technician trusts one through the HTTP API (moved to trusted/certs) or removes it.
+ * technician trusts one through the HTTP API (moved to trusted/certs) or removes it. A pinned
+ * certificate is accepted by a per-server view of the manager and never written to trusted/.
  */
 export class CertificateStore {
   readonly manager: OPCUACertificateManager;
@@ -95,10 +102,48 @@ export class CertificateStore {
     return { ...entry, status: 'trusted' };
   }
 
-  /** Trust a certificate given as DER (a pinned thumbprint seen at connect). */
-  async trustDer(der: Buffer): Promise<void> {
-    await this.initialize();
-    await this.manager.trustCertificate(der);
+  /**
+   * The certificate manager as one server's client sees it when the config pins that server's
+   * certificate: the pinned certificate is accepted without entering trusted/ (so a changed or
+   * removed pin trusts it no longer: nothing stays behind), its validity dates and chain are
+   * still checked; any other certificate goes through the normal check (rejected/ and listed).
+   */
+  pinnedView(pin: string): OPCUACertificateManager {
+    const manager = this.manager;
+    const wanted = pin.toLowerCase();
+    const check = async (chain: Buffer | Buffer[]): Promise<StatusCode> => {
+      const all = Array.isArray(chain) ? Buffer.concat(chain) : chain;
+      const leaf = split_der(all)[0] ?? all;
+      if (thumbprintOf(leaf) !== wanted) return manager.checkCertificate(chain);
+      const status = await manager.verifyCertificate(all, {
+        acceptCertificateWithValidIssuerChain: true,
+      });
+      if (String(status) === 'BadCertificateUntrusted') return StatusCodes.Good;
+      return (
+        (StatusCodes as unknown as Record<string, StatusCode | undefined>)[String(status)] ??
+        StatusCodes.BadCertificateInvalid
+      );
+    };
+    return new Proxy(manager, {
+      get(target, prop) {
+        if (prop === 'checkCertificate') {
+          return (
+            chain: Buffer | Buffer[],
+            callback?: (err: Error | null, s?: StatusCode) => void,
+          ) => {
+            const p = check(chain);
+            if (!callback) return p;
+            p.then(
+              (status) => callback(null, status),
+              (err: unknown) => callback(err as Error),
+            );
+            return undefined;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
   }
 
   async remove(thumbprint: string): Promise<CertificateEntry> {

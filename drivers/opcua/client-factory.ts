@@ -34,7 +34,11 @@ export function createClient(
   return OPCUAClient.create({
     applicationName: s.applicationName,
     clientName: `${s.applicationName}-${s.config.id}`,
-    clientCertificateManager: s.store.manager,
+    // a None probe needs no trust; a pinned server is accepted by its pin, never via trusted/
+    clientCertificateManager:
+      s.config.serverCertificateThumbprint && securityMode !== 'None'
+        ? s.store.pinnedView(s.config.serverCertificateThumbprint)
+        : s.store.manager,
     securityMode: MessageSecurityMode[securityMode as keyof typeof MessageSecurityMode],
     securityPolicy:
       securityMode === 'None'

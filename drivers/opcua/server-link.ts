@@ -222,7 +222,10 @@ export class ServerLink {
     return leaf;
   }
 
-  /** Pinned thumbprint: check the server certificate before connecting, trust it if it matches. */
+  /**
+   * Pinned thumbprint: check the server certificate before connecting (a clear mismatch error);
+   * the client then accepts exactly that certificate (CertificateStore.pinnedView).
+   */
   private async checkPin(): Promise<void> {
     const pin = this.config.serverCertificateThumbprint?.toLowerCase();
     if (!pin) return;
@@ -235,7 +238,6 @@ export class ServerLink {
         `server certificate ${seen} is not the pinned ${pin}`,
       );
     }
-    await this.deps.store.trustDer(leaf);
   }
 
   private async connectOnce(): Promise<void> {

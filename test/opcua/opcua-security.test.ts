@@ -35,8 +35,11 @@ const drivers: OpcuaDriver[] = [];
 let app: FastifyInstance;
 const audits: Record<string, unknown>[] = [];
 
-function secureDriver(id: string, extra: Record<string, unknown> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'opcua-sec-'));
+function secureDriver(
+  id: string,
+  extra: Record<string, unknown> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'opcua-sec-')),
+) {
   dirs.push(dataDir);
   const made = makeDriver(
     opcuaConfig({
@@ -60,7 +63,7 @@ function secureDriver(id: string, extra: Record<string, unknown> = {}) {
     dataDir,
   );
   drivers.push(made.driver);
-  return made;
+  return { ...made, dataDir };
 }
 
 /** A user certificate + private key (X.509 user identity), as an operator's PKI would issue. */
@@ -211,7 +214,33 @@ describe('OPC UA security', () => {
       T,
     );
     expect(bad.driver.serverHealth()[0]!.state).not.toBe('connected');
-  });
+    // a pin is not a trust entry: nothing was written to trusted/
+    expect((await good.driver.store.list()).filter((c) => c.status === 'trusted')).toEqual([]);
+
+    // the pin is removed from the config: the same PKI no longer accepts that server
+    await good.driver.stop();
+    const unpinned = secureDriver('opcua-pin', {}, good.dataDir);
+    await unpinned.driver.start();
+    await waitFor(() => unpinned.driver.serverHealth()[0]!.state === 'certificateRejected', {
+      ...T,
+      what: 'rejected once unpinned',
+    });
+    expect(await unpinned.driver.store.list()).toContainEqual(
+      expect.objectContaining({ thumbprint: sim.thumbprint, status: 'rejected' }),
+    );
+    await unpinned.driver.stop();
+    // pinned again: accepted straight away, even though it sits in rejected/
+    const repinned = secureDriver(
+      'opcua-pin',
+      { serverCertificateThumbprint: sim.thumbprint },
+      good.dataDir,
+    );
+    await repinned.driver.start();
+    await waitFor(() => repinned.driver.serverHealth()[0]!.state === 'connected', {
+      ...T,
+      what: 'pinned again',
+    });
+  }, 90_000);
 
   it('with security on, the first connect is retried until the server is up (node-opcua #1357)', async () => {
     await sim.kill();
