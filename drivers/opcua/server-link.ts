@@ -16,6 +16,7 @@ import {
   type ClientSettings,
 } from './client-factory.js';
 import { DeviceStatusTracker } from './device-status.js';
+import { needsServerDataTypes } from './signal-mapping.js';
 import { SignalMonitor } from './signal-monitor.js';
 import { SignalRouter } from './signal-router.js';
 
@@ -268,8 +269,8 @@ export class ServerLink {
     session.on('session_closed', () => this.log.warn({}, 'OPC UA session closed'));
     session.on('keepalive_failure', () => this.log.warn({}, 'OPC UA keep-alive failed'));
     this.namespaces = await session.readNamespaceArray();
-    if (this.config.signals.some((s) => s.kind === 'barcode')) {
-      // structured fields (AutoID ScanResult) need the server's data types; load them now so a
+    if (this.config.signals.some(needsServerDataTypes)) {
+      // structured fields (AutoID ScanResult, Machine Vision ids) need the server's data types; load them now so a
       // notification never triggers the lazy load (an unhandled rejection if the session drops)
       await session
         .extractNamespaceDataType()

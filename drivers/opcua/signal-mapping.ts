@@ -66,6 +66,11 @@ export function signalSource(s: OpcuaSignalConfig): 'event' | 'dataChange' {
   return s.source ?? (s.kind === 'ctVerdict' || s.kind === 'barcode' ? 'event' : 'dataChange');
 }
 
+/** Signals whose fields are structures (AutoID ScanResult, Machine Vision ids) need the server's data types. */
+export function needsServerDataTypes(s: OpcuaSignalConfig): boolean {
+  return s.kind === 'barcode' || s.preset === 'machineVisionResultReady';
+}
+
 export function eventSelect(s: OpcuaSignalConfig): EventSelect {
   const presetName = s.preset ?? (s.kind === 'barcode' ? 'autoIdOpticalScan' : 'ctScanComplete');
   const preset = PRESETS[presetName];
@@ -119,6 +124,17 @@ function asString(v: unknown): string | null {
   if (Buffer.isBuffer(v)) return v.length > 0 ? v.toString('utf8') : null;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   return null;
+}
+
+/**
+ * An identifier: a string, or an identifier structure such as Machine Vision's PartIdDataType /
+ * ResultIdDataType ({ Id, Description }), decoded by node-opcua with camel-case field names.
+ */
+function asId(v: unknown): string | null {
+  const direct = asString(v);
+  if (direct !== null || typeof v !== 'object' || v === null || Buffer.isBuffer(v)) return direct;
+  const r = v as Record<string, unknown>;
+  return asString(r.id ?? r.Id);
 }
 
 function asWallMs(v: unknown): number | null {
@@ -177,8 +193,8 @@ export function mapEvent(
   ctx: EventMapContext,
 ): { input: EngineInput; details?: MappedVerdictDetails } | null {
   if (s.kind === 'ctVerdict') {
-    const waybill = asString(fields.waybill);
-    const scanId = asString(fields.scanId) ?? waybill;
+    const waybill = asId(fields.waybill);
+    const scanId = asId(fields.scanId) ?? waybill;
     if (scanId === null) return null;
     const scanTime = asWallMs(fields.scannedAt);
     const scannedWall = scanTime ?? ctx.eventTimeMs;
@@ -203,7 +219,7 @@ export function mapEvent(
         scannedAtMono: wallToMono(ctx.clock, scannedWall),
         verdict,
         scanId,
-        imageId: asString(fields.imageId),
+        imageId: asId(fields.imageId),
         details,
       },
       details,

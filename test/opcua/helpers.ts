@@ -55,6 +55,15 @@ export function simServer(endpointUrl: string, extra: Partial<OpcuaServerConfig>
         scale: 1000,
       },
       { name: 'bcr.scan', kind: 'barcode', nodeId: node('BCR1'), deviceId: 'scanner-1' },
+      {
+        name: 'mv1.result',
+        kind: 'ctVerdict',
+        nodeId: node('MV1'),
+        preset: 'machineVisionResultReady',
+        deviceId: 'ct-mv',
+        // this vision system judges while the parcel is in the tunnel
+        eventTimeIsScanTime: true,
+      },
       { name: 'bad.signal', kind: 'value', nodeId: node('Does.Not.Exist') },
     ],
     outputs: [

@@ -105,6 +105,22 @@ describe('OPC UA driver against the simulator process', () => {
     await waitFor(() => find('photoEye', (s) => s.edge === 'trailing'), T);
     await sim.command({ cmd: 'beltSpeed', value: 1.5 });
     await waitFor(() => find('beltSpeed', (s) => s.mmPerS === 1500 && s.deviceId === 'plc-1'), T);
+    // Machine Vision ResultReadyEventType: PartId / ResultId structures, ResultState Int32
+    await sim.command({ cmd: 'mvResult', partId: 'MV-PART-1', resultId: 'MV-R-1', resultState: 1 });
+    await sim.command({ cmd: 'mvResult', partId: 'MV-PART-2', resultState: 2 });
+    await sim.command({ cmd: 'mvResult', partId: 'MV-PART-3', resultState: 7 });
+    const mv = await waitFor(() => {
+      const got = signals.filter(
+        (s): s is CtVerdictInput => s.type === 'ctVerdict' && s.deviceId === 'ct-mv',
+      );
+      return got.length >= 3 ? got : null;
+    }, T);
+    expect(mv.map((v) => [v.scanId, v.verdict, v.imageId])).toEqual([
+      ['MV-PART-1', 'clear', 'MV-R-1'],
+      ['MV-PART-2', 'suspect', 'R-MV-PART-2'],
+      ['MV-PART-3', 'unknown', 'R-MV-PART-3'],
+    ]);
+
     await sim.command({ cmd: 'barcode', code: 'RD223479072CN' });
     const scan = await waitFor(() => find('barcode', (s) => s.code === 'RD223479072CN'), T);
     expect(scan).toMatchObject({ deviceId: 'scanner-1', valid: true, symbology: 'Code128' });

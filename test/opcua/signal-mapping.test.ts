@@ -93,6 +93,19 @@ describe('OPC UA signal mapping', () => {
     expect(mapEvent(s, { verdict: 'NO_ALARM' }, ctx)).toBeNull();
   });
 
+  it('reads identifier structures (Machine Vision PartId / ResultId) by their Id field', () => {
+    const clock = new ManualClock(50_000);
+    const s = signal({ kind: 'ctVerdict', preset: 'machineVisionResultReady' });
+    const ctx = { clock, deviceId: 'ct-mv', eventTimeMs: clock.wallMs() };
+    const m = mapEvent(
+      s,
+      { scanId: { id: 'P-7', description: null }, imageId: { id: 'R-7' }, verdict: 2 },
+      ctx,
+    );
+    expect(m?.input).toMatchObject({ scanId: 'P-7', imageId: 'R-7', verdict: 'suspect' });
+    expect(mapEvent(s, { scanId: { id: '' }, verdict: 2 }, ctx)).toBeNull();
+  });
+
   it('a clear verdict without a scan time cannot be placed on a parcel: it is taken as unknown', () => {
     const clock = new ManualClock(50_000);
     const ctx = { clock, deviceId: 'ct-1', eventTimeMs: clock.wallMs() };

@@ -5,7 +5,7 @@
  *
  * Control (tests, bench): JSON lines on stdin, answers as JSON lines on stdout. The first line
  * out is {"event":"ready","endpoint":...,"thumbprint":...}. Commands: verdict, verdicts (bursts),
- * lifeBit, photoEye, beltSpeed, barcode, auto, dropSessions, exit. See `handle()` below.
+ * lifeBit, photoEye, beltSpeed, barcode, mvResult, auto, dropSessions, exit. See `handle()` below.
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -299,6 +299,14 @@ function handle(
     case 'barcode':
       nodes.raiseScan(cmd.code === null ? null : str(cmd.code, ''));
       out({ event: 'ok', cmd: 'barcode' });
+      return;
+    case 'mvResult':
+      nodes.raiseResultReady({
+        partId: str(cmd.partId, ''),
+        resultId: str(cmd.resultId, `R-${str(cmd.partId, '')}`),
+        resultState: Number(cmd.resultState ?? 1),
+      });
+      out({ event: 'ok', cmd: 'mvResult' });
       return;
     case 'auto':
       state.auto = Boolean(cmd.running);

@@ -7,7 +7,7 @@ import {
   type UAObjectType,
   type UAVariable,
 } from 'node-opcua';
-import { AUTOID_NS, SIM_NS } from '../signal-mapping.js';
+import { AUTOID_NS, MACHINE_VISION_NS, SIM_NS } from '../signal-mapping.js';
 
 /**
  * The simulator's address space, namespace `urn:customs-edge:ct-plc-sim` with string nodeIds:
@@ -16,6 +16,8 @@ import { AUTOID_NS, SIM_NS } from '../signal-mapping.js';
  *   PLC1 (sorter PLC): BeltSpeed (m/s), PE.Infeed, LifeBit, GatewayLifeBit (writable),
  *     Decision.TrackingId / Decision.Lane / Decision.Strobe (writable), Decision.HandOff(method)
  *   BCR1 (AutoID barcode reader, event notifier): OpticalScanEventType; LastScanData
+ *   MV1 (Machine Vision system, event notifier): ResultReadyEventType (PartId, ResultId,
+ *     ResultState as OPC 40100-1 structures / Int32, CreationTime)
  */
 
 export interface SimNodes {
@@ -34,6 +36,7 @@ export interface SimNodes {
     scannedAt: Date;
   }): void;
   raiseScan(code: string | null): void;
+  raiseResultReady(r: { partId: string; resultId: string; resultState: number }): void;
 }
 
 export function buildAddressSpace(
@@ -183,6 +186,18 @@ export function buildAddressSpace(
   });
   const lastScan = variable(reader, 'BCR1.LastScanData', 'LastScanData', 'String', '');
 
+  // Machine Vision system (OPC 40100-1)
+  const nsMv = as.getNamespaceIndex(MACHINE_VISION_NS);
+  const resultReadyType = as.findEventType('ResultReadyEventType', nsMv);
+  const partIdType = as.findDataType('PartIdDataType', nsMv);
+  const resultIdType = as.findDataType('ResultIdDataType', nsMv);
+  const vision = ns.addObject({
+    browseName: 'VisionSystem',
+    nodeId: `ns=${nsi};s=MV1`,
+    organizedBy: objects,
+    eventNotifier: 1,
+  });
+
   return {
     ctLifeBit,
     plcLifeBit,
@@ -211,6 +226,25 @@ export function buildAddressSpace(
         confidence: { dataType: DataType.Double, value: v.confidence },
         operator: { dataType: DataType.String, value: v.operator },
         scannedAt: { dataType: DataType.DateTime, value: v.scannedAt },
+      });
+    },
+    raiseResultReady(r) {
+      if (!resultReadyType || !partIdType || !resultIdType) {
+        throw new Error('the Machine Vision nodeset is not loaded');
+      }
+      vision.raiseEvent(resultReadyType, {
+        sourceName: { dataType: DataType.String, value: 'MV1' },
+        partId: {
+          dataType: DataType.ExtensionObject,
+          value: as.constructExtensionObject(partIdType.nodeId, { id: r.partId }),
+        },
+        resultId: {
+          dataType: DataType.ExtensionObject,
+          value: as.constructExtensionObject(resultIdType.nodeId, { id: r.resultId }),
+        },
+        resultState: { dataType: DataType.Int32, value: r.resultState },
+        creationTime: { dataType: DataType.DateTime, value: new Date() },
+        isPartial: { dataType: DataType.Boolean, value: false },
       });
     },
     raiseScan(code) {
