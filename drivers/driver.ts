@@ -28,9 +28,21 @@ export interface DriverHealth {
 /** What drivers deliver to the line engine. Later issues add weight, speed, life bits. */
 export type LineSignal = EngineInput;
 
+/**
+ * Something a technician must hear about that is not a state change: values a device lost
+ * (a server queue overflow), a limit hit. The gateway records it as an `alarm.driver` event.
+ */
+export interface DriverAlarm {
+  /** an EdgeError code (edge/errors.ts) */
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
 export interface DriverEvents {
   signal: [LineSignal];
   health: [DriverHealth];
+  alarm: [DriverAlarm];
 }
 
 export interface Driver<E extends DriverEvents = DriverEvents> extends TypedEmitter<E> {
@@ -173,6 +185,16 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
 
   protected recover(): void {
     if (!this.stopPromise && this.state !== 'running') this.setState('running');
+  }
+
+  protected raiseAlarm(alarm: DriverAlarm): void {
+    this.count(`alarm.${alarm.code}`);
+    this.log.error({ code: alarm.code, ...alarm.details }, alarm.message);
+    try {
+      (this.emit as (e: 'alarm', a: DriverAlarm) => boolean)('alarm', alarm);
+    } catch (err) {
+      this.log.error({ err }, 'alarm listener threw');
+    }
   }
 
   protected emitSignal(signal: LineSignal): void {

@@ -217,6 +217,16 @@ export class Gateway {
           },
         ]),
       );
+      driver.on('alarm', (a) =>
+        this.record([
+          {
+            type: 'alarm.driver',
+            parcelId: null,
+            atMono: clock.monoMs(),
+            payload: { driverId: driver.id, kind: driver.kind, ...a },
+          },
+        ]),
+      );
       this.drivers.push(driver);
       created.push(driver);
     }

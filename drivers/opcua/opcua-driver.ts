@@ -54,6 +54,7 @@ export class OpcuaDriver extends BaseDriver implements OpcuaControl {
           clear: (t) => this.clearTimer(t),
         },
         emit: (input) => this.emitSignal(input),
+        alarm: (alarm) => this.raiseAlarm(alarm),
         stateChanged: () => {
           if (link.state === 'connected') writer.reset();
           this.refreshState();

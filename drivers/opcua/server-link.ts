@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../edge/clock.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { EdgeError } from '../../edge/errors.js';
+import type { DriverAlarm } from '../driver.js';
 import { Backoff } from '../../edge/uplink/backoff.js';
 import type { ServerHealth, ServerLinkState } from './api.js';
 import { thumbprintOf, type CertificateStore } from './certificate-store.js';
@@ -39,6 +40,7 @@ export interface LinkDeps {
   applicationName: string;
   timers: LinkTimers;
   emit(input: EngineInput): void;
+  alarm(alarm: DriverAlarm): void;
   stateChanged(): void;
 }
 
@@ -98,6 +100,12 @@ export class ServerLink {
       devices: this.devices,
       emit: (i) => deps.emit(i),
       lifeBitSeen: () => this.evaluateDevices('life bit toggling'),
+      overflowAlarm: (signal, lost, total) =>
+        deps.alarm({
+          code: 'EDGE_OPCUA_QUEUE_OVERFLOW',
+          message: 'OPC UA server queue overflow: values were lost',
+          details: { server: config.id, signal, overflows: lost, overflowsTotal: total },
+        }),
     });
     this.router = router;
     this.monitor = new SignalMonitor(config, {

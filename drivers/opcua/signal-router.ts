@@ -18,12 +18,17 @@ export interface RouterDeps {
   devices: DeviceStatusTracker;
   emit(input: EngineInput): void;
   lifeBitSeen(): void;
+  /** values were lost: raised at most once per ALARM_EVERY_MS per signal, with the count */
+  overflowAlarm(signal: string, overflowsSinceLastAlarm: number, total: number): void;
 }
+
+const ALARM_EVERY_MS = 10_000;
 
 export class SignalRouter {
   readonly signals = new Map<string, SignalHealth>();
   overflows = 0;
   private readonly photoEyeLast = new Map<string, boolean>();
+  private readonly alarmed = new Map<string, { atMono: number; counted: number }>();
 
   constructor(
     config: OpcuaServerConfig,
@@ -85,10 +90,12 @@ export class SignalRouter {
     this.overflows++;
     const h = this.signals.get(signal.name);
     if (h) h.overflows++;
-    this.deps.log.error(
-      { signal: signal.name, code: 'EDGE_OPCUA_QUEUE_OVERFLOW' },
-      'server queue overflow: values lost',
-    );
+    const total = h?.overflows ?? this.overflows;
+    const now = this.deps.clock.monoMs();
+    const last = this.alarmed.get(signal.name);
+    if (last && now - last.atMono < ALARM_EVERY_MS) return;
+    this.alarmed.set(signal.name, { atMono: now, counted: total });
+    this.deps.overflowAlarm(signal.name, total - (last?.counted ?? 0), total);
   }
 
   private touch(signal: OpcuaSignalConfig): void {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../edge/clock.js';
 import type { CtVerdictInput, DeviceStatusInput, EngineInput } from '../../edge/engine/types.js';
+import type { DriverAlarm } from '../../drivers/driver.js';
 import type { OpcuaDriver } from '../../drivers/opcua/opcua-driver.js';
 import { waitFor } from '../support/wait.js';
 import { SIM_NS } from '../../drivers/opcua/signal-mapping.js';
@@ -169,7 +170,7 @@ describe('OPC UA driver against the simulator process', () => {
     });
   });
 
-  it('delivers a burst whole; a data queue too small for it overflows and is counted', async () => {
+  it('delivers a burst whole; a data queue too small for it overflows, is counted and alarmed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opcua-overflow-'));
     const { driver: d2, signals: got } = makeDriver(
       opcuaConfig({
@@ -206,6 +207,8 @@ describe('OPC UA driver against the simulator process', () => {
       }),
       dir,
     );
+    const alarms: DriverAlarm[] = [];
+    d2.on('alarm', (a) => alarms.push(a));
     try {
       await d2.start();
       await waitFor(() => d2.serverHealth()[0]!.state === 'connected', {
@@ -231,6 +234,14 @@ describe('OPC UA driver against the simulator process', () => {
       const small = () => d2.serverHealth()[0]!.signals.find((s) => s.name === 'pe.small')!;
       await waitFor(() => small().overflows > 0, { timeoutMs: 20_000, what: 'overflow counted' });
       expect(d2.serverHealth()[0]!.overflows).toBeGreaterThan(0);
+      // one alarm (not one per lost value) naming the server and the signal
+      expect(alarms).toEqual([
+        {
+          code: 'EDGE_OPCUA_QUEUE_OVERFLOW',
+          message: expect.stringMatching(/values were lost/) as string,
+          details: expect.objectContaining({ server: 'sim2', signal: 'pe.small' }) as object,
+        },
+      ]);
       expect(d2.serverHealth()[0]!.signals.find((s) => s.name === 'ct1.verdict')!.overflows).toBe(
         0,
       );
