@@ -4,7 +4,7 @@ import type { ConfigControl } from './config-control.js';
 import type { EngineRunner } from './engine/engine-runner.js';
 import { EdgeError } from './errors.js';
 import type { GateLink } from './gate/gate-link.js';
-import { assertGateTestAllowed } from './gate/jog-interlock.js';
+import { assertGateTestAllowed, type LineForJog } from './gate/jog-interlock.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
 import { opcuaRoutes } from './http/routes/opcua-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
@@ -68,13 +68,17 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
         }),
       ),
     gateTest: async (args) => {
-      const link = assertGateTestAllowed(
-        parts.gateLink(),
-        args.gateId,
-        parts.runner()?.engine.state.line === 'running',
-      );
+      const link = assertGateTestAllowed(parts.gateLink(), args.gateId, lineForJog(parts));
       return { ...(await link.jogFire(args.gateId, args.pulseMs)) };
     },
+  };
+}
+
+function lineForJog(parts: GatewayParts): LineForJog {
+  const engine = parts.runner()?.engine;
+  return {
+    running: engine?.state.line === 'running',
+    parcelsOnBelt: engine?.trackedCount() ?? 0,
   };
 }
 
@@ -84,7 +88,7 @@ export function routeModules(parts: GatewayParts): RouteModule[] {
   return [
     gateRoutes({
       gates: parts.gateLink,
-      lineRunning: () => parts.runner()?.engine.state.line === 'running',
+      line: () => lineForJog(parts),
       audit,
     }),
     serialRoutes({ drivers: () => [...parts.drivers()], audit }),

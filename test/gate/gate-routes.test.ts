@@ -16,6 +16,7 @@ const log = pino({ level: 'silent' });
 let link: GateLink;
 let app: FastifyInstance;
 let lineRunning = true;
+let parcelsOnBelt = 0;
 const audits: Record<string, unknown>[] = [];
 const outputs: { output: string; value: number }[] = [];
 
@@ -56,7 +57,7 @@ beforeAll(async () => {
     routes: [
       gateRoutes({
         gates: () => link,
-        lineRunning: () => lineRunning,
+        line: () => ({ running: lineRunning, parcelsOnBelt }),
         audit: (e) => audits.push(e),
       }),
     ],
@@ -71,6 +72,7 @@ afterAll(async () => {
 beforeEach(() => {
   audits.length = 0;
   lineRunning = true;
+  parcelsOnBelt = 0;
   link.setMaintenance(false);
 });
 
@@ -124,6 +126,37 @@ describe('jog API', () => {
       ['gate.jog', 'tech', 'done'],
     ]);
     expect(audits[1]).toMatchObject({ holdMs: 30, latenessMs: expect.any(Number) });
+  });
+
+  it('in maintenance, a gate is not fired on a running belt that carries parcels; lamps are set', async () => {
+    link.setMaintenance(true);
+    parcelsOnBelt = 2;
+    const refused = await fire(tech);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().message).toMatch(/2 parcel\(s\) tracked on the running belt/);
+    // a lamp cannot divert anything; releasing a gate only sends parcels straight on
+    const lamp = await app.inject({
+      method: 'POST',
+      url: '/api/gates/lights/red',
+      headers: { authorization: tech },
+      payload: { on: false },
+    });
+    expect(lamp.statusCode).toBe(200);
+    const release = await app.inject({
+      method: 'POST',
+      url: '/api/gates/outputs/gate-pass/release',
+      headers: { authorization: tech },
+    });
+    expect(release.statusCode).toBe(200);
+    // the belt is clear: the technician may fire
+    parcelsOnBelt = 0;
+    expect((await fire(tech)).statusCode).toBe(200);
+    expect(audits.map((a) => [a.action, a.outcome])).toEqual([
+      ['gate.jog', 'refused'],
+      ['gate.light', 'done'],
+      ['gate.release', 'done'],
+      ['gate.jog', 'done'],
+    ]);
   });
 
   it('the maintenance key switch allows jogs too; a viewer may not jog', async () => {

@@ -3,6 +3,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { EdgeError, isEdgeError } from '../../errors.js';
 import type { GateLink } from '../../gate/gate-link.js';
+import {
+  assertJogAllowed,
+  lineRunning,
+  type JogOutputKind,
+  type LineForJog,
+} from '../../gate/jog-interlock.js';
 import { BEACON_ID, lampId, STACK_LIGHT_COLOURS } from '../../gate/settings.js';
 import type { RouteModule } from '../server.js';
 
@@ -16,14 +22,15 @@ import type { RouteModule } from '../server.js';
  *   PUT  /api/gates/maintenance           maintenance mode on/off (admin; a key-switch input
  *                                         configured with role maintenance does the same)
  *
- * A jog is refused (409 EDGE_GPIO_JOG_REFUSED) while the line runs unless the line is in
- * maintenance mode, and a gate jog while the E-stop is pressed. Every attempt, done or refused,
+ * A jog is refused (409 EDGE_GPIO_JOG_REFUSED) by the interlock in edge/gate/jog-interlock.ts:
+ * while the line runs unless it is in maintenance mode, a gate while the E-stop is pressed, and
+ * firing a gate on a running belt while parcels are tracked. Every attempt, done or refused,
  * goes to the audit log with the technician's name.
  */
 export interface GateRouteDeps {
   gates: () => GateLink | null;
-  /** the line engine's view: true while the belt runs (the run input, when configured, counts too) */
-  lineRunning: () => boolean;
+  /** the line engine's view: belt running, parcels tracked */
+  line: () => LineForJog;
   audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
 }
 
@@ -59,20 +66,13 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
       if (!l) throw new EdgeError('EDGE_GATE_CONTROLLER_DOWN', 'no gate controller configured');
       return l;
     };
-    const running = (l: GateLink) => deps.lineRunning() || l.lineRunning === true;
     /** Throws when a jog is not allowed now. */
-    const allowJog = (l: GateLink, output: string, kind: 'gate' | 'lamp' | 'beacon') => {
-      const actual = l.outputKind(output);
-      if (actual === undefined || (kind === 'gate') !== (actual === 'gate'))
-        throw new EdgeError('EDGE_GATE_UNKNOWN_OUTPUT', `no ${kind} output '${output}'`);
-      if (running(l) && !l.maintenance)
-        throw new EdgeError(
-          'EDGE_GPIO_JOG_REFUSED',
-          'the line is running: stop it or switch to maintenance mode first',
-        );
-      if (kind === 'gate' && l.estop)
-        throw new EdgeError('EDGE_GPIO_JOG_REFUSED', 'the E-stop is pressed');
-    };
+    const allowJog = (
+      l: GateLink,
+      output: string,
+      kind: JogOutputKind,
+      action: 'fire' | 'release' = 'fire',
+    ) => assertJogAllowed(l, output, kind, deps.line(), action);
     const audit = (action: string, actor: string, fields: Record<string, unknown>, err?: unknown) =>
       deps.audit?.({
         action,
@@ -97,7 +97,8 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
         configured: true,
         state: h.state,
         controllerState: l.gateState,
-        lineRunning: running(l),
+        lineRunning: lineRunning(l, deps.line()),
+        parcelsOnBelt: deps.line().parcelsOnBelt,
         maintenance: l.maintenance,
         estop: l.estop,
         outputs: l.outputIds().map((id) => ({ id, kind: l.outputKind(id) })),
@@ -134,7 +135,7 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
         const output = req.params.id;
         try {
           const l = link();
-          allowJog(l, output, 'gate');
+          allowJog(l, output, 'gate', 'release');
           l.release(output);
           audit('gate.release', actor, { output });
           return reply.send({ released: true, output });
