@@ -67,6 +67,29 @@ export const HealthSchema = Type.Object(
   { additionalProperties: true },
 );
 
+/** What /api/health tells a caller without credentials: states, never addresses or paths. */
+export function publicHealth(full: Record<string, unknown>): Record<string, unknown> {
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const drivers = Array.isArray(full.drivers) ? (full.drivers as unknown[]) : [];
+  const lastError = obj(full.lastError);
+  return {
+    status: full.status,
+    version: full.version,
+    gatewayId: full.gatewayId,
+    uptimeS: full.uptimeS,
+    drivers: drivers.map((d) => {
+      const r = obj(d);
+      const err = obj(r.lastError);
+      return { id: r.id, kind: r.kind, state: r.state, error: err.code ?? null };
+    }),
+    outbox: { pending: obj(full.outbox).pending ?? null },
+    uplink: { state: obj(full.uplink).state ?? null },
+    engine: { line: obj(full.engine).line ?? null },
+    ...(full.stackLight ? { stackLight: full.stackLight } : {}),
+    ...(lastError.code ? { error: lastError.code } : {}),
+  };
+}
+
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // request lines are not logged (they would flood an SD card); warnings and errors are
@@ -128,10 +151,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.get(
     '/api/health',
     { config: { public: true }, schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
-    async (_req, reply) => {
-      const health = deps.health() as { status: string };
+    async (req, reply) => {
+      const full = deps.health() as { status: string };
+      // anyone may ask whether the gateway is up; only a logged-in user sees the details
+      // (driver endpoints, device paths, PKI folder, broker address, error texts)
+      const signedIn = deps.users.verifyBasic(req.headers.authorization) !== null;
+      const health = signedIn ? full : publicHealth(full);
       return reply
-        .code(health.status === 'ok' || health.status === 'degraded' ? 200 : 503)
+        .code(full.status === 'ok' || full.status === 'degraded' ? 200 : 503)
         .send(health as never);
     },
   );

@@ -74,7 +74,11 @@ const bench: Bench = async ({ quick }) => {
     }
     const steadyS = quick ? 10 : 60;
     await new Promise((r) => setTimeout(r, steadyS * 1000));
-    const health = (await (await fetch(`http://127.0.0.1:${httpPort}/api/health`)).json()) as {
+    // the details (engine, outbox counters) are for a logged-in user
+    const viewer = `Basic ${Buffer.from('operator:customs-demo').toString('base64')}`;
+    const health = (await (
+      await fetch(`http://127.0.0.1:${httpPort}/api/health`, { headers: { authorization: viewer } })
+    ).json()) as {
       engine: { decisions: number };
       outbox: { pending: number; appended: number };
     };

@@ -27,10 +27,18 @@ async function server(now = () => 0) {
       version: 't',
       gatewayId: 'gw',
       uptimeS: 1,
-      drivers: [],
-      outbox: {},
-      uplink: {},
-      engine: {},
+      drivers: [
+        {
+          id: 'opcua-1',
+          kind: 'opcua',
+          state: 'degraded',
+          lastError: { code: 'EDGE_OPCUA_CONNECT', message: 'opc.tcp://10.1.2.3:4840 refused' },
+          details: { pkiDir: '/var/lib/customs-edge/pki', servers: [] },
+        },
+      ],
+      outbox: { pending: 3, path: '/var/lib/customs-edge/outbox.db' },
+      uplink: { state: 'connected', url: 'mqtts://platform.example:8883' },
+      engine: { tracked: 2, line: { line: 'running' } },
     }),
     runningConfig: () =>
       withoutSecrets({
@@ -50,6 +58,35 @@ describe('HTTP authentication and roles', () => {
       expect(res.statusCode, url).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Basic/);
     }
+    await app.close();
+  });
+
+  it('health without a login tells states only; a logged-in user gets the details', async () => {
+    const app = await server();
+    const anonymous = await app.inject({ url: '/api/health' });
+    expect(anonymous.json()).toEqual({
+      status: 'ok',
+      version: 't',
+      gatewayId: 'gw',
+      uptimeS: 1,
+      drivers: [{ id: 'opcua-1', kind: 'opcua', state: 'degraded', error: 'EDGE_OPCUA_CONNECT' }],
+      outbox: { pending: 3 },
+      uplink: { state: 'connected' },
+      engine: { line: { line: 'running' } },
+    });
+    for (const secret of ['10.1.2.3', '/var/lib', 'platform.example']) {
+      expect(anonymous.body).not.toContain(secret);
+    }
+    const wrong = await app.inject({ url: '/api/health', headers: basic('viewer', 'nope') });
+    expect(wrong.body).not.toContain('/var/lib');
+    const full = await app.inject({
+      url: '/api/health',
+      headers: basic('viewer', 'viewer-secret'),
+    });
+    expect(full.json()).toMatchObject({
+      drivers: [{ details: { pkiDir: '/var/lib/customs-edge/pki' } }],
+      uplink: { url: 'mqtts://platform.example:8883' },
+    });
     await app.close();
   });
 
