@@ -25,6 +25,10 @@ export const ERROR_CODES = {
   EDGE_COMMAND_RATE_LIMITED: 'A command (e.g. replay) was refused by its rate limit.',
   EDGE_COMMAND_FAILED: 'A command handler failed; the message says why.',
   EDGE_COMMAND_TIMEOUT: 'A command handler did not answer in time.',
+  EDGE_COMMAND_INTERRUPTED:
+    'The gateway restarted (or was killed) while running this command id; it is not run again: check the state and send a new id.',
+  EDGE_COMMAND_REPLY_STORE:
+    'The command reply SQLite file could not be opened or written; a state-changing command is then not run.',
   EDGE_BROKER_LISTEN: 'The embedded MQTT broker could not listen on its port.',
   EDGE_GATE_CONTROLLER_DOWN: 'The gate-controller process is not running or not answering.',
   EDGE_GATE_UNKNOWN_OUTPUT: 'A gate command named an output that is not configured.',

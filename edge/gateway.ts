@@ -20,6 +20,7 @@ import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
 import { CommandRouter } from './commands/router.js';
+import { REPLY_STORE_FILE, ReplyStore } from './commands/reply-store.js';
 import { SystemProbe } from './telemetry/system-probe.js';
 import { TelemetryPublisher } from './telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
@@ -46,6 +47,7 @@ export class Gateway {
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
   commands: CommandRouter | null = null;
+  private replyStore: ReplyStore | null = null;
   telemetry: TelemetryPublisher | null = null;
   readonly stackLight = new StackLight(() => this.gateLink);
   private readonly plcHandOff: PlcHandOff;
@@ -277,6 +279,18 @@ export class Gateway {
   private startCommandsAndTelemetry(uplink: Uplink, outbox: Outbox, dataDir: string): void {
     const { config, clock } = this.o;
     if (config.uplink.commands.enabled) {
+      try {
+        this.replyStore = new ReplyStore({
+          file: resolve(dataDir, REPLY_STORE_FILE),
+          wallMs: clock.wallMs,
+          log: this.child('commands'),
+        });
+      } catch (err) {
+        this.o.log.error(
+          { err },
+          'command reply store not open: command ids are kept in memory only',
+        );
+      }
       this.commands = new CommandRouter({
         transport: uplink,
         settings: config.uplink.commands,
@@ -287,6 +301,7 @@ export class Gateway {
         info: () => ({ version: this.o.version, gatewayId: config.gateway.id }),
         clock,
         log: this.child('commands'),
+        ...(this.replyStore ? { replyStore: this.replyStore } : {}),
       });
       this.commands.start();
     }
@@ -419,6 +434,7 @@ export class Gateway {
         await this.http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
         await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
         this.outbox?.close();
+        this.replyStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
         this.phase = 'stopped';
       })();

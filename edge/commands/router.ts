@@ -8,6 +8,7 @@ import { withoutSecrets } from '../http/redact.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
+import type { ReplyStore } from './reply-store.js';
 import {
   COMMAND_ARGS,
   COMMAND_SCHEMA_VERSION,
@@ -31,6 +32,12 @@ const Ajv = AjvModule.default;
  * the `<base>/replies/<name>` fallback), and record state-changing commands as audit events.
  * ping, replay and config-get are implemented here; the others call handlers the gateway
  * registers, and answer EDGE_COMMAND_UNSUPPORTED while none is registered.
+ *
+ * With a `replyStore` (edge/commands/reply-store.ts) a state-changing command id runs at most
+ * once across restarts and kill -9: a 'started' row is committed before it runs and its reply
+ * before the reply is published; a re-sent id is answered with the stored reply, and an id whose
+ * run was cut by a dead process gets EDGE_COMMAND_INTERRUPTED (never a second run). Read-only
+ * commands (ping, config-get) are not stored: running them again changes nothing.
  */
 
 export interface CommandContext {
@@ -69,6 +76,8 @@ export interface CommandRouterOptions {
   info: () => Result;
   clock: Clock;
   log: Logger;
+  /** durable replies: each state-changing command id runs at most once across restarts */
+  replyStore?: ReplyStore;
 }
 
 const AUDITED: ReadonlySet<CommandName> = new Set([
@@ -78,7 +87,11 @@ const AUDITED: ReadonlySet<CommandName> = new Set([
   'ct-decision',
   'gate-test',
 ]);
+/** read-only commands: not written to the reply store (running them again changes nothing) */
+const READ_ONLY: ReadonlySet<string> = new Set(['ping', 'config-get']);
 const CACHE_SIZE = 500;
+/** how long past the handler timeout a re-send waits for a run of another router in this process */
+const FOREIGN_WAIT_EXTRA_MS = 5_000;
 
 export class CommandRouter {
   private readonly ajv = new Ajv({
@@ -115,23 +128,21 @@ export class CommandRouter {
     let request: CommandRequest | null = null;
     try {
       request = this.parse(m.payload);
-      const cached = this.replies.get(request.id);
-      if (cached && cached.name !== name) {
-        // ids are unique: a reused id for another command is refused, never answered from cache
-        throw new EdgeError(
-          'EDGE_COMMAND_INVALID',
-          `command id '${request.id}' was already used for '${cached.name}'; ids must be unique`,
-        );
-      }
+      const cached = this.replies.get(request.id) ?? this.fromStore(name, request.id);
+      // ids are unique: a reused id for another command is refused, never answered from cache
+      if (cached && cached.name !== name) throw reusedId(request.id, cached.name);
       if (cached) {
         this.counters.duplicates++;
         reply = await cached.reply;
       } else {
         const req = request;
-        const pending = this.execute(name, req).then(
-          (result) => this.reply(name, req.id, { ok: true, result }),
-          (err: unknown) => this.reply(name, req.id, { ok: false, error: errorOf(err) }),
-        );
+        const durable = this.beginDurable(name, req.id);
+        const pending = this.execute(name, req)
+          .then(
+            (result) => this.reply(name, req.id, { ok: true, result }),
+            (err: unknown) => this.reply(name, req.id, { ok: false, error: errorOf(err) }),
+          )
+          .then((r) => (durable ? this.storeReply(r) : r));
         this.remember(req.id, name, pending);
         reply = await pending;
         if (reply.ok) this.counters.ok++;
@@ -148,6 +159,80 @@ export class CommandRouter {
     } catch (err) {
       this.counters.replyFailures++;
       this.o.log.warn({ err, command: name, id: reply.id }, 'command reply not published');
+    }
+    return reply;
+  }
+
+  /**
+   * What the reply store knows of an id this router has not seen: a stored reply, a run of
+   * another router of this process (wait for its reply), or a run cut by a dead process (answer
+   * EDGE_COMMAND_INTERRUPTED and store that as the id's reply). Synchronous up to the returned
+   * promise, so a second copy arriving meanwhile finds it in `replies`.
+   */
+  private fromStore(
+    name: string,
+    id: string,
+  ): { name: string; reply: Promise<CommandReply> } | undefined {
+    const store = this.o.replyStore;
+    if (!store || READ_ONLY.has(name)) return undefined;
+    const stored = store.get(id);
+    if (!stored) return undefined;
+    if (stored.command !== name) throw reusedId(id, stored.command);
+    let reply: Promise<CommandReply>;
+    if (stored.state === 'done') {
+      reply = Promise.resolve(stored.reply);
+    } else if (stored.sameProcess) {
+      const waitMs = this.o.settings.handlerTimeoutMs + FOREIGN_WAIT_EXTRA_MS;
+      reply = store.waitForReply(id, waitMs).then((r) => {
+        if (r) return r;
+        this.replies.delete(id); // not final: a later re-send looks at the store again
+        return this.reply(name, id, {
+          ok: false,
+          error: {
+            code: 'EDGE_COMMAND_TIMEOUT',
+            message: `'${name}' with this id is still running on this gateway; re-send later`,
+          },
+        });
+      });
+    } else {
+      const interrupted = this.reply(name, id, {
+        ok: false,
+        error: {
+          code: 'EDGE_COMMAND_INTERRUPTED',
+          message:
+            'the gateway restarted while running this command; check state and send a new id',
+        },
+      });
+      store.settle(id, interrupted);
+      this.o.log.warn({ command: name, id }, 'command cut by a restart; not run again');
+      this.o.record([
+        {
+          type: 'command.executed',
+          parcelId: null,
+          atMono: this.o.clock.monoMs(),
+          payload: { command: name, id, ok: false, error: 'EDGE_COMMAND_INTERRUPTED' },
+        },
+      ]);
+      reply = Promise.resolve(interrupted);
+    }
+    this.remember(id, name, reply);
+    return { name, reply };
+  }
+
+  /** Commit the 'started' row of a state-changing command (throws: then it is not run). */
+  private beginDurable(name: string, id: string): boolean {
+    const store = this.o.replyStore;
+    if (!store || READ_ONLY.has(name) || !this.validators.has(name)) return false;
+    store.begin(id, name);
+    return true;
+  }
+
+  /** Store the reply before it is published; a failure leaves the id 'started' (interrupted). */
+  private storeReply(reply: CommandReply): CommandReply {
+    try {
+      if (reply.id !== null) this.o.replyStore?.finish(reply.id, reply);
+    } catch (err) {
+      this.o.log.error({ err, command: reply.command, id: reply.id }, 'command reply not stored');
     }
     return reply;
   }
@@ -330,6 +415,13 @@ function errorOf(err: unknown): NonNullable<CommandReply['error']> {
   }
   const code: EdgeErrorCode = 'EDGE_COMMAND_FAILED';
   return { code, message: err instanceof Error ? err.message : String(err) };
+}
+
+function reusedId(id: string, usedFor: string): EdgeError {
+  return new EdgeError(
+    'EDGE_COMMAND_INVALID',
+    `command id '${id}' was already used for '${usedFor}'; ids must be unique`,
+  );
 }
 
 function describe(issues: Array<{ path: string; message: string }>): string {

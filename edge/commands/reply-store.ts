@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { EdgeError } from '../errors.js';
+import type { CommandReply } from './schemas.js';
+
+/**
+ * Durable replies of platform commands, so a command id runs at most once across restarts and
+ * kill -9: the router writes a 'started' row (command id, name, this process) before it runs a
+ * state-changing command and the reply before it publishes it, each one committed transaction
+ * (WAL, synchronous FULL: it survives a power cut too). A re-sent id is answered from here.
+ *
+ * A 'started' row without a reply was left by a process that died mid-run (another process
+ * token): the command may or may not have taken effect, so it is never run again; the router
+ * answers EDGE_COMMAND_INTERRUPTED (stored as that id's reply). A 'started' row of this very
+ * process belongs to a router that is still running it (the gateway restarts its pipeline on
+ * config-put while the old router waits for the handler): the new router waits for its reply.
+ *
+ * Its own file in dataDir (`command-replies.sqlite`), like the outbox and the line state: the
+ * targeting store shares its file with the line engine's snapshot, which the command router
+ * does not own. Bounded: rows older than `maxAgeMs` (7 days) or beyond the newest `maxRows`
+ * (10,000) are pruned on open and every `pruneEvery` inserts. A platform re-sends within
+ * minutes (MQTT session, its own retry), and a day on a line is a few hundred commands, so
+ * this keeps weeks of ids at a few MB at most.
+ */
+
+export interface ReplyStoreOptions {
+  file: string;
+  wallMs: () => number;
+  log: Logger;
+  maxRows?: number;
+  maxAgeMs?: number;
+  pruneEvery?: number;
+  /** identifies this process; defaults to one random token per process (tests set it) */
+  processToken?: string;
+}
+
+export type StoredCommand =
+  | { state: 'done'; command: string; reply: CommandReply }
+  | { state: 'started'; command: string; sameProcess: boolean };
+
+interface Row {
+  command: string;
+  state: string;
+  process: string;
+  reply: string | null;
+}
+
+/** One token per process: a 'started' row with another token was left by a dead process. */
+const PROCESS_TOKEN = `${process.pid}-${randomUUID()}`;
+
+export const REPLY_STORE_FILE = 'command-replies.sqlite';
+const DEFAULT_MAX_ROWS = 10_000;
+const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600_000;
+
+export class ReplyStore {
+  private readonly db: Database.Database;
+  private readonly token: string;
+  private readonly maxRows: number;
+  private readonly maxAgeMs: number;
+  private readonly pruneEvery: number;
+  private readonly getStmt: Database.Statement<[string], Row>;
+  private readonly beginStmt: Database.Statement;
+  private readonly finishStmt: Database.Statement;
+  private readonly pruneStmt: Database.Statement<[number, number]>;
+  private inserts = 0;
+  private inflight = 0;
+  private closing = false;
+  private closed = false;
+  pruned = 0;
+
+  constructor(private readonly o: ReplyStoreOptions) {
+    this.token = o.processToken ?? PROCESS_TOKEN;
+    this.maxRows = o.maxRows ?? DEFAULT_MAX_ROWS;
+    this.maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.pruneEvery = o.pruneEvery ?? 100;
+    mkdirSync(dirname(o.file), { recursive: true });
+    this.db = this.open();
+    this.getStmt = this.db.prepare(
+      'SELECT command, state, process, reply FROM command_reply WHERE id = ?',
+    );
+    this.beginStmt = this.db.prepare(
+      `INSERT INTO command_reply (id, command, state, process, created_ms)
+       VALUES (?, ?, 'started', ?, ?)`,
+    );
+    this.finishStmt = this.db.prepare(
+      `UPDATE command_reply SET state = 'done', reply = ?, finished_ms = ? WHERE id = ?`,
+    );
+    this.pruneStmt = this.db.prepare(
+      `DELETE FROM command_reply WHERE created_ms < ? OR rowid IN
+         (SELECT rowid FROM command_reply ORDER BY rowid DESC LIMIT -1 OFFSET ?)`,
+    );
+    this.prune();
+  }
+
+  /** Open (schema included); a file SQLite cannot use is moved aside and a new one started. */
+  private open(): Database.Database {
+    try {
+      return openDb(this.o.file);
+    } catch (err) {
+      if (!existsSync(this.o.file)) throw storeError(this.o.file, err);
+      const movedTo = `${this.o.file}.corrupt-${this.o.wallMs()}`;
+      this.o.log.error({ err, movedTo }, 'command reply store unusable; moved aside');
+      try {
+        renameSync(this.o.file, movedTo);
+        for (const ext of ['-wal', '-shm'])
+          if (existsSync(this.o.file + ext)) renameSync(this.o.file + ext, movedTo + ext);
+        return openDb(this.o.file);
+      } catch (again) {
+        throw storeError(this.o.file, again);
+      }
+    }
+  }
+
+  /** What is stored for a command id, or null for an id never seen (or pruned). */
+  get(id: string): StoredCommand | null {
+    this.assertOpen();
+    const row = this.getStmt.get(id);
+    if (!row) return null;
+    if (row.state === 'done' && row.reply !== null) {
+      return { state: 'done', command: row.command, reply: JSON.parse(row.reply) as CommandReply };
+    }
+    return { state: 'started', command: row.command, sameProcess: row.process === this.token };
+  }
+
+  /** Durably mark `id` as started by this process, before it runs. Throws if the id exists. */
+  begin(id: string, command: string): void {
+    this.assertOpen();
+    try {
+      this.beginStmt.run(id, command, this.token, this.o.wallMs());
+    } catch (err) {
+      throw storeError(this.o.file, err);
+    }
+    this.inflight++;
+    if (++this.inserts % this.pruneEvery === 0) this.prune();
+  }
+
+  /** Durably store the reply of a command begun here (before the reply is published). */
+  finish(id: string, reply: CommandReply): void {
+    try {
+      this.finishStmt.run(JSON.stringify(reply), this.o.wallMs(), id);
+    } catch (err) {
+      throw storeError(this.o.file, err);
+    } finally {
+      this.inflight = Math.max(0, this.inflight - 1);
+      if (this.closing && this.inflight === 0) this.closeNow();
+    }
+  }
+
+  /** Store a reply for an id that was started by a dead process (its final answer). */
+  settle(id: string, reply: CommandReply): void {
+    this.assertOpen();
+    try {
+      this.finishStmt.run(JSON.stringify(reply), this.o.wallMs(), id);
+    } catch (err) {
+      throw storeError(this.o.file, err);
+    }
+  }
+
+  /**
+   * Wait for the reply of a command this process is running in another router (until
+   * `timeoutMs`); null when it did not come or the store closed.
+   */
+  async waitForReply(id: string, timeoutMs: number, intervalMs = 50): Promise<CommandReply | null> {
+    const until = Date.now() + timeoutMs;
+    while (!this.closing && Date.now() <= until) {
+      const stored = this.get(id);
+      if (stored?.state === 'done') return stored.reply;
+      if (!stored) return null;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    return null;
+  }
+
+  /** Drop rows older than maxAgeMs and beyond the newest maxRows. */
+  prune(): number {
+    this.assertOpen();
+    const n = this.pruneStmt.run(this.o.wallMs() - this.maxAgeMs, this.maxRows).changes;
+    this.pruned += n;
+    if (n > 0) this.o.log.debug({ pruned: n }, 'old command replies pruned');
+    return n;
+  }
+
+  count(): number {
+    this.assertOpen();
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM command_reply').get() as { n: number }).n;
+  }
+
+  /**
+   * Close; a command still running (a config-put restarts the gateway from inside its handler)
+   * keeps the connection open until its reply is stored.
+   */
+  close(): void {
+    this.closing = true;
+    if (this.inflight === 0) this.closeNow();
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closing)
+      throw new EdgeError(
+        'EDGE_COMMAND_REPLY_STORE',
+        `command reply store ${this.o.file} is closed`,
+      );
+  }
+}
+
+function openDb(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS command_reply (
+        id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('started', 'done')),
+        process TEXT NOT NULL,
+        reply TEXT,
+        created_ms INTEGER NOT NULL,
+        finished_ms INTEGER);
+      CREATE INDEX IF NOT EXISTS command_reply_created ON command_reply (created_ms);
+    `);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function storeError(file: string, err: unknown): EdgeError {
+  return new EdgeError(
+    'EDGE_COMMAND_REPLY_STORE',
+    `command reply store ${file}: ${(err as Error).message}`,
+    { cause: err },
+  );
+}
