@@ -365,6 +365,14 @@ export const UplinkSchema = Type.Object(
       description: "upper bound; the broker's Receive Maximum (MQTT 5 CONNACK) lowers it",
     }),
     publishTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    maxPacketBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1024,
+        maximum: 268_435_455,
+        description:
+          'largest MQTT packet the broker accepts, for MQTT 3.1.1 brokers that cannot announce it (AWS IoT 131072, Azure 262144); the MQTT 5 CONNACK Maximum Packet Size lowers it. Larger events are parked, not sent (alarm.uplink-oversize)',
+      }),
+    ),
     keepaliveS: Type.Integer({ minimum: 1, default: 30 }),
     backoff: Type.Object(
       {

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   EDGE_UPLINK_TIMEOUT: 'A publish did not receive its PUBACK in time.',
   EDGE_UPLINK_CONFIG: 'The uplink settings cannot be used (TLS file unreadable, url scheme).',
   EDGE_UPLINK_OFFLINE: 'A reply could not be published: the uplink is not connected.',
+  EDGE_UPLINK_TOO_LARGE:
+    "A message exceeds the broker's maximum packet size: an event is parked (alarm.uplink-oversize), a command reply is replaced by this error, telemetry is dropped.",
   EDGE_OUTBOX_QUOTA: 'The outbox disk quota forced undelivered records to be dropped (alarm).',
   EDGE_OUTBOX_CORRUPT:
     'The outbox database was unusable; it was moved aside and a new one started.',

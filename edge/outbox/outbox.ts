@@ -59,6 +59,8 @@ export interface OutboxStats {
   retentionDeleted: number;
   checkpoints: number;
   recovered: string | null;
+  /** undelivered rows the uplink parked (never sent: too large for the broker), not in `pending` */
+  parked: number;
 }
 
 export interface OutboxAlarm {
@@ -81,6 +83,8 @@ export interface StoredRow {
   monoMs: number;
   time: string;
   payloadJson: string;
+  /** parked by the uplink (not sent live; a replay may still send it) */
+  parked: boolean;
 }
 
 interface Row {
@@ -93,6 +97,7 @@ interface Row {
   mono_ms: number;
   wall_ms: number;
   payload: string;
+  parked: string | null;
 }
 
 interface Waiter {
@@ -101,7 +106,7 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
-const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload';
+const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, parked';
 
 export class Outbox {
   private readonly db: Database.Database;
@@ -114,6 +119,7 @@ export class Outbox {
   private readonly lastSeq: Record<Stream, number> = { events: 0, telemetry: 0 };
   private pendingCount: number;
   private deliveredCount: number;
+  private parkedCount: number;
   private appended = 0;
   private batches = 0;
   private retentionDeleted = 0;
@@ -143,6 +149,7 @@ export class Outbox {
     });
     this.db = opened.db;
     this.recovered = opened.recovered ? opened.recovered.movedTo : null;
+    addParkedColumn(this.db);
     this.ids = new UuidV7Generator(() => options.clock.wallMs());
     this.prio = new PriorityTable(options.priorities);
     const meta = new Map(
@@ -165,7 +172,8 @@ export class Outbox {
                 sum(bytes) AS bytes FROM outbox_events`,
       )
       .get();
-    this.pendingCount = counts?.pending ?? 0;
+    this.parkedCount = this.countParked();
+    this.pendingCount = (counts?.pending ?? 0) - this.parkedCount;
     this.deliveredCount = counts?.delivered ?? 0;
     this.quota = new QuotaKeeper(this.db, {
       maxBytes: options.maxBytes ?? Number.MAX_SAFE_INTEGER,
@@ -189,7 +197,8 @@ export class Outbox {
       return changed;
     });
     this.pendingStmt = this.db.prepare<[number, number], Row>(
-      `SELECT ${COLUMNS} FROM outbox_events WHERE delivered_at IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
+      `SELECT ${COLUMNS} FROM outbox_events
+       WHERE delivered_at IS NULL AND parked IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
     );
     this.rangeStmt = this.db.prepare<[string, number, number, number], Row>(
       `SELECT ${COLUMNS} FROM outbox_events WHERE stream = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
@@ -351,7 +360,10 @@ export class Outbox {
   }
 
   private afterDrops(report: DropReport): void {
-    this.pendingCount -= report.pendingDropped;
+    // the quota may also drop parked rows (undelivered): keep the two counts apart
+    const parkedBefore = this.parkedCount;
+    if (parkedBefore > 0 && report.pendingDropped > 0) this.parkedCount = this.countParked();
+    this.pendingCount -= report.pendingDropped - (parkedBefore - this.parkedCount);
     this.deliveredCount -= report.deliveredDeleted;
     if (report.pendingDropped === 0) return;
     this.quota.noteRanges(report.ranges);
@@ -409,6 +421,45 @@ export class Outbox {
   /** Stored events (delivered or not) of a stream with fromSeq <= seq <= toSeq, for replays. */
   range(stream: Stream, fromSeq: number, toSeq: number, limit: number): StoredRow[] {
     return this.rangeStmt.all(stream, fromSeq, toSeq, limit).map(toStoredRow);
+  }
+
+  /**
+   * Park an undelivered row: it leaves the pending set (never sent live again) but stays on disk
+   * with its reason until a replay delivers it or the quota / retention rules remove it.
+   */
+  park(pos: number, reason: string): boolean {
+    if (this.closed) return false;
+    const changed = this.db
+      .prepare(
+        'UPDATE outbox_events SET parked = ? WHERE pos = ? AND delivered_at IS NULL AND parked IS NULL',
+      )
+      .run(reason, pos).changes;
+    this.pendingCount -= changed;
+    this.parkedCount += changed;
+    return changed > 0;
+  }
+
+  /** A parked row was delivered after all (a replay, once the broker's limit allowed it). */
+  markParkedDelivered(pos: number): boolean {
+    if (this.closed) return false;
+    const changed = this.db
+      .prepare(
+        'UPDATE outbox_events SET delivered_at = ? WHERE pos = ? AND delivered_at IS NULL AND parked IS NOT NULL',
+      )
+      .run(this.options.clock.wallMs(), pos).changes;
+    this.parkedCount -= changed;
+    this.deliveredCount += changed;
+    return changed > 0;
+  }
+
+  private countParked(): number {
+    return (
+      this.db
+        .prepare<[], { n: number }>(
+          'SELECT count(*) AS n FROM outbox_events WHERE parked IS NOT NULL AND delivered_at IS NULL',
+        )
+        .get()?.n ?? 0
+    );
   }
 
   /**
@@ -478,6 +529,7 @@ export class Outbox {
       retentionDeleted: this.retentionDeleted,
       checkpoints: this.checkpoints,
       recovered: this.recovered,
+      parked: this.parkedCount,
     };
   }
 
@@ -528,7 +580,19 @@ function toStoredRow(r: Row): StoredRow {
     monoMs: r.mono_ms,
     time: new Date(r.wall_ms).toISOString(),
     payloadJson: r.payload,
+    parked: r.parked !== null,
   };
+}
+
+/** The uplink's parking column (added in place to databases created before it existed). */
+function addParkedColumn(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(outbox_events)').all();
+  if (!columns.some((c) => c.name === 'parked')) {
+    db.exec('ALTER TABLE outbox_events ADD COLUMN parked TEXT');
+  }
+  db.exec(
+    'CREATE INDEX IF NOT EXISTS ob_parked ON outbox_events (pos) WHERE parked IS NOT NULL AND delivered_at IS NULL',
+  );
 }
 
 function fileSize(path: string): number {

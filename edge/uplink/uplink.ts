@@ -7,6 +7,7 @@ import { envelopeJson, type StatusMessage, type Stream } from '../events/model.j
 import type { Outbox, StoredRow } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
 import { connectOptions } from './connect-options.js';
+import { OversizeGuard, type OversizeHealth } from './oversize.js';
 import { ReplayCursor } from './replay.js';
 import { Topics } from './topics.js';
 
@@ -23,6 +24,8 @@ import { Topics } from './topics.js';
  *   retained offline status, retained online status on connect.
  * - Commands arrive on commands/+ and go to the registered handler; replies are published by
  *   publishReply() (not stored: the platform re-sends a command it got no reply for).
+ * - Nothing larger than the broker's Maximum Packet Size (CONNACK, or uplink.maxPacketBytes) is
+ *   sent: such a row is parked with an alarm event and the stream goes on (see oversize.ts).
  */
 
 const ACK_FLUSH_ROWS = 1000;
@@ -30,7 +33,7 @@ const ACK_FLUSH_MS = 20;
 
 export type UplinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
 
-export interface UplinkHealth {
+export interface UplinkHealth extends OversizeHealth {
   state: UplinkState;
   url: string;
   protocolVersion: 4 | 5;
@@ -111,9 +114,17 @@ export class Uplink {
   };
   private lastError: string | null = null;
   private readonly log: Logger;
+  private readonly oversize: OversizeGuard;
 
   constructor(private readonly o: UplinkOptions) {
     this.log = o.log;
+    this.oversize = new OversizeGuard({
+      configuredMaxBytes: o.config.maxPacketBytes,
+      protocolVersion: o.config.protocolVersion,
+      outbox: o.outbox,
+      clock: o.clock,
+      log: o.log,
+    });
     this.backoff = new Backoff(o.config.backoff.initialMs, o.config.backoff.maxMs, o.random);
     this.topics = new Topics(o.config.topicRoot, o.site, o.gatewayId);
     this.window = o.config.inFlightWindow;
@@ -168,6 +179,7 @@ export class Uplink {
       receiveMaximum: this.receiveMaximum,
       replayActive: this.replayCursor !== null,
       lastError: this.lastError,
+      ...this.oversize.health(),
       nextRetryInMs:
         this.retryAt === null
           ? null
@@ -217,8 +229,14 @@ export class Uplink {
       const rm = connack.properties?.receiveMaximum;
       this.receiveMaximum = typeof rm === 'number' ? rm : null;
       this.window = Math.max(1, Math.min(config.inFlightWindow, this.receiveMaximum ?? Infinity));
+      this.oversize.limit.setBroker(connack.properties?.maximumPacketSize);
       this.log.info(
-        { url: redactUrl(config.url), window: this.window, sessionPresent: connack.sessionPresent },
+        {
+          url: redactUrl(config.url),
+          window: this.window,
+          maxPacketBytes: this.oversize.limit.bytes,
+          sessionPresent: connack.sessionPresent,
+        },
         'uplink connected',
       );
       client.publish(
@@ -288,22 +306,32 @@ export class Uplink {
     }, delay);
   }
 
-  private publishRow(client: MqttClient, row: StoredRow, key: number, replay: boolean): void {
+  /** Publish one row; false when it is too large for the broker (parked or skipped instead). */
+  private publishRow(client: MqttClient, row: StoredRow, key: number, replay: boolean): boolean {
     const qos = row.stream === 'telemetry' ? this.o.config.telemetry.qos : 1;
+    const topic = this.topicFor(row);
+    const payload = envelopeJson(row, this.o.gatewayId, replay);
+    const over = this.oversize.excess({ topic, payloadBytes: Buffer.byteLength(payload), qos });
+    if (over) {
+      if (replay) this.oversize.skipReplay(row, over.bytes, over.limit);
+      else this.oversize.park(row, over.bytes, over.limit);
+      return false;
+    }
     this.inFlight.set(key, this.o.clock.monoMs());
     if (this.inFlight.size > this.counters.maxInFlightSeen)
       this.counters.maxInFlightSeen = this.inFlight.size;
     this.counters.published++;
-    const payload = envelopeJson(row, this.o.gatewayId, replay);
-    client.publish(this.topicFor(row), payload, { qos }, (err) => {
+    client.publish(topic, payload, { qos }, (err) => {
       if (this.client !== client) return;
       if (err) {
         this.lastError = err.message;
         this.drop(client);
         return;
       }
+      if (replay && row.parked) this.oversize.delivered(row);
       this.onAck(key);
     });
+    return true;
   }
 
   /** Fill the in-flight window from the outbox in commit order, then with replayed rows. */
@@ -330,9 +358,10 @@ export class Uplink {
     if (allowance > 0) {
       const rows = this.o.outbox.range(r.stream, r.nextSeq, r.toSeq, allowance);
       if (rows.length === 0) r.remaining = 0;
-      for (const row of rows) this.publishRow(client, row, -++this.replayToken, true);
+      let sent = 0;
+      for (const row of rows) if (this.publishRow(client, row, -++this.replayToken, true)) sent++;
       if (rows.length > 0) r.consume(rows.length, rows[rows.length - 1]!.seq);
-      this.counters.replayed += rows.length;
+      this.counters.replayed += sent;
     }
     if (r.done) {
       this.log.info({ stream: r.stream, sent: r.sent }, 'replay finished');
@@ -375,8 +404,14 @@ export class Uplink {
     if (correlationData && this.o.config.protocolVersion === 5) {
       opts.properties = { correlationData };
     }
+    const sendable = this.oversize.reply(topic, payload, opts.properties?.correlationData?.length);
+    if (sendable === null) {
+      return Promise.reject(
+        new EdgeError('EDGE_UPLINK_TOO_LARGE', 'reply exceeds the maximum packet size'),
+      );
+    }
     return new Promise((resolve, reject) => {
-      client.publish(topic, payload, opts, (err) => (err ? reject(err) : resolve()));
+      client.publish(topic, sendable, opts, (err) => (err ? reject(err) : resolve()));
     });
   }
 

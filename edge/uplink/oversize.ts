@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Outbox, StoredRow } from '../outbox/outbox.js';
+import {
+  PacketLimit,
+  publishPacketBytes,
+  tooLargeReply,
+  UPLINK_OVERSIZE_ALARM,
+  type PublishShape,
+  type UplinkOversizeAlarm,
+} from './packet-size.js';
+
+/**
+ * What the uplink does with a publish larger than the broker accepts (a broker disconnects a
+ * client that sends one: MQTT 5 DISCONNECT 0x95, Mosquitto 3.1.1 just closes), so one large row
+ * never blocks the stream behind it in a reconnect loop:
+ * - an event row is parked in the outbox (kept on disk with the reason, out of the pending set),
+ *   an `alarm.uplink-oversize` event names its stream and seq, and the stream goes on; a later
+ *   replay sends it once the limit allows (and then marks it delivered);
+ * - a telemetry row is parked without an alarm and counted (telemetry is a sample, not a record);
+ * - a command reply is replaced by a short EDGE_UPLINK_TOO_LARGE error reply.
+ */
+
+export interface OversizeHealth {
+  /** the limit in force (bytes), null when neither the broker nor the config sets one */
+  maxPacketBytes: number | null;
+  /** event rows parked because they exceed the limit (each also raised an alarm event) */
+  parkedOversize: number;
+  /** telemetry rows parked (dropped from the live stream) because they exceed the limit */
+  telemetryDroppedOversize: number;
+  /** command replies replaced by an EDGE_UPLINK_TOO_LARGE error reply */
+  repliesTooLarge: number;
+  /** rows a replay skipped because they still exceed the limit */
+  replaySkippedOversize: number;
+}
+
+export interface OversizeGuardOptions {
+  configuredMaxBytes: number | undefined;
+  protocolVersion: 4 | 5;
+  outbox: Outbox;
+  clock: Clock;
+  log: Logger;
+}
+
+export class OversizeGuard {
+  readonly limit: PacketLimit;
+  private readonly counters = {
+    parkedOversize: 0,
+    telemetryDroppedOversize: 0,
+    repliesTooLarge: 0,
+    replaySkippedOversize: 0,
+  };
+
+  constructor(private readonly o: OversizeGuardOptions) {
+    this.limit = new PacketLimit(o.configuredMaxBytes);
+  }
+
+  /** Packet bytes of a publish when it exceeds the limit in force, else null (send it). */
+  excess(shape: Omit<PublishShape, 'protocolVersion'>): { bytes: number; limit: number } | null {
+    const limit = this.limit.bytes;
+    if (limit === null) return null;
+    const bytes = publishPacketBytes({ ...shape, protocolVersion: this.o.protocolVersion });
+    return bytes > limit ? { bytes, limit } : null;
+  }
+
+  /** A live row too large to send: park it (events also raise the alarm event). */
+  park(row: StoredRow, bytes: number, limit: number): void {
+    const details = {
+      stream: row.stream,
+      seq: row.seq,
+      pos: row.pos,
+      type: row.type,
+      bytes,
+      limit,
+    };
+    try {
+      this.o.outbox.park(row.pos, `packet of ${bytes} bytes exceeds the broker limit of ${limit}`);
+    } catch (err) {
+      // not parked: it stays pending and is skipped again on this connection only
+      this.o.log.error({ err, ...details }, 'parking an oversize row failed');
+      return;
+    }
+    if (row.stream === 'telemetry') {
+      this.counters.telemetryDroppedOversize++;
+      this.o.log.warn(details, 'telemetry too large for the broker: dropped (parked), not sent');
+      return;
+    }
+    this.counters.parkedOversize++;
+    this.o.log.warn(details, 'event too large for the broker: parked, not sent; stream continues');
+    const payload: UplinkOversizeAlarm = {
+      stream: row.stream,
+      seq: row.seq,
+      id: row.id,
+      type: row.type,
+      bytes,
+      limit,
+    };
+    this.o.outbox
+      .append([
+        { type: UPLINK_OVERSIZE_ALARM, parcelId: null, atMono: this.o.clock.monoMs(), payload },
+      ])
+      .catch((err: unknown) =>
+        this.o.log.error({ err, ...details }, 'oversize alarm not recorded'),
+      );
+  }
+
+  /** A replayed row still too large: skipped (it stays parked or pending). */
+  skipReplay(row: StoredRow, bytes: number, limit: number): void {
+    this.counters.replaySkippedOversize++;
+    this.o.log.warn(
+      { stream: row.stream, seq: row.seq, bytes, limit },
+      'replay skipped a row too large for the broker',
+    );
+  }
+
+  /** A parked row went out in a replay and was acknowledged. */
+  delivered(row: StoredRow): void {
+    try {
+      if (this.o.outbox.markParkedDelivered(row.pos)) {
+        this.o.log.info({ stream: row.stream, seq: row.seq }, 'parked row delivered by a replay');
+      }
+    } catch (err) {
+      this.o.log.error({ err, pos: row.pos }, 'marking a parked row delivered failed');
+    }
+  }
+
+  /**
+   * The payload to publish as a command reply: the reply itself, or the short error reply when
+   * it is too large; null when even that does not fit (the limit is absurdly small).
+   */
+  reply(topic: string, payload: string, correlationDataBytes: number | undefined): string | null {
+    const shape = (p: string) => ({
+      topic,
+      payloadBytes: Buffer.byteLength(p, 'utf8'),
+      qos: 1 as const,
+      ...(correlationDataBytes !== undefined ? { correlationDataBytes } : {}),
+    });
+    const over = this.excess(shape(payload));
+    if (!over) return payload;
+    this.counters.repliesTooLarge++;
+    const command = topic.slice(topic.lastIndexOf('/') + 1);
+    const short = tooLargeReply(
+      payload,
+      over.bytes,
+      over.limit,
+      command,
+      new Date(this.o.clock.wallMs()).toISOString(),
+    );
+    this.o.log.warn({ topic, ...over }, 'command reply too large for the broker: error reply sent');
+    return this.excess(shape(short)) ? null : short;
+  }
+
+  health(): OversizeHealth {
+    return { maxPacketBytes: this.limit.bytes, ...this.counters };
+  }
+}
