@@ -8,22 +8,20 @@ import {
   type TrackedParcel,
   type TrackingSnapshot,
 } from './parcel.js';
+import { ParcelIdentity } from './identity.js';
+import { LineCondition } from './line-condition.js';
 import { LinePositions } from './positions.js';
 import { DEFAULT_RULES, RuleSet } from './rules.js';
 import { BeltTracker } from './tracking.js';
 import type {
-  BarcodeInput,
-  CtVerdictInput,
-  DeviceStatusInput,
   EngineConfig,
   EngineInput,
   EngineOutput,
-  LineStateInput,
   PhotoEyeInput,
   TargetingLookup,
   WeightInput,
-  OfficerVerdictInput,
 } from './types.js';
+import { VerdictPlacement } from './verdicts.js';
 
 export type { TrackingSnapshot } from './parcel.js';
 
@@ -41,9 +39,6 @@ export type { TrackingSnapshot } from './parcel.js';
  * `failSafeViolation` on every pass / exception decision whatever the configured rules say.
  */
 
-/** Stricter verdicts win when the same scan is judged twice. */
-const VERDICT_SEVERITY = { clear: 0, unknown: 1, suspect: 2 } as const;
-
 export class LineEngine {
   private readonly parcels: TrackedParcel[] = [];
   private readonly rules: RuleSet;
@@ -51,13 +46,9 @@ export class LineEngine {
   private readonly outlets = new Map<string, Outlet>();
   private readonly pos: LinePositions;
   private readonly diverts: DivertPlanner;
-  private targeting: TargetingLookup | null = null;
-  private lineState: LineStateInput['state'] = 'running';
-  private blockedSince: number | null = null;
-  private ctDown: string | null = null;
-  private scannerDown: string | null = null;
-  private trackingDown: string | null = null;
-  private staleReported = false;
+  private readonly line: LineCondition;
+  private readonly identity: ParcelIdentity;
+  private readonly verdicts: VerdictPlacement;
 
   constructor(
     private readonly config: EngineConfig,
@@ -95,6 +86,9 @@ export class LineEngine {
       config.divertConfirmWindowMm ?? 300,
     );
     this.diverts = new DivertPlanner(config, this.pos, this.outlets);
+    this.line = new LineCondition(config, this.parcels, this.tracker, this.pos, this.diverts);
+    this.identity = new ParcelIdentity(config, this.parcels, this.pos, this.diverts);
+    this.verdicts = new VerdictPlacement(config, this.parcels, this.pos, this.diverts);
   }
 
   /** Parcels currently tracked (for the status page and health). */
@@ -103,14 +97,14 @@ export class LineEngine {
   }
 
   get state(): { line: string; ctDown: string | null; scannerDown: string | null } {
-    return { line: this.lineState, ctDown: this.ctDown, scannerDown: this.scannerDown };
+    return this.line.state;
   }
 
   /** Replace the targeting list (atomically: one reference). Decided parcels are re-checked. */
   setTargeting(list: TargetingLookup | null, nowMono: number): EngineOutput {
-    this.targeting = list;
+    this.identity.setTargeting(list);
     const out = newOutput();
-    for (const p of this.parcels) this.refreshTargeting(p, out, nowMono);
+    for (const p of this.parcels) this.identity.refreshTargeting(p, out, nowMono);
     this.runTimers(nowMono, out);
     return out;
   }
@@ -122,34 +116,29 @@ export class LineEngine {
         this.onPhotoEye(input, out);
         break;
       case 'barcode':
-        this.onBarcode(input, out);
+        this.identity.barcode(input, out);
         break;
       case 'ctVerdict':
-        this.onVerdict(input, out);
+        this.verdicts.ct(input, out);
         break;
       case 'weight':
         this.onWeight(input, out);
         break;
       case 'officerVerdict':
-        this.onOfficerVerdict(input, out);
+        this.verdicts.officer(input, out);
         break;
       case 'deviceStatus':
-        this.onDeviceStatus(input, out);
+        this.line.deviceStatus(input, out);
         break;
       case 'beltSpeed':
         this.tracker.setSpeed(input.atMono, input.mmPerS);
         this.diverts.retime(this.parcels, out, 'belt speed changed', input.atMono);
         break;
       case 'encoder':
-        if (input.deviceId === (this.config.tracking?.encoderId ?? input.deviceId)) {
-          const discontinuity = this.tracker.encoder(input.atMono, input.count);
-          this.staleReported = false;
-          if (discontinuity) this.markAllUnknown(discontinuity, input.atMono, out);
-          this.diverts.retime(this.parcels, out, 'encoder speed changed', input.atMono);
-        }
+        this.line.encoder(input, out);
         break;
       case 'lineState':
-        this.onLineState(input, out);
+        this.line.lineStateChanged(input, out);
         break;
       case 'laneConfirm':
         this.diverts.confirm(this.parcels, input, out);
@@ -189,11 +178,7 @@ export class LineEngine {
       }
       next = Math.min(next, this.pos.exitMono(p));
     }
-    if (this.blockedSince !== null && this.lineState === 'running' && this.config.jamTimeoutMs)
-      next = Math.min(next, this.blockedSince + this.config.jamTimeoutMs);
-    const stale = this.tracker.staleAtMono();
-    if (stale !== null && !this.staleReported && this.parcels.length > 0)
-      next = Math.min(next, stale);
+    next = Math.min(next, this.line.nextWakeMono());
     return Number.isFinite(next) ? next : null;
   }
 
@@ -218,25 +203,7 @@ export class LineEngine {
       out.events.push(ev('photoeye.ignored', null, input.atMono, { deviceId: input.deviceId }));
       return;
     }
-    if (input.edge === 'trailing') {
-      if (this.blockedSince === null) {
-        out.events.push(ev('photoeye.pulse-lost', null, input.atMono, { edge: 'leading' }));
-        return;
-      }
-      this.blockedSince = null;
-      const last = this.parcels.at(-1);
-      if (last && last.lengthMm === null)
-        last.lengthMm = Math.max(1, Math.round(this.pos.lead(last, input.atMono)));
-      if (this.lineState === 'jam') this.resume(input.atMono, 'jam cleared at the photo-eye', out);
-      return;
-    }
-    if (this.blockedSince !== null) {
-      // a leading edge while blocked: the trailing edge of the last parcel was lost
-      out.events.push(ev('photoeye.pulse-lost', null, input.atMono, { edge: 'trailing' }));
-      if (this.lineState === 'jam') this.resume(input.atMono, 'photo-eye cleared', out);
-    }
-    this.blockedSince = input.atMono;
-    const frozen = this.lineState !== 'running' ? `inducted while line ${this.lineState}` : null;
+    if (!this.line.photoEye(input, out)) return;
     const parcel: TrackedParcel = {
       id: this.newParcelId(),
       inductedAtMono: input.atMono,
@@ -252,8 +219,8 @@ export class LineEngine {
       weightKg: null,
       targetingHit: null,
       targetingVersion: null,
-      unknown: frozen ?? this.trackingDown,
-      deviceLost: this.ctDown ?? this.scannerDown,
+      unknown: this.line.inductionUnknown(),
+      deviceLost: this.line.inductionDeviceLost(),
       decided: null,
       gate: null,
       confirm: 'none',
@@ -268,193 +235,6 @@ export class LineEngine {
         deviceLost: parcel.deviceLost,
       }),
     );
-  }
-
-  private onBarcode(input: BarcodeInput, out: EngineOutput): void {
-    const { positionMm, toleranceMm } = this.config.scanner;
-    const p = this.pos.match(this.parcels, positionMm, toleranceMm, input.atMono);
-    if (!p) {
-      out.events.push(
-        ev('read.unmatched', null, input.atMono, { deviceId: input.deviceId, code: input.code }),
-      );
-      return;
-    }
-    if (input.code === null || !input.valid) {
-      if (p.codeState === 'pending') {
-        p.codeState = input.code === null ? 'noread' : 'invalid';
-        out.events.push(
-          ev('parcel.noread', p.id, input.atMono, {
-            deviceId: input.deviceId,
-            code: input.code,
-            reason: input.code === null ? 'no-read' : 'invalid-id',
-          }),
-        );
-      }
-      return;
-    }
-    if (p.codeState === 'read' || p.codeState === 'conflict') {
-      const same = p.code === input.code;
-      if (!same && p.codeState === 'read') p.codeState = 'conflict';
-      out.events.push(
-        ev(same ? 'read.duplicate' : 'read.conflict', p.id, input.atMono, {
-          deviceId: input.deviceId,
-          code: input.code,
-          firstCode: p.code,
-        }),
-      );
-      if (!same) this.diverts.recheck(p, out, input.atMono);
-      return;
-    }
-    if (p.codeState !== 'pending') return;
-    p.code = input.code;
-    p.codeState = 'read';
-    out.events.push(
-      ev('parcel.identified', p.id, input.atMono, { deviceId: input.deviceId, code: input.code }),
-    );
-    // two parcels on the belt with one waybill: neither identity can be trusted (tracking rule)
-    const twins = this.parcels.filter((x) => x !== p && x.code === input.code);
-    if (twins.length > 0) {
-      for (const x of [p, ...twins]) {
-        x.codeState = 'conflict';
-        out.events.push(
-          ev('read.duplicate_waybill', x.id, input.atMono, {
-            code: input.code,
-            parcels: [p, ...twins].map((y) => y.id),
-          }),
-        );
-        this.diverts.recheck(x, out, input.atMono);
-      }
-      return;
-    }
-    this.refreshTargeting(p, out, input.atMono);
-  }
-
-  private onVerdict(input: CtVerdictInput, out: EngineOutput): void {
-    const { positionMm, toleranceMm } = this.config.ct;
-    const p = this.pos.match(this.parcels, positionMm, toleranceMm, input.scannedAtMono);
-    const payload = {
-      deviceId: input.deviceId,
-      verdict: input.verdict,
-      scanId: input.scanId,
-      imageId: input.imageId,
-      scannedAtMono: input.scannedAtMono,
-      ...(input.details ?? {}),
-    };
-    if (!p) {
-      out.events.push(ev('ct.unmatched', null, input.scannedAtMono, payload));
-      return;
-    }
-    if (p.verdict !== null) {
-      const sameScan = p.scanId === input.scanId;
-      if (sameScan && p.verdict === input.verdict) {
-        out.events.push(ev('ct.duplicate', p.id, input.scannedAtMono, payload));
-        return;
-      }
-      if (sameScan) {
-        // the same scan re-judged (review screen): the stricter verdict stands
-        const stricter = VERDICT_SEVERITY[input.verdict] > VERDICT_SEVERITY[p.verdict];
-        out.events.push(
-          ev('ct.verdict_revised', p.id, input.scannedAtMono, {
-            ...payload,
-            previous: p.verdict,
-            applied: stricter,
-          }),
-        );
-        if (!stricter) return;
-        p.verdict = input.verdict;
-      } else {
-        p.ctConflict = true;
-        out.events.push(ev('ct.conflict', p.id, input.scannedAtMono, payload));
-      }
-      this.diverts.recheck(p, out, input.scannedAtMono);
-      return;
-    }
-    p.verdict = input.verdict;
-    p.scanId = input.scanId;
-    p.imageId = input.imageId;
-    out.events.push(
-      ev('ct.verdict', p.id, input.scannedAtMono, {
-        ...payload,
-        afterDecision: p.decided !== null,
-        decidedLane: p.decided?.lane ?? null,
-      }),
-    );
-  }
-
-  private onOfficerVerdict(input: OfficerVerdictInput, out: EngineOutput): void {
-    const wanted = input.waybill?.trim().toUpperCase() ?? null;
-    const byWaybill = this.parcels.filter(
-      (x) => wanted !== null && x.code?.toUpperCase() === wanted,
-    );
-    if (input.parcelId === null && byWaybill.length > 1) {
-      // one waybill, several parcels: a stricter verdict goes to all of them, a clear to none
-      for (const x of byWaybill) {
-        if (input.verdict !== 'clear') {
-          x.verdict =
-            input.verdict === 'suspect' || x.verdict !== 'suspect' ? input.verdict : x.verdict;
-          this.diverts.recheck(x, out, input.atMono);
-        }
-        out.events.push(
-          ev('ct.officer_verdict', x.id, input.atMono, {
-            officerId: input.officerId,
-            verdict: input.verdict,
-            reportId: input.reportId,
-            requestedParcelId: null,
-            waybill: input.waybill,
-            applied: input.verdict !== 'clear',
-            reason: `waybill matches ${byWaybill.length} parcels on the line`,
-            decidedLane: x.decided?.lane ?? null,
-          }),
-        );
-      }
-      return;
-    }
-    const p =
-      this.parcels.find((x) => input.parcelId !== null && x.id === input.parcelId) ??
-      byWaybill[0] ??
-      null;
-    const base = {
-      officerId: input.officerId,
-      verdict: input.verdict,
-      reportId: input.reportId,
-      requestedParcelId: input.parcelId,
-      waybill: input.waybill,
-    };
-    if (!p) {
-      out.events.push(
-        ev('ct.officer_verdict', null, input.atMono, {
-          ...base,
-          applied: false,
-          reason: 'parcel not on the line (already past the last diverter, or never inducted)',
-        }),
-      );
-      return;
-    }
-    let applied = false;
-    let reason: string;
-    if (input.verdict !== 'clear') {
-      applied = p.verdict !== input.verdict || p.verdict === null;
-      reason = `officer ${input.verdict}: inspection`;
-      p.verdict =
-        input.verdict === 'suspect' || p.verdict !== 'suspect' ? input.verdict : p.verdict;
-    } else if (p.verdict === null) {
-      applied = true;
-      reason = 'officer clear stands in for the machine verdict';
-      p.verdict = 'clear';
-    } else if (p.verdict === 'clear') {
-      reason = 'machine verdict already clear';
-    } else {
-      reason = `machine verdict ${p.verdict} is not cleared at the gateway: the parcel goes to inspection`;
-    }
-    out.events.push(
-      ev('ct.officer_verdict', p.id, input.atMono, {
-        ...base,
-        applied,
-        reason,
-        decidedLane: p.decided?.lane ?? null,
-      }),
-    );
-    if (input.verdict !== 'clear') this.diverts.recheck(p, out, input.atMono);
   }
 
   private onWeight(input: WeightInput, out: EngineOutput): void {
@@ -478,136 +258,10 @@ export class LineEngine {
     );
   }
 
-  private onDeviceStatus(input: DeviceStatusInput, out: EngineOutput): void {
-    const { role, ok, deviceId, atMono } = input;
-    const isCt = role === 'ct' || deviceId === this.config.ct.deviceId;
-    const isScanner = role === 'scanner' || deviceId === this.config.scanner.deviceId;
-    const isTracking =
-      this.config.tracking?.mode === 'encoder' &&
-      (role === 'plc' || deviceId === this.config.tracking.encoderId);
-    const reason = `${deviceId}: ${input.reason}`;
-    out.events.push(
-      ev(ok ? 'device.restored' : 'alarm.device-lost', null, atMono, {
-        ...input,
-        lineId: this.config.lineId,
-      }),
-    );
-    if (isCt) {
-      this.ctDown = ok ? null : `CT link lost (${reason})`;
-      if (!ok)
-        for (const p of this.parcels)
-          if (p.verdict === null) this.lose(p, this.ctDown, out, atMono);
-    }
-    if (isScanner) {
-      this.scannerDown = ok ? null : `scanner link lost (${reason})`;
-      if (!ok)
-        for (const p of this.parcels)
-          if (p.codeState === 'pending') this.lose(p, this.scannerDown, out, atMono);
-    }
-    if (isTracking) {
-      this.trackingDown = ok ? null : `tracking source lost (${reason})`;
-      if (!ok) this.markAllUnknown(this.trackingDown ?? reason, atMono, out);
-    }
-  }
-
-  private lose(p: TrackedParcel, reason: string | null, out: EngineOutput, atMono: number): void {
-    p.deviceLost ??= reason;
-    this.diverts.recheck(p, out, atMono);
-  }
-
-  private onLineState(input: LineStateInput, out: EngineOutput): void {
-    const previous = this.lineState;
-    out.events.push(
-      ev(
-        input.state === 'running' || input.state === 'stopped'
-          ? 'line.state'
-          : `alarm.${input.state}`,
-        null,
-        input.atMono,
-        {
-          lineId: this.config.lineId,
-          deviceId: input.deviceId,
-          state: input.state,
-          previous,
-          reason: input.reason ?? null,
-        },
-      ),
-    );
-    if (input.state === 'running') {
-      if (previous !== 'running') this.resume(input.atMono, input.reason ?? 'line running', out);
-      return;
-    }
-    this.lineState = input.state;
-    this.tracker.setRunning(input.atMono, false);
-    if (input.state === 'estop' || input.state === 'jam')
-      this.markAllUnknown(
-        `${input.state}${input.reason ? `: ${input.reason}` : ''}`,
-        input.atMono,
-        out,
-      );
-    this.diverts.retime(this.parcels, out, `line ${input.state}`, input.atMono);
-  }
-
-  private resume(atMono: number, reason: string, out: EngineOutput): void {
-    this.lineState = 'running';
-    this.tracker.setRunning(atMono, true);
-    if (this.blockedSince !== null) this.blockedSince = atMono;
-    this.diverts.retime(this.parcels, out, 'line resumed', atMono);
-    out.events.push(ev('line.resumed', null, atMono, { lineId: this.config.lineId, reason }));
-  }
-
   // ---- decisions --------------------------------------------------------------------------
 
-  private refreshTargeting(p: TrackedParcel, out: EngineOutput, atMono: number): void {
-    const list = this.targeting;
-    if (!list || p.code === null || p.codeState !== 'read' || p.targetingVersion === list.version)
-      return;
-    p.targetingVersion = list.version;
-    const hit = list.match(p.code);
-    if (!hit || p.targetingHit) return;
-    p.targetingHit = hit;
-    out.events.push(ev('targeting.hit', p.id, atMono, { code: p.code, ...hit }));
-    this.diverts.recheck(p, out, atMono);
-  }
-
-  private markAllUnknown(reason: string, atMono: number, out: EngineOutput): void {
-    let count = 0;
-    for (const p of this.parcels) {
-      if (p.gate?.done) continue;
-      p.unknown ??= reason;
-      count++;
-      this.diverts.recheck(p, out, atMono);
-    }
-    out.events.push(
-      ev('tracking.lost', null, atMono, { lineId: this.config.lineId, reason, parcels: count }),
-    );
-  }
-
   private runTimers(nowMono: number, out: EngineOutput): void {
-    const stale = this.tracker.staleAtMono();
-    if (stale !== null && nowMono >= stale && !this.staleReported && this.parcels.length > 0) {
-      this.staleReported = true;
-      this.markAllUnknown('encoder silent: tracking lost', nowMono, out);
-    }
-    const jam = this.config.jamTimeoutMs;
-    if (
-      jam &&
-      this.blockedSince !== null &&
-      this.lineState === 'running' &&
-      nowMono >= this.blockedSince + jam
-    ) {
-      this.lineState = 'jam';
-      this.tracker.setRunning(this.blockedSince + jam, false);
-      out.events.push(
-        ev('alarm.jam', null, nowMono, {
-          lineId: this.config.lineId,
-          blockedSinceMono: this.blockedSince,
-          deviceId: this.config.inductionPhotoEyeId,
-        }),
-      );
-      this.markAllUnknown('jam at the induction photo-eye', nowMono, out);
-      this.diverts.retime(this.parcels, out, 'jam', nowMono);
-    }
+    this.line.runTimers(nowMono, out);
     for (const p of this.parcels) {
       if (p.codeState === 'pending' && nowMono >= this.pos.windowEnd(p, this.config.scanner)) {
         p.codeState = 'noread';
@@ -628,8 +282,8 @@ export class LineEngine {
         out.events.push(ev('parcel.weight-missing', p.id, nowMono, {}));
       }
       if (!p.decided) {
-        if (p.targetingVersion !== (this.targeting?.version ?? null))
-          this.refreshTargeting(p, out, nowMono);
+        if (p.targetingVersion !== this.identity.targetingVersion)
+          this.identity.refreshTargeting(p, out, nowMono);
         const rule = this.rules.evaluate(p, nowMono >= this.pos.deadlineMono(p));
         if (rule) this.diverts.decide(p, rule, nowMono, out);
         continue;
