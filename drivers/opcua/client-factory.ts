@@ -8,7 +8,7 @@ import {
 } from 'node-opcua-client';
 import { readCertificate, split_der } from 'node-opcua-crypto';
 import { EdgeError } from '../../edge/errors.js';
-import type { CertificateStore } from './certificate-store.js';
+import { thumbprintOf, type CertificateStore } from './certificate-store.js';
 import type { OpcuaServerConfig } from './config-schema.js';
 
 /**
@@ -100,6 +100,35 @@ export async function probeServerCertificate(s: ClientSettings): Promise<Buffer 
     clearTimeout(timer);
     await probe.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * Pinned thumbprint: probe the server certificate before connecting and refuse a different one
+ * with a clear error (EDGE_OPCUA_CERT_PIN_MISMATCH); the client then accepts exactly that
+ * certificate (CertificateStore.pinnedView). `seen` gets the thumbprint the server offers.
+ */
+export async function checkPinnedCertificate(
+  s: ClientSettings,
+  seen: (thumbprint: string) => void,
+): Promise<void> {
+  const pin = s.config.serverCertificateThumbprint?.toLowerCase();
+  if (!pin) return;
+  const leaf = await probeServerCertificate(s);
+  if (!leaf) throw new EdgeError('EDGE_OPCUA_CERT_PIN_MISMATCH', 'server offers no certificate');
+  const thumbprint = thumbprintOf(leaf);
+  seen(thumbprint);
+  if (thumbprint !== pin) {
+    throw new EdgeError(
+      'EDGE_OPCUA_CERT_PIN_MISMATCH',
+      `server certificate ${thumbprint} is not the pinned ${pin}`,
+    );
+  }
+}
+
+/** The server refused us because we do not trust its certificate (or it does not trust ours). */
+export function isUntrusted(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /BadCertificateUntrusted|Certificate verification failed/i.test(message);
 }
 
 export function leafOf(cert: Buffer | Buffer[] | undefined): Buffer | null {

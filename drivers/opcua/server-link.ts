@@ -9,7 +9,9 @@ import type { ServerHealth, ServerLinkState } from './api.js';
 import { thumbprintOf, type CertificateStore } from './certificate-store.js';
 import type { OpcuaServerConfig } from './config-schema.js';
 import {
+  checkPinnedCertificate,
   createClient,
+  isUntrusted,
   leafOf,
   probeServerCertificate,
   reconnectForever,
@@ -20,6 +22,7 @@ import { DeviceStatusTracker } from './device-status.js';
 import { needsServerDataTypes } from './signal-mapping.js';
 import { SignalMonitor } from './signal-monitor.js';
 import { SignalRouter } from './signal-router.js';
+import { SubscriptionWatchdog } from './subscription-watchdog.js';
 
 /**
  * One OPC UA server: connect (own retry loop for the first connect, node-opcua #1357), then
@@ -51,11 +54,6 @@ function bounded<T>(p: Promise<T>, ms: number): Promise<T | void> {
   return Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
 }
 
-function isUntrusted(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /BadCertificateUntrusted|Certificate verification failed/i.test(message);
-}
-
 export class ServerLink {
   state: ServerLinkState = 'idle';
   client: OPCUAClient | null = null;
@@ -74,13 +72,11 @@ export class ServerLink {
   private paused = 0;
   private runPromise: Promise<void> | null = null;
   private tick: NodeJS.Timeout | null = null;
-  private lastAliveMono = 0;
-  private rebuilding = false;
-  private stalled = false;
   private everFailed = false;
   private lifeBitOut = false;
   private nextLifeBitMono = 0;
-  private readonly counts = { reconnects: 0, attempts: 0, recreated: 0 };
+  private readonly counts = { reconnects: 0, attempts: 0 };
+  private readonly watchdog: SubscriptionWatchdog;
   private lastConnectedAt: string | null = null;
   private lastError: { code: string; message: string } | null = null;
   private serverCertificate: string | null = null;
@@ -109,9 +105,7 @@ export class ServerLink {
     });
     this.router = router;
     this.monitor = new SignalMonitor(config, {
-      alive: () => {
-        this.lastAliveMono = deps.clock.monoMs();
-      },
+      alive: () => this.watchdog.alive(),
       monitoring: (s, nodeId, revised) => router.monitoring(s, nodeId, revised),
       failed: (s, err) => {
         router.failed(s, err);
@@ -121,6 +115,24 @@ export class ServerLink {
       overflow: (s) => router.overflow(s),
       event: (s, fields, timeMs) => router.event(s, fields, timeMs),
       dataChange: (s, value, ts) => router.dataChange(s, value, ts),
+    });
+    this.watchdog = new SubscriptionWatchdog({
+      clock: deps.clock,
+      log: deps.log,
+      monitor: this.monitor,
+      keepAliveCount: config.keepAliveCount,
+      session: () => this.session,
+      namespaces: () => this.namespaces,
+      stopped: () => this.stopped,
+      stalled: () => {
+        this.setState('reconnecting');
+        this.devices.connectionLost();
+        this.evaluateDevices('no publish response from the server');
+      },
+      recovered: () => {
+        this.setState('connected');
+        this.onConnected();
+      },
     });
   }
 
@@ -231,29 +243,13 @@ export class ServerLink {
     return leaf;
   }
 
-  /**
-   * Pinned thumbprint: check the server certificate before connecting (a clear mismatch error);
-   * the client then accepts exactly that certificate (CertificateStore.pinnedView).
-   */
-  private async checkPin(): Promise<void> {
-    const pin = this.config.serverCertificateThumbprint?.toLowerCase();
-    if (!pin) return;
-    const leaf = await this.fetchServerCertificate();
-    if (!leaf) throw new EdgeError('EDGE_OPCUA_CERT_PIN_MISMATCH', 'server offers no certificate');
-    const seen = thumbprintOf(leaf);
-    if (seen !== pin) {
-      throw new EdgeError(
-        'EDGE_OPCUA_CERT_PIN_MISMATCH',
-        `server certificate ${seen} is not the pinned ${pin}`,
-      );
-    }
-  }
-
   private async connectOnce(): Promise<void> {
     this.counts.attempts++;
     this.setState(this.state === 'certificateRejected' ? 'certificateRejected' : 'connecting');
     await this.deps.store.initialize();
-    if (this.config.securityMode !== 'None') await this.checkPin();
+    if (this.config.securityMode !== 'None') {
+      await checkPinnedCertificate(this.clientSettings, (t) => (this.serverCertificate = t));
+    }
     // first connect: no internal retry (our loop owns it); afterwards node-opcua reconnects forever
     const client = createClient(
       this.clientSettings,
@@ -285,7 +281,7 @@ export class ServerLink {
         .catch((err: unknown) => this.log.warn({ err }, 'could not load the server data types'));
     }
     await this.monitor.build(session, this.namespaces);
-    this.lastAliveMono = this.deps.clock.monoMs();
+    this.watchdog.alive();
     this.backoff.reset();
     this.lastError = this.router.failedSignalError();
     this.lastConnectedAt = new Date(this.deps.clock.wallMs()).toISOString();
@@ -320,7 +316,7 @@ export class ServerLink {
         return;
       }
       this.counts.reconnects++;
-      this.lastAliveMono = this.deps.clock.monoMs();
+      this.watchdog.alive();
       this.setState('connected');
       this.log.info({ subscriptionId: this.monitor.subscriptionId }, 'OPC UA reconnected');
       this.onConnected();
@@ -337,16 +333,16 @@ export class ServerLink {
     return s?.sessionId ? s.sessionId.toString() : null;
   }
 
-  // ---- periodic work: life bits, gateway life bit, subscription watchdog
+  // ---- periodic work: life bits, gateway life bit, subscription watchdog (subscription-watchdog.ts)
 
   private onTick(): void {
     if (this.stopped) return;
     const now = this.deps.clock.monoMs();
-    if (this.stalled) this.watchdog(now);
+    if (this.watchdog.stalled) this.watchdog.check(now);
     if (this.state === 'connected') {
       for (const device of this.devices.check()) this.log.warn({ device }, 'life bit stopped');
       this.evaluateDevices('life bit stopped');
-      this.watchdog(now);
+      this.watchdog.check(now);
       const glb = this.config.gatewayLifeBit;
       if (glb && now >= this.nextLifeBitMono) {
         this.nextLifeBitMono = now + glb.intervalMs;
@@ -355,41 +351,6 @@ export class ServerLink {
         );
       }
     }
-  }
-
-  private watchdog(now: number): void {
-    const interval = this.monitor.revisedPublishingIntervalMs ?? 1000;
-    const limit = Math.max(5000, 3 * this.config.keepAliveCount * interval);
-    if (this.rebuilding || now - this.lastAliveMono < limit || !this.session) return;
-    this.rebuilding = true;
-    this.log.warn({ silentMs: now - this.lastAliveMono }, 'subscription silent: re-creating it');
-    // no publish response for that long: the server (or the network) is stalled even if the
-    // socket looks open; what depends on it must not be trusted until values flow again
-    if (!this.stalled) {
-      this.stalled = true;
-      this.setState('reconnecting');
-      this.devices.connectionLost();
-      this.evaluateDevices('no publish response from the server');
-    }
-    const session = this.session;
-    void (async () => {
-      try {
-        await this.monitor.terminate();
-        await this.monitor.build(session, this.namespaces);
-        this.counts.recreated++;
-        this.lastAliveMono = this.deps.clock.monoMs();
-        if (this.stalled && !this.stopped) {
-          this.stalled = false;
-          this.setState('connected');
-          this.onConnected();
-        }
-      } catch (err) {
-        this.log.warn({ err }, 'subscription re-creation failed');
-        this.lastAliveMono = this.deps.clock.monoMs();
-      } finally {
-        this.rebuilding = false;
-      }
-    })();
   }
 
   // ---- device status (fail-safe input for the engine)
@@ -438,7 +399,7 @@ export class ServerLink {
       revisedPublishingIntervalMs: this.monitor.revisedPublishingIntervalMs,
       reconnects: this.counts.reconnects,
       connectAttempts: this.counts.attempts,
-      subscriptionsRecreated: this.counts.recreated,
+      subscriptionsRecreated: this.watchdog.recreated,
       overflows: this.router.overflows,
       lastConnectedAt: this.lastConnectedAt,
       lastError: this.lastError,
