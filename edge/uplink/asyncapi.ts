@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { COMMAND_ARGS, CommandReplySchema, CommandRequestSchema } from '../commands/schemas.js';
 import { EventEnvelopeSchema, StatusSchema } from '../events/schema.js';
 import { TelemetryPayloadSchema } from '../telemetry/schema.js';
+import { UPLINK_OVERSIZE_ALARM, UplinkOversizeAlarmSchema } from './packet-size.js';
 
 export const ASYNCAPI_FILE = fileURLToPath(new URL('./asyncapi.yaml', import.meta.url));
 
@@ -59,7 +60,9 @@ export function buildAsyncApi(): Record<string, unknown> {
         'MQTT contract between an edge gateway of a customs CT inspection line and the central platform.',
         'Events are stored in the gateway outbox (SQLite) before they are acknowledged and published',
         'QoS 1 in commit order; `stream` + `seq` are gapless per stream (a gap means a lost message:',
-        'send the `replay` command; disk-quota drops are announced by an `outbox.dropped` event);',
+        'send the `replay` command; disk-quota drops are announced by an `outbox.dropped` event; an',
+        "event larger than the broker's Maximum Packet Size is parked, not sent, and named by an",
+        '`alarm.uplink-oversize` event: replay it once the limit allows);',
         'a duplicate delivery carries the same `id`. Generated from the TypeBox schemas by',
         'edge/uplink/asyncapi.ts; do not edit by hand.',
       ].join(' '),
@@ -77,7 +80,10 @@ export function buildAsyncApi(): Record<string, unknown> {
       events: {
         address: `${BASE}/events/{eventType}`,
         parameters: { ...baseParams, eventType: param('event type, e.g. parcel.decided') },
-        messages: { event: ref('#/components/messages/Event') },
+        messages: {
+          event: ref('#/components/messages/Event'),
+          uplinkOversize: ref('#/components/messages/UplinkOversizeAlarm'),
+        },
       },
       telemetry: {
         address: `${BASE}/telemetry`,
@@ -136,6 +142,7 @@ export function buildAsyncApi(): Record<string, unknown> {
         Status: plain(StatusSchema),
         CommandRequest: plain(CommandRequestSchema),
         CommandReply: plain(CommandReplySchema),
+        UplinkOversizeAlarm: plain(UplinkOversizeAlarmSchema),
         ...argSchemas,
       },
       correlationIds: {
@@ -154,6 +161,19 @@ export function buildAsyncApi(): Record<string, unknown> {
               {
                 type: 'object',
                 properties: { payload: ref('#/components/schemas/TelemetryPayload') },
+              },
+            ],
+          },
+        },
+        UplinkOversizeAlarm: {
+          name: UPLINK_OVERSIZE_ALARM,
+          title: 'an event too large for the broker was parked',
+          payload: {
+            allOf: [
+              ref('#/components/schemas/EventEnvelope'),
+              {
+                type: 'object',
+                properties: { payload: ref('#/components/schemas/UplinkOversizeAlarm') },
               },
             ],
           },

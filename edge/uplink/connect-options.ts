@@ -59,3 +59,14 @@ export function connectOptions(
   }
   return options;
 }
+
+/** The broker url for logs and health: a password in it is replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}

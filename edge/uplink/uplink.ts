@@ -6,7 +6,7 @@ import { EdgeError } from '../errors.js';
 import { envelopeJson, type StatusMessage, type Stream } from '../events/model.js';
 import type { Outbox, StoredRow } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
-import { connectOptions } from './connect-options.js';
+import { connectOptions, redactUrl } from './connect-options.js';
 import { OversizeGuard, type OversizeHealth } from './oversize.js';
 import { ReplayCursor } from './replay.js';
 import { Topics } from './topics.js';
@@ -69,15 +69,6 @@ export interface UplinkOptions {
   clock: Clock;
   log: Logger;
   random?: () => number;
-}
-
-/** @deprecated use `new Topics(...)`; kept for callers of the skeleton API */
-export function topicBase(
-  config: Pick<UplinkConfig, 'topicRoot'>,
-  site: string,
-  gatewayId: string,
-): string {
-  return new Topics(config.topicRoot, site, gatewayId).base;
 }
 
 export class Uplink {
@@ -501,15 +492,5 @@ export class Uplink {
       })();
     }
     return this.stopPromise;
-  }
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = 'redacted';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
   }
 }

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import AjvModule from 'ajv';
 import Database from 'better-sqlite3';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import type { EventEnvelope } from '../../edge/events/model.js';
 import { silentLogger } from '../../edge/log.js';
 import type { Outbox } from '../../edge/outbox/outbox.js';
 import { SCHEMA_DDL } from '../../edge/outbox/store.js';
+import { UplinkOversizeAlarmSchema } from '../../edge/uplink/packet-size.js';
 import { Uplink } from '../../edge/uplink/uplink.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';
@@ -21,6 +23,7 @@ import { draft, openOutbox, tempDir, uplinkConfig } from './helpers.js';
  * flows in order, the connection stays up, the row stays on disk, and a replay sends it later.
  */
 
+const validateAlarm = new AjvModule.default({ strict: false }).compile(UplinkOversizeAlarmSchema);
 const LIMIT = 65_536;
 const BIG = 'x'.repeat(1_048_576);
 
@@ -102,6 +105,7 @@ function expectStreamParked(sub: { events: EventEnvelope[] }, u: Uplink, outbox:
     limit: LIMIT,
   });
   expect(alarm?.payload.bytes).toBeGreaterThan(1_048_576);
+  expect(validateAlarm(alarm?.payload), 'alarm payload matches the AsyncAPI schema').toBe(true);
   expect(events.some((e) => e.seq === 6)).toBe(false);
   const telemetry = sub.events.filter((e) => e.stream === 'telemetry');
   expect(telemetry.map((e) => e.seq)).toEqual([2]);
@@ -246,5 +250,21 @@ describe('uplink: maximum packet size (real Mosquitto, max_packet_size 64 KB)', 
     expect(outbox.park(1, 'again')).toBe(false);
     expect(outbox.pending(0, 10)).toEqual([]);
     expect(outbox.stats()).toMatchObject({ pending: 0, parked: 1 });
+  });
+
+  it('the disk quota may drop a parked row: pending and parked counts stay apart', async () => {
+    const dir = tempDir('oversize-');
+    dirs.push(dir);
+    const outbox = openOutbox(dir, { maxBytes: 31_000 });
+    outboxes.push(outbox);
+    const [big] = await outbox.append([draft('ct.image', 1, { blob: 'x'.repeat(30_000) })]);
+    expect(outbox.park(1, 'too large')).toBe(true);
+    expect(big?.seq).toBe(1);
+    // 20 small records push the quota: the oldest undelivered record (the parked one) goes first
+    await outbox.append(Array.from({ length: 20 }, (_, i) => draft('parcel.inducted', i)));
+    const stats = outbox.stats();
+    expect(stats.dropped.records).toBe(1);
+    expect(stats).toMatchObject({ parked: 0, pending: 20 });
+    expect(outbox.pending(0, 100)).toHaveLength(20);
   });
 });
