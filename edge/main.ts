@@ -12,6 +12,7 @@ import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
 import { GatewayHost } from './gateway-host.js';
 import { createRootLogger } from './log.js';
+import { ServiceNotifier } from './service-notify.js';
 
 function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -59,11 +60,22 @@ async function main(): Promise<void> {
     version,
   });
 
+  // systemd Type=notify (provisioning/customs-edge.service): READY, STATUS, WATCHDOG, STOPPING
+  const notifier = await ServiceNotifier.create({
+    env: process.env,
+    pid: process.pid,
+    log: log.child({ module: 'systemd' }),
+  }).catch((err: unknown) => {
+    log.error({ err }, 'systemd notify socket unusable');
+    return null;
+  });
+
   let stopping = false;
   const shutdown = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    notifier?.stopping(`stopping (${signal})`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     host.stop().then(
@@ -101,6 +113,10 @@ async function main(): Promise<void> {
     : config.uplink.url.replace(/\/\/[^@]*@/, '//***@');
   const topics = `${config.uplink.topicRoot}/${config.gateway.site}/${config.gateway.id}/#`;
   log.info({ ui, health: `${ui}/api/health`, broker, topics }, 'gateway running');
+  notifier?.ready(`gateway ${config.gateway.id} running; status page ${ui}/`);
+  if (notifier?.watchdogIntervalMs) {
+    log.info({ pingEveryMs: notifier.watchdogIntervalMs }, 'systemd watchdog enabled');
+  }
   // a line every few seconds so a terminal shows the line working
   const summary = setInterval(() => {
     const gateway = host.gateway;
@@ -111,6 +127,9 @@ async function main(): Promise<void> {
       uplink: { state: string };
     };
     const t = gateway.board.totals;
+    notifier?.status(
+      `decided ${h.engine.decisions} (inspection ${t.inspection}, pass ${t.pass}); uplink ${h.uplink.state}, ${h.outbox.pending} pending`,
+    );
     log.info(
       {
         decided: h.engine.decisions,
