@@ -1,10 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import type { GatesConfig } from '../../config/schema.js';
 import { BaseDriver, type DriverContext, type DriverEvents } from '../../drivers/driver.js';
-import { EdgeError, type EdgeErrorCode, ERROR_CODES } from '../errors.js';
+import { EdgeError } from '../errors.js';
 import type { GateCancel, GateCommand } from '../engine/types.js';
-import { launchController, realtimeRefusal } from './controller-launch.js';
-import { InputLevels, LatenessWindow } from './link-state.js';
+import { ControllerChild } from './controller-child.js';
+import { realtimeRefusal } from './controller-launch.js';
+import { GateCommands, type GateFailed, type GateFired } from './gate-commands.js';
+import { InputLevels } from './link-state.js';
 import type {
   ControllerSettings,
   ControllerState,
@@ -13,29 +14,16 @@ import type {
 } from './protocol.js';
 import { controllerSettingsFrom } from './settings.js';
 
+export type { GateFailed, GateFired } from './gate-commands.js';
+
 /**
  * The gateway's side of the gate-controller process: a Driver like any other. It forks the
  * controller, sends it gate commands with their scheduled time, exchanges heartbeats, turns
  * input edges into engine signals, reports fires (with lateness) and failures, and restarts a
  * controller that died or stopped answering (health: degraded + EDGE_GATE_CONTROLLER_DOWN,
- * `restarts`, and a `restarted` event).
+ * `restarts`, and a `restarted` event). The process itself is supervised by ControllerChild
+ * (controller-child.ts), the commands out at it are kept by GateCommands (gate-commands.ts).
  */
-
-export interface GateFired {
-  gateId: string;
-  parcelId: string | null;
-  scheduledMono: number;
-  actualMono: number;
-  latenessMs: number;
-  /** the command reached the controller this long before its time (negative: sent late) */
-  leadMs: number;
-}
-
-export interface GateFailed {
-  gateId: string;
-  parcelId: string | null;
-  error: string;
-}
 
 export interface GateLinkEvents extends DriverEvents {
   fired: [GateFired];
@@ -53,28 +41,17 @@ export interface GateLinkOptions {
   reportWrites?: boolean;
 }
 
-interface Pending {
-  command: { gateId: string; parcelId: string | null; fireAtMono: number };
-  settle?: (result: GateFired | Error) => void;
-}
-
 export class GateLink extends BaseDriver<GateLinkEvents> {
-  private child: ChildProcess | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly child: ControllerChild;
+  private readonly commands: GateCommands;
   private hbTimer: NodeJS.Timeout | null = null;
   private controllerState: ControllerState = 'starting';
   private safeReasons: string[] = [];
-  private lastControllerHb = 0;
-  private lastTick = 0;
   private realtime = 0;
   private realtimeNote: string | null = null;
   private restarts = 0;
-  private lastExit: string | null = null;
-  private pid: number | null = null;
   private chip: string | null = null;
   private nice: number | null = null;
-  private readonly lateness = new LatenessWindow();
   private readonly inputs = new InputLevels();
   private readonly lampRequests = new Map<string, 0 | 1>();
   private commandedSafe: string | null = null;
@@ -88,11 +65,30 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     private readonly options: GateLinkOptions = {},
   ) {
     super(id, 'gate-controller', ctx);
+    this.child = new ControllerChild(this.log, this.clock, {
+      ready: (msg) => this.onReady(msg),
+      message: (msg) => this.onMessage(msg),
+      exited: () => {
+        this.controllerState = 'starting';
+        this.commands.failAll('gate controller exited');
+      },
+      died: (err) => {
+        if (this.isStopping) return;
+        this.fail(err, 'degraded');
+        this.restartLater(err.message);
+      },
+    });
+    this.commands = new GateCommands({
+      count: (name) => this.count(name),
+      send: (msg) => this.send(msg),
+      fired: (fired) => this.emit('fired', fired),
+      failed: (failed) => this.emit('failed', failed),
+    });
   }
 
   /** Send a gate command; failures come back as `failed` events (never thrown at the engine). */
   schedule(command: GateCommand): void {
-    this.dispatch(command, undefined);
+    this.commands.dispatch(command, undefined, this.refusal());
   }
 
   /**
@@ -103,37 +99,15 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
    * false when nothing was pending (already fired, refused, or lost with a controller restart).
    */
   cancel(cancel: GateCancel): boolean {
-    let matched = false;
-    for (const [id, p] of this.pending) {
-      const c = p.command;
-      if (c.gateId !== cancel.gateId || c.parcelId !== cancel.parcelId) continue;
-      matched = true;
-      this.count('commands.cancelled');
-      this.send({ t: 'cancel', id });
-    }
-    if (!matched) this.count('commands.cancel_unmatched');
-    return matched;
+    return this.commands.cancel(cancel);
   }
 
   /** Technician jog: fire a gate now; resolves when it fired, rejects when it did not. */
   jogFire(gateId: string, holdMs?: number): Promise<GateFired> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        settle(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', 'no answer from the gate controller'));
-      }, 5000);
-      let done = false;
-      const settle = (r: GateFired | Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        if (r instanceof Error) reject(r);
-        else resolve(r);
-      };
-      this.dispatch(
-        { gateId, parcelId: null, fireAtMono: this.clock.monoMs(), holdMs, immediate: true },
-        settle,
-      );
-    });
+    return this.commands.fireAndWait(
+      { gateId, parcelId: null, fireAtMono: this.clock.monoMs(), holdMs, immediate: true },
+      () => this.refusal(),
+    );
   }
 
   release(gateId: string): void {
@@ -183,7 +157,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   get gateState(): ControllerState {
-    return this.child?.connected ? this.controllerState : 'starting';
+    return this.child.connected ? this.controllerState : 'starting';
   }
 
   inputLevel(id: string): 0 | 1 | undefined {
@@ -198,36 +172,11 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     return this.settings?.outputs.find((o) => o.id === id)?.kind;
   }
 
-  private dispatch(
-    command: {
-      gateId: string;
-      parcelId: string | null;
-      fireAtMono: number;
-      holdMs?: number | undefined;
-      immediate?: boolean;
-    },
-    settle: Pending['settle'],
-  ): void {
-    const id = this.nextId++;
-    const child = this.child;
-    if (!child?.connected || this.controllerState !== 'armed') {
-      this.count('commands.refused');
-      const error = `gate controller is ${child?.connected ? this.controllerState : 'not running'}${this.safeReasons.length ? ` (${this.safeReasons.join(', ')})` : ''}`;
-      this.emit('failed', { gateId: command.gateId, parcelId: command.parcelId, error });
-      settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', error));
-      return;
-    }
-    this.pending.set(id, { command, ...(settle ? { settle } : {}) });
-    this.count('commands.sent');
-    this.send({
-      t: 'fire',
-      id,
-      output: command.gateId,
-      atMono: command.fireAtMono,
-      parcelId: command.parcelId,
-      ...(command.holdMs !== undefined ? { holdMs: command.holdMs } : {}),
-      ...(command.immediate ? { immediate: true } : {}),
-    });
+  /** Why the controller cannot take a fire command now, or null when it can. */
+  private refusal(): string | null {
+    const connected = this.child.connected;
+    if (connected && this.controllerState === 'armed') return null;
+    return `gate controller is ${connected ? this.controllerState : 'not running'}${this.safeReasons.length ? ` (${this.safeReasons.join(', ')})` : ''}`;
   }
 
   protected async onStart(): Promise<void> {
@@ -247,32 +196,17 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
 
   protected async onStop(): Promise<void> {
     this.clearTimer(this.hbTimer);
-    const child = this.child;
-    this.child = null;
-    this.failPending('gate link stopped');
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve();
-      }, 3000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (child.connected) child.send({ t: 'shutdown' } satisfies ToController);
-      else child.kill('SIGTERM');
-    });
+    await this.child.stop(() => this.commands.failAll('gate link stopped'));
   }
 
   protected override healthDetails(): Record<string, unknown> {
     return {
-      pid: this.pid,
+      pid: this.child.pid,
       controllerState: this.gateState,
       safeReasons: this.safeReasons,
       restarts: this.restarts,
-      lastExit: this.lastExit,
-      pendingCommands: this.pending.size,
+      lastExit: this.child.lastExit,
+      pendingCommands: this.commands.size,
       binding: this.config.binding,
       chip: this.chip,
       nice: this.nice,
@@ -281,74 +215,13 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       maintenance: this.maintenance,
       ...this.inputs.snapshot(),
       lights: Object.fromEntries(this.lampRequests),
-      latenessMs: this.lateness.summary(),
+      latenessMs: this.commands.latenessSummary(),
     };
   }
 
   private spawn(): Promise<void> {
-    const settings = this.settings!;
-    const child = launchController(this.realtime);
-    this.child = child;
-    this.pid = child.pid ?? null;
     this.controllerState = 'starting';
-    this.lastControllerHb = this.clock.monoMs();
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        child.kill('SIGKILL');
-        reject(
-          new EdgeError(
-            'EDGE_GATE_CONTROLLER_DOWN',
-            'gate controller did not become ready in 15 s',
-          ),
-        );
-      }, 15_000);
-      child.on('message', (raw: unknown) => {
-        const msg = raw as FromController;
-        if (this.child === child) this.lastControllerHb = this.clock.monoMs(); // any message: alive
-        if (msg.t === 'ready' && !settled) {
-          settled = true;
-          clearTimeout(timer);
-          this.onReady(msg);
-          resolve();
-        } else if (msg.t === 'error' && !settled) {
-          settled = true;
-          clearTimeout(timer);
-          const code = (
-            msg.code && msg.code in ERROR_CODES ? msg.code : 'EDGE_GATE_CONTROLLER_DOWN'
-          ) as EdgeErrorCode;
-          reject(new EdgeError(code, msg.error));
-          child.kill('SIGTERM');
-        }
-        if (this.child === child) this.onMessage(msg);
-      });
-      // an IPC write racing the child's death fails with EPIPE as an 'error' event: the exit
-      // handler below deals with the death, this only keeps the error from going unhandled
-      child.on('error', (err) => this.log.warn({ err }, 'gate controller process error'));
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (this.child !== child) return;
-        this.child = null;
-        this.controllerState = 'starting';
-        this.lastExit = `code ${code}, signal ${signal}`;
-        this.failPending('gate controller exited');
-        const err = new EdgeError(
-          'EDGE_GATE_CONTROLLER_DOWN',
-          `gate controller exited (${this.lastExit})`,
-        );
-        if (!settled) {
-          settled = true;
-          reject(err);
-          return;
-        }
-        if (this.isStopping) return;
-        this.fail(err, 'degraded');
-        this.restartLater(err.message);
-      });
-      child.send({ t: 'configure', settings } satisfies ToController);
-    });
+    return this.child.spawn(this.settings!, this.realtime);
   }
 
   private restartLater(reason: string): void {
@@ -360,10 +233,10 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         this.spawn().then(
           () => {
             this.log.warn(
-              { pid: this.pid, restarts: this.restarts, reason },
+              { pid: this.child.pid, restarts: this.restarts, reason },
               'gate controller restarted',
             );
-            this.emit('restarted', { pid: this.pid, restarts: this.restarts, reason });
+            this.emit('restarted', { pid: this.child.pid, restarts: this.restarts, reason });
             if (this.controllerState === 'armed') this.recover();
           },
           (e: unknown) => {
@@ -391,7 +264,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private onMessage(msg: FromController): void {
     switch (msg.t) {
       case 'hb':
-        this.lastControllerHb = this.clock.monoMs();
+        // its time is recorded by ControllerChild: any message counts as a sign of life
         this.controllerState = msg.state;
         return;
       case 'state':
@@ -414,38 +287,15 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
           this.recover();
         }
         return;
-      case 'fired': {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        const latenessMs = msg.actualMono - msg.scheduledMono;
-        this.lateness.push(latenessMs);
-        this.count('commands.fired');
-        const fired: GateFired = {
-          gateId: msg.output,
-          parcelId: p?.command.parcelId ?? msg.parcelId,
-          scheduledMono: msg.scheduledMono,
-          actualMono: msg.actualMono,
-          latenessMs,
-          leadMs: msg.scheduledMono - msg.receivedMono,
-        };
-        p?.settle?.(fired);
-        this.emit('fired', fired);
+      case 'fired':
+        this.commands.onFired(msg);
         return;
-      }
-      case 'failed': {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        this.count('commands.failed');
-        p?.settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', msg.error));
-        this.emit('failed', { gateId: msg.output, parcelId: msg.parcelId, error: msg.error });
+      case 'failed':
+        this.commands.onFailed(msg);
         return;
-      }
-      case 'cancelled': {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        p?.settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', 'cancelled'));
+      case 'cancelled':
+        this.commands.onCancelled(msg);
         return;
-      }
       case 'released':
         this.emit('released', { output: msg.output, mono: msg.mono, reason: msg.reason });
         return;
@@ -470,57 +320,25 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     }
   }
 
-  private failPending(error: string): void {
-    for (const p of this.pending.values()) {
-      this.count('commands.failed');
-      p.settle?.(new EdgeError('EDGE_GATE_CONTROLLER_DOWN', error));
-      this.emit('failed', { gateId: p.command.gateId, parcelId: p.command.parcelId, error });
-    }
-    this.pending.clear();
-  }
-
   private heartbeat(): void {
-    const child = this.child;
-    if (!child?.connected) return;
-    const now = this.clock.monoMs();
-    this.send({ t: 'hb', mono: now });
-    const interval = this.config.heartbeatIntervalMs;
-    const ownGap = now - this.lastTick;
-    this.lastTick = now;
-    if (ownGap > 2 * interval) {
-      // our own event loop stalled: the controller's heartbeats may still sit in the IPC pipe
-      this.lastControllerHb = Math.max(this.lastControllerHb, now - interval);
-      return;
-    }
-    // a controller that stopped answering (hung, stopped by a signal) is killed and restarted
-    const silent = now - this.lastControllerHb;
-    const limit = Math.max(2 * this.config.safeStateAfterMs, 10 * interval);
-    if (this.controllerState !== 'starting' && silent > limit) {
-      this.log.error(
-        { silentMs: Math.round(silent), pid: child.pid },
-        'gate controller silent: killing it',
-      );
-      child.kill('SIGKILL');
-    }
+    this.child.heartbeat(
+      this.controllerState,
+      this.config.heartbeatIntervalMs,
+      this.config.safeStateAfterMs,
+    );
   }
 
   private send(msg: ToController): void {
-    const child = this.child;
-    if (!child?.connected) return;
-    try {
-      child.send(msg);
-    } catch (err) {
-      this.log.warn({ err }, 'send to gate controller failed');
-    }
+    this.child.send(msg);
   }
 
   /** For tests and the simulator: kill the controller as a crash would. */
   killController(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.child?.kill(signal);
+    this.child.kill(signal);
   }
 
   get controllerPid(): number | null {
-    return this.pid;
+    return this.child.pid;
   }
 
   get restartCount(): number {
@@ -528,6 +346,6 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   }
 
   get lastControllerHeartbeatMono(): number {
-    return this.lastControllerHb;
+    return this.child.lastHeartbeatMono;
   }
 }
