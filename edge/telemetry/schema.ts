@@ -53,6 +53,8 @@ export const TelemetryPayloadSchema = Type.Object(
         bytes: Type.Integer({ minimum: 0 }),
         maxBytes: Type.Integer({ minimum: 0 }),
         fileBytes: Type.Integer({ minimum: 0 }),
+        /** rows too large for the broker's packet limit, kept on disk (alarm.uplink-oversize) */
+        parked: Type.Integer({ minimum: 0 }),
       },
       { additionalProperties: false },
     ),
@@ -63,6 +65,8 @@ export const TelemetryPayloadSchema = Type.Object(
         window: Type.Integer({ minimum: 0 }),
         connects: Type.Integer({ minimum: 0 }),
         disconnects: Type.Integer({ minimum: 0 }),
+        parkedOversize: Type.Integer({ minimum: 0 }),
+        telemetryDroppedOversize: Type.Integer({ minimum: 0 }),
       },
       { additionalProperties: false },
     ),

@@ -63,6 +63,7 @@ export class TelemetryPublisher {
         bytes: ob.bytes,
         maxBytes: Math.min(ob.maxBytes, Number.MAX_SAFE_INTEGER),
         fileBytes: ob.fileBytes,
+        parked: ob.parked,
       },
       uplink: {
         state: up?.state ?? 'none',
@@ -70,6 +71,8 @@ export class TelemetryPublisher {
         window: up?.window ?? 0,
         connects: up?.connects ?? 0,
         disconnects: up?.disconnects ?? 0,
+        parkedOversize: up?.parkedOversize ?? 0,
+        telemetryDroppedOversize: up?.telemetryDroppedOversize ?? 0,
       },
       devices: this.o.devices().map((d) => ({
         id: d.id,
