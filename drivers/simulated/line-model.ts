@@ -1,7 +1,17 @@
 import type { CtVerdict, EngineConfig, EngineInput } from '../../edge/engine/types.js';
 import { makeS10 } from '../../edge/identifiers/s10.js';
+import { BeltProfile } from './belt-profile.js';
 import { EventHeap } from './event-heap.js';
+import { LineOutages } from './line-outages.js';
+import type { LineItem, LineModelOptions, ParcelTruth } from './line-model-types.js';
 import { between, seededRandom } from './random.js';
+
+export {
+  NO_FAULTS,
+  type LineItem,
+  type LineModelOptions,
+  type ParcelTruth,
+} from './line-model-types.js';
 
 /**
  * A simulated customs line as a pure generator: no timers, no clock. `next()` returns the next
@@ -9,105 +19,18 @@ import { between, seededRandom } from './random.js';
  * parcels in simulated time (tests, soak, bench) or live, paced by a real clock (the
  * simulated-line driver). The belt motion is a piecewise-constant speed profile with live speed
  * changes, controlled stops and E-stops; every parcel is placed on the belt odometer, so device
- * crossings stay right through stops. Ground truth is kept per parcel for the checks.
+ * crossings stay right through stops (belt-profile.ts); CT link losses and gateway restarts
+ * come from line-outages.ts. Ground truth is kept per parcel for the checks.
  */
-
-export interface LineModelOptions {
-  seed: number;
-  /** stop after this many parcels */
-  parcels: number;
-  /** mean distance from one leading edge to the next, mm (gap jittered by `gapJitter`) */
-  pitchMm: number;
-  gapJitter: number;
-  parcelLengthMm: { min: number; max: number };
-  noReadRate: number;
-  invalidIdRate: number;
-  suspectRate: number;
-  unknownRate: number;
-  /** share of parcels whose waybill is on the targeting list */
-  targetedRate: number;
-  verdictDelayMs: { min: number; max: number };
-  weightKg?: { min: number; max: number; outOfRangeRate: number; missingRate: number };
-  faults: {
-    lateVerdictRate: number;
-    missingVerdictRate: number;
-    doubleReadRate: number;
-    lostPulseRate: number;
-    /** mean seconds between events (0 = never) */
-    speedChangeEveryS: number;
-    speedJitter: number;
-    stopEveryS: number;
-    stopMs: { min: number; max: number };
-    estopEveryS: number;
-    estopMs: { min: number; max: number };
-    ctLinkLossEveryS: number;
-    ctLinkLossMs: { min: number; max: number };
-    gatewayRestartEveryS: number;
-    gatewayRestartMs: { min: number; max: number };
-  };
-  devices: { scannerId: string; ctId: string; scaleId: string; plcId: string; driveId: string };
-  /** emit encoder counts (encoder tracking) every `periodMs` */
-  encoder?: { deviceId: string; mmPerCount: number; periodMs: number };
-}
-
-export const NO_FAULTS: LineModelOptions['faults'] = {
-  lateVerdictRate: 0,
-  missingVerdictRate: 0,
-  doubleReadRate: 0,
-  lostPulseRate: 0,
-  speedChangeEveryS: 0,
-  speedJitter: 0,
-  stopEveryS: 0,
-  stopMs: { min: 0, max: 0 },
-  estopEveryS: 0,
-  estopMs: { min: 0, max: 0 },
-  ctLinkLossEveryS: 0,
-  ctLinkLossMs: { min: 0, max: 0 },
-  gatewayRestartEveryS: 0,
-  gatewayRestartMs: { min: 0, max: 0 },
-};
-
-export interface ParcelTruth {
-  index: number;
-  /** belt odometer at the leading edge's induction */
-  startMm: number;
-  inductedAtMono: number;
-  lengthMm: number;
-  code: string;
-  codeRead: 'ok' | 'noread' | 'invalid';
-  targeted: boolean;
-  verdict: CtVerdict;
-  verdictFate: 'in-time' | 'late' | 'missing' | 'lost-in-ct-outage';
-  weightKg: number | null;
-  weightOk: boolean;
-  /** faults that touched this parcel (own faults; the harness adds line-level ones) */
-  faults: string[];
-}
-
-export type LineItem =
-  | { kind: 'input'; input: EngineInput }
-  | { kind: 'restart'; downMs: number }
-  | { kind: 'parcel'; truth: ParcelTruth };
-
-interface Segment {
-  t: number;
-  mm: number;
-  v: number; // mm per ms
-  state: 'running' | 'stopped' | 'estop';
-}
 
 export class LineModel {
   private readonly random: () => number;
   private readonly heap = new EventHeap<LineItem>();
-  private readonly profile: Segment[] = [];
+  private readonly belt: BeltProfile;
+  private readonly outages: LineOutages;
   private produced = 0;
   private nextStartMm = 200;
-  private readonly nominal: number;
-  private liveSpeed: number;
-  private next: { speed: number; stop: number; estop: number; ct: number; restart: number };
-  private faultsUntil = 0;
   private encoderNext = 0;
-  private readonly outages: { from: number; to: number }[] = [];
   readonly targetedCodes: string[] = [];
 
   constructor(
@@ -115,23 +38,11 @@ export class LineModel {
     readonly line: EngineConfig,
   ) {
     this.random = seededRandom(o.seed);
-    this.nominal = line.beltSpeedMmPerS / 1000;
-    this.liveSpeed = this.nominal;
-    this.profile.push({ t: 0, mm: 0, v: this.nominal, state: 'running' });
-    const f = o.faults;
-    this.next = {
-      speed: this.exp(f.speedChangeEveryS),
-      stop: this.exp(f.stopEveryS),
-      estop: this.exp(f.estopEveryS),
-      ct: this.exp(f.ctLinkLossEveryS),
-      restart: this.exp(f.gatewayRestartEveryS),
-    };
+    // the order of construction is the order of the random draws: keep it (seeded runs repeat)
+    this.belt = new BeltProfile(o, line.beltSpeedMmPerS, this.random, this.heap);
+    this.outages = new LineOutages(o, this.random, this.heap);
     // a fixed pool of targeted waybills, so the engine's list can be built before the run
     for (let i = 0; i < 64; i++) this.targetedCodes.push(makeS10('EX', this.serial(), 'CN'));
-  }
-
-  private exp(meanS: number): number {
-    return meanS > 0 ? -Math.log(1 - this.random()) * meanS * 1000 : Infinity;
   }
 
   private serial(): string {
@@ -144,119 +55,25 @@ export class LineModel {
 
   /** The belt as it is at `t` (for a restarted gateway's drivers to report). */
   stateAt(t: number): { mmPerS: number; lineState: 'running' | 'stopped' | 'estop' } {
-    const s = this.segmentAt(t);
-    const running = this.profile.filter((x) => x.t <= t && x.v > 0).at(-1);
-    return { mmPerS: (running?.v ?? this.nominal) * 1000, lineState: s.state };
-  }
-
-  private segmentAt(t: number): Segment {
-    const p = this.profile;
-    for (let i = p.length - 1; i >= 0; i--) if ((p[i] as Segment).t <= t) return p[i] as Segment;
-    return p[0] as Segment;
+    return this.belt.stateAt(t);
   }
 
   /** True belt odometer at time t. */
   mmAt(t: number): number {
-    const s = this.segmentAt(t);
-    return s.mm + (t - s.t) * s.v;
+    return this.belt.mmAt(t);
   }
 
   /** When the odometer reaches mm (extends the profile as needed). */
   timeAtMm(mm: number): number {
-    this.extendTo(mm);
-    const p = this.profile;
-    for (let i = p.length - 1; i >= 0; i--) {
-      const s = p[i] as Segment;
-      if (s.mm <= mm && s.v > 0) return s.t + (mm - s.mm) / s.v;
-      if (s.mm <= mm && s.v === 0 && s.mm === mm) return s.t;
-    }
-    return 0;
+    return this.belt.timeAtMm(mm);
   }
 
   private push(t: number, input: EngineInput): void {
     this.heap.push(t, { kind: 'input', input });
   }
 
-  /** Grow the speed profile (with its line events) until the odometer passes `mm`. */
-  private extendTo(mm: number): void {
-    const f = this.o.faults;
-    for (;;) {
-      const last = this.profile[this.profile.length - 1] as Segment;
-      const t = Math.min(this.next.speed, this.next.stop, this.next.estop);
-      const endMm = last.mm + (t - last.t) * last.v;
-      if (endMm >= mm || !Number.isFinite(t)) return;
-      if (t === this.next.speed) {
-        this.next.speed = t + this.exp(f.speedChangeEveryS);
-        this.liveSpeed = this.nominal * (1 + (this.random() * 2 - 1) * f.speedJitter);
-        this.profile.push({ t, mm: endMm, v: this.liveSpeed, state: 'running' });
-        this.push(t, {
-          type: 'beltSpeed',
-          deviceId: this.o.devices.driveId,
-          atMono: t,
-          mmPerS: this.liveSpeed * 1000,
-        });
-        continue;
-      }
-      const estop = t === this.next.estop;
-      const range = estop ? f.estopMs : f.stopMs;
-      const d = between(this.random, range.min, range.max);
-      const state = estop ? 'estop' : 'stopped';
-      if (estop) this.next.estop = t + d + this.exp(f.estopEveryS);
-      else this.next.stop = t + d + this.exp(f.stopEveryS);
-      // the other line events cannot happen while stopped
-      this.next.speed = Math.max(this.next.speed, t + d + 1);
-      this.next.stop = Math.max(this.next.stop, t + d + 1);
-      this.next.estop = Math.max(this.next.estop, t + d + 1);
-      this.profile.push(
-        { t, mm: endMm, v: 0, state },
-        { t: t + d, mm: endMm, v: this.liveSpeed, state: 'running' },
-      );
-      const plc = this.o.devices.plcId;
-      this.push(t, { type: 'lineState', deviceId: plc, atMono: t, state });
-      this.push(t + d, { type: 'lineState', deviceId: plc, atMono: t + d, state: 'running' });
-    }
-  }
-
-  /** CT link losses and gateway restarts, generated ahead of the verdicts they can swallow. */
-  private faultsTo(t: number): void {
-    const f = this.o.faults;
-    while (this.faultsUntil < t) {
-      this.faultsUntil = Math.min(t, this.next.ct, this.next.restart);
-      if (this.next.ct <= t) {
-        const a = this.next.ct;
-        const b = a + between(this.random, f.ctLinkLossMs.min, f.ctLinkLossMs.max);
-        this.outages.push({ from: a, to: b });
-        const ct = this.o.devices.ctId;
-        this.push(a, {
-          type: 'deviceStatus',
-          deviceId: ct,
-          atMono: a,
-          role: 'ct',
-          ok: false,
-          reason: 'life bit stopped',
-        });
-        this.push(b, {
-          type: 'deviceStatus',
-          deviceId: ct,
-          atMono: b,
-          role: 'ct',
-          ok: true,
-          reason: 'life bit back',
-        });
-        this.next.ct = b + this.exp(f.ctLinkLossEveryS);
-      }
-      if (this.next.restart <= t) {
-        const a = this.next.restart;
-        const down = between(this.random, f.gatewayRestartMs.min, f.gatewayRestartMs.max);
-        this.heap.push(a, { kind: 'restart', downMs: down });
-        this.next.restart = a + down + this.exp(f.gatewayRestartEveryS);
-      }
-      if (this.outages.length > 64) this.outages.splice(0, this.outages.length - 64);
-    }
-  }
-
   ctDownAt(t: number): boolean {
-    return this.outages.some((o) => t >= o.from && t < o.to);
+    return this.outages.ctDownAt(t);
   }
 
   /** Time of the next item (Infinity when done). */
@@ -398,7 +215,7 @@ export class LineModel {
             scannedAt + between(r, o.verdictDelayMs.min, o.verdictDelayMs.max),
             deadline - 100,
           );
-    this.faultsTo(deliverAt + 1);
+    this.outages.faultsTo(deliverAt + 1);
     if (fate === 'in-time' && this.ctDownAt(deliverAt)) fate = 'lost-in-ct-outage';
     if (fate !== 'in-time') faults.push(`verdict-${fate}`);
     if (fate === 'in-time' || fate === 'late') {

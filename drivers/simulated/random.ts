@@ -13,3 +13,8 @@ export function seededRandom(seed: number): () => number {
 export function between(random: () => number, min: number, max: number): number {
   return min + random() * (max - min);
 }
+
+/** An exponentially distributed wait in ms with the given mean in seconds (0: never, Infinity). */
+export function exponentialMs(random: () => number, meanS: number): number {
+  return meanS > 0 ? -Math.log(1 - random()) * meanS * 1000 : Infinity;
+}
