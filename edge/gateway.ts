@@ -424,6 +424,7 @@ export class Gateway {
         await Promise.allSettled(this.drivers.map((d) => d.stop()));
         this.runner?.stop();
         this.telemetry?.stop();
+        this.commands?.stop(); // late reply deliveries; a running command still answers
         await this.gateLink
           ?.stop()
           .catch((err: unknown) => log.warn({ err }, 'gate link stop failed'));

@@ -24,6 +24,14 @@ import type { CommandReply } from './schemas.js';
  * (10,000) are pruned on open and every `pruneEvery` inserts. A platform re-sends within
  * minutes (MQTT session, its own retry), and a day on a line is a few hundred commands, so
  * this keeps weeks of ids at a few MB at most.
+ *
+ * Each row also keeps where its reply goes (the MQTT 5 response topic and correlation data, or
+ * the `<base>/replies/<name>` fallback) and when it was published (`published_at`, wall ms, set
+ * only after the publish resolved). A reply that could not be published (a config-put restarts
+ * the pipeline and stops the old uplink; the process died after storing it) is delivered later
+ * by the next router (reply-delivery.ts). Files created before these columns existed get them
+ * on open (user_version 0 -> 1); their done rows count as published (their destination is
+ * unknown).
  */
 
 export interface ReplyStoreOptions {
@@ -37,9 +45,52 @@ export interface ReplyStoreOptions {
   processToken?: string;
 }
 
+/** Where a reply goes: the response topic (or fallback reply topic) and correlation data. */
+export interface ReplyDestination {
+  topic: string;
+  correlation?: Buffer;
+}
+
+/** A stored reply that was never published, with its destination and exact stored text. */
+export interface UndeliveredReply {
+  id: string;
+  command: string;
+  topic: string;
+  correlation: Buffer | null;
+  /** the reply exactly as stored (published byte for byte) */
+  payload: string;
+  finishedMs: number;
+}
+
+/** A command whose reply is not stored yet. */
+export interface UnfinishedCommand {
+  id: string;
+  command: string;
+  /** started by this process (a router of this process may still be running it) */
+  sameProcess: boolean;
+  /** its destination is known (rows written before the destination columns existed are not) */
+  hasDestination: boolean;
+}
+
 export type StoredCommand =
   | { state: 'done'; command: string; reply: CommandReply }
   | { state: 'started'; command: string; sameProcess: boolean };
+
+interface UndeliveredRow {
+  id: string;
+  command: string;
+  topic: string;
+  correlation: Buffer | null;
+  payload: string;
+  finishedMs: number;
+}
+
+interface UnfinishedRow {
+  id: string;
+  command: string;
+  process: string;
+  hasDestination: number;
+}
 
 interface Row {
   command: string;
@@ -54,6 +105,7 @@ const PROCESS_TOKEN = `${process.pid}-${randomUUID()}`;
 export const REPLY_STORE_FILE = 'command-replies.sqlite';
 const DEFAULT_MAX_ROWS = 10_000;
 const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600_000;
+const SCHEMA_VERSION = 1;
 
 export class ReplyStore {
   private readonly db: Database.Database;
@@ -65,6 +117,10 @@ export class ReplyStore {
   private readonly beginStmt: Database.Statement;
   private readonly finishStmt: Database.Statement;
   private readonly pruneStmt: Database.Statement<[number, number]>;
+  private readonly publishedStmt: Database.Statement;
+  private readonly undeliveredStmt: Database.Statement<[number, number], UndeliveredRow>;
+  private readonly staleStmt: Database.Statement<[number], { n: number }>;
+  private readonly unfinishedStmt: Database.Statement<[number], UnfinishedRow>;
   private inserts = 0;
   private inflight = 0;
   private closing = false;
@@ -82,8 +138,8 @@ export class ReplyStore {
       'SELECT command, state, process, reply FROM command_reply WHERE id = ?',
     );
     this.beginStmt = this.db.prepare(
-      `INSERT INTO command_reply (id, command, state, process, created_ms)
-       VALUES (?, ?, 'started', ?, ?)`,
+      `INSERT INTO command_reply (id, command, state, process, created_ms, reply_topic, correlation)
+       VALUES (?, ?, 'started', ?, ?, ?, ?)`,
     );
     this.finishStmt = this.db.prepare(
       `UPDATE command_reply SET state = 'done', reply = ?, finished_ms = ? WHERE id = ?`,
@@ -91,6 +147,24 @@ export class ReplyStore {
     this.pruneStmt = this.db.prepare(
       `DELETE FROM command_reply WHERE created_ms < ? OR rowid IN
          (SELECT rowid FROM command_reply ORDER BY rowid DESC LIMIT -1 OFFSET ?)`,
+    );
+    this.publishedStmt = this.db.prepare(
+      `UPDATE command_reply SET published_at = ?
+       WHERE id = ? AND state = 'done' AND published_at IS NULL AND reply = ?`,
+    );
+    const undelivered = `state = 'done' AND published_at IS NULL AND reply_topic IS NOT NULL`;
+    this.undeliveredStmt = this.db.prepare(
+      `SELECT id, command, reply_topic AS topic, correlation, reply AS payload,
+              finished_ms AS finishedMs
+       FROM command_reply WHERE ${undelivered} AND finished_ms >= ?
+       ORDER BY finished_ms, rowid LIMIT ?`,
+    );
+    this.staleStmt = this.db.prepare(
+      `SELECT COUNT(*) AS n FROM command_reply WHERE ${undelivered} AND finished_ms < ?`,
+    );
+    this.unfinishedStmt = this.db.prepare(
+      `SELECT id, command, process, reply_topic IS NOT NULL AS hasDestination
+       FROM command_reply WHERE state = 'started' AND created_ms >= ? ORDER BY rowid`,
     );
     this.prune();
   }
@@ -125,11 +199,21 @@ export class ReplyStore {
     return { state: 'started', command: row.command, sameProcess: row.process === this.token };
   }
 
-  /** Durably mark `id` as started by this process, before it runs. Throws if the id exists. */
-  begin(id: string, command: string): void {
+  /**
+   * Durably mark `id` as started by this process, before it runs, with where its reply goes.
+   * Throws if the id exists.
+   */
+  begin(id: string, command: string, to?: ReplyDestination): void {
     this.assertOpen();
     try {
-      this.beginStmt.run(id, command, this.token, this.o.wallMs());
+      this.beginStmt.run(
+        id,
+        command,
+        this.token,
+        this.o.wallMs(),
+        to?.topic ?? null,
+        to?.correlation ?? null,
+      );
     } catch (err) {
       throw storeError(this.o.file, err);
     }
@@ -157,6 +241,46 @@ export class ReplyStore {
     } catch (err) {
       throw storeError(this.o.file, err);
     }
+  }
+
+  /**
+   * Mark the reply of `id` published, if `payload` is exactly its stored reply (a provisional
+   * answer such as "still running" never marks it). False when nothing was marked.
+   */
+  markPublished(id: string, payload: string): boolean {
+    this.assertOpen();
+    try {
+      return this.publishedStmt.run(this.o.wallMs(), id, payload).changes > 0;
+    } catch (err) {
+      throw storeError(this.o.file, err);
+    }
+  }
+
+  /** Stored replies never published, finished at or after `sinceMs`, oldest finished first. */
+  undelivered(sinceMs: number, limit = 100): UndeliveredReply[] {
+    this.assertOpen();
+    return this.undeliveredStmt.all(sinceMs, limit);
+  }
+
+  /** How many unpublished replies finished before `beforeMs` (too old to deliver late). */
+  staleUndelivered(beforeMs: number): number {
+    this.assertOpen();
+    return this.staleStmt.get(beforeMs)?.n ?? 0;
+  }
+
+  /** Commands started at or after `sinceMs` whose reply is not stored yet. */
+  unfinished(sinceMs: number): UnfinishedCommand[] {
+    this.assertOpen();
+    return this.unfinishedStmt.all(sinceMs).map((r) => ({
+      id: r.id,
+      command: r.command,
+      sameProcess: r.process === this.token,
+      hasDestination: r.hasDestination === 1,
+    }));
+  }
+
+  get isOpen(): boolean {
+    return !this.closing;
   }
 
   /**
@@ -226,14 +350,45 @@ function openDb(file: string): Database.Database {
         process TEXT NOT NULL,
         reply TEXT,
         created_ms INTEGER NOT NULL,
-        finished_ms INTEGER);
+        finished_ms INTEGER,
+        reply_topic TEXT,
+        correlation BLOB,
+        published_at INTEGER);
       CREATE INDEX IF NOT EXISTS command_reply_created ON command_reply (created_ms);
     `);
+    migrate(db);
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/**
+ * Version 0 (files of the first reply store) lacks the destination and published columns: add
+ * them in place and count its done rows as published (nowhere known to deliver them to).
+ */
+function migrate(db: Database.Database): void {
+  if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return;
+  db.transaction(() => {
+    const have = new Set(
+      (db.prepare('PRAGMA table_info(command_reply)').all() as Array<{ name: string }>).map(
+        (c) => c.name,
+      ),
+    );
+    for (const [name, type] of [
+      ['reply_topic', 'TEXT'],
+      ['correlation', 'BLOB'],
+      ['published_at', 'INTEGER'],
+    ] as const) {
+      if (!have.has(name)) db.exec(`ALTER TABLE command_reply ADD COLUMN ${name} ${type}`);
+    }
+    db.exec(
+      `UPDATE command_reply SET published_at = COALESCE(finished_ms, created_ms)
+       WHERE state = 'done' AND published_at IS NULL AND reply_topic IS NULL`,
+    );
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }
 
 function storeError(file: string, err: unknown): EdgeError {

@@ -8,7 +8,8 @@ import { withoutSecrets } from '../http/redact.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
-import type { ReplyStore } from './reply-store.js';
+import { ReplyDelivery, type ReplyTransport } from './reply-delivery.js';
+import type { ReplyDestination, ReplyStore } from './reply-store.js';
 import {
   COMMAND_ARGS,
   COMMAND_SCHEMA_VERSION,
@@ -38,6 +39,11 @@ const Ajv = AjvModule.default;
  * before the reply is published; a re-sent id is answered with the stored reply, and an id whose
  * run was cut by a dead process gets EDGE_COMMAND_INTERRUPTED (never a second run). Read-only
  * commands (ping, config-get) are not stored: running them again changes nothing.
+ *
+ * A stored reply is marked published only after its publish resolved. One that could not be
+ * published (the config-put restart stops the old uplink; a crash) is delivered late, byte for
+ * byte to its stored response topic with its correlation data, by the router that starts next
+ * (reply-delivery.ts: on start, on every uplink connect, after failures with backoff).
  */
 
 export interface CommandContext {
@@ -56,10 +62,9 @@ export interface CommandHandlers {
 }
 
 /** What the router needs from the uplink. */
-export interface CommandTransport {
+export interface CommandTransport extends ReplyTransport {
   readonly topics: Topics;
   onMessage(handler: (m: InboundMessage) => void): void;
-  publishReply(topic: string, payload: string, correlationData?: Buffer): Promise<void>;
   replay(stream: Stream, fromSeq: number, toSeq: number, maxEvents: number): boolean;
 }
 
@@ -78,6 +83,10 @@ export interface CommandRouterOptions {
   log: Logger;
   /** durable replies: each state-changing command id runs at most once across restarts */
   replyStore?: ReplyStore;
+  /** stored replies finished longer ago are not delivered late (default 1 h, reply-delivery.ts) */
+  lateReplyMaxAgeMs?: number;
+  /** first retry of a failed late delivery (doubles up to 60 s); default 1 s */
+  lateReplyRetryMs?: number;
 }
 
 const AUDITED: ReadonlySet<CommandName> = new Set([
@@ -104,6 +113,9 @@ export class CommandRouter {
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly replies = new Map<string, { name: string; reply: Promise<CommandReply> }>();
   private lastReplayAt = -Infinity;
+  /** ids whose reply this router is publishing itself (not delivered late behind its back) */
+  private readonly answering = new Set<string>();
+  private readonly delivery: ReplyDelivery | null;
   readonly counters = { received: 0, ok: 0, failed: 0, duplicates: 0, replyFailures: 0 };
 
   constructor(private readonly o: CommandRouterOptions) {
@@ -111,12 +123,37 @@ export class CommandRouter {
     for (const [name, schema] of Object.entries(COMMAND_ARGS)) {
       this.validators.set(name, this.ajv.compile(schema));
     }
+    const store = o.replyStore;
+    this.delivery = store
+      ? new ReplyDelivery({
+          store,
+          transport: o.transport,
+          clock: o.clock,
+          log: o.log,
+          runningMs: o.settings.handlerTimeoutMs + FOREIGN_WAIT_EXTRA_MS,
+          busy: (id) => this.answering.has(id),
+          interrupted: (name, id) => void this.fromStore(name, id),
+          ...(o.lateReplyMaxAgeMs !== undefined ? { maxAgeMs: o.lateReplyMaxAgeMs } : {}),
+          ...(o.lateReplyRetryMs !== undefined ? { retryMs: o.lateReplyRetryMs } : {}),
+        })
+      : null;
+  }
+
+  /** Late deliveries: delivered, failures (retried), stale (too old, left), interrupted. */
+  get lateReplies(): ReplyDelivery['counters'] | null {
+    return this.delivery?.counters ?? null;
   }
 
   start(): void {
     this.o.transport.onMessage((m) => {
       void this.handle(m);
     });
+    this.delivery?.start();
+  }
+
+  /** Stop late deliveries (timer, connect listener); a command still running still answers. */
+  stop(): void {
+    this.delivery?.stop();
   }
 
   /** Handle one inbound message; never throws. Resolves with the reply that was sent. */
@@ -124,8 +161,11 @@ export class CommandRouter {
     const name = this.o.transport.topics.commandName(m.topic);
     if (name === null) return null;
     this.counters.received++;
+    const topic = m.responseTopic ?? this.o.transport.topics.reply(name);
+    const to = { topic, ...(m.correlationData ? { correlation: m.correlationData } : {}) };
     let reply: CommandReply;
     let request: CommandRequest | null = null;
+    let durable = false;
     try {
       request = this.parse(m.payload);
       const cached = this.replies.get(request.id) ?? this.fromStore(name, request.id);
@@ -136,7 +176,8 @@ export class CommandRouter {
         reply = await cached.reply;
       } else {
         const req = request;
-        const durable = this.beginDurable(name, req.id);
+        durable = this.beginDurable(name, req.id, to);
+        if (durable) this.answering.add(req.id);
         const pending = this.execute(name, req)
           .then(
             (result) => this.reply(name, req.id, { ok: true, result }),
@@ -153,14 +194,33 @@ export class CommandRouter {
       this.counters.failed++;
       reply = this.reply(name, request?.id ?? null, { ok: false, error: errorOf(err) });
     }
-    const topic = m.responseTopic ?? this.o.transport.topics.reply(name);
+    const payload = JSON.stringify(reply);
     try {
-      await this.o.transport.publishReply(topic, JSON.stringify(reply), m.correlationData);
+      await this.o.transport.publishReply(topic, payload, m.correlationData);
+      if (reply.id !== null) this.markPublished(name, reply.id, payload);
     } catch (err) {
       this.counters.replyFailures++;
       this.o.log.warn({ err, command: name, id: reply.id }, 'command reply not published');
+      if (durable) this.delivery?.failed(); // stored, unpublished: delivered late
+    } finally {
+      if (durable && reply.id !== null) this.answering.delete(reply.id);
     }
     return reply;
+  }
+
+  /**
+   * Record that the stored reply of `id` went out (a re-send answered from the store counts too;
+   * a provisional answer does not, see ReplyStore.markPublished). The store of a stopped gateway
+   * may be closed already: then the next router delivers it again (at least once).
+   */
+  private markPublished(name: string, id: string, payload: string): void {
+    const store = this.o.replyStore;
+    if (!store || READ_ONLY.has(name) || !store.isOpen) return;
+    try {
+      store.markPublished(id, payload);
+    } catch (err) {
+      this.o.log.warn({ err, command: name, id }, 'command reply not marked published');
+    }
   }
 
   /**
@@ -220,10 +280,10 @@ export class CommandRouter {
   }
 
   /** Commit the 'started' row of a state-changing command (throws: then it is not run). */
-  private beginDurable(name: string, id: string): boolean {
+  private beginDurable(name: string, id: string, to: ReplyDestination): boolean {
     const store = this.o.replyStore;
     if (!store || READ_ONLY.has(name) || !this.validators.has(name)) return false;
-    store.begin(id, name);
+    store.begin(id, name, to);
     return true;
   }
 

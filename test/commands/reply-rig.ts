@@ -11,6 +11,44 @@ import { silentLogger } from '../../edge/log.js';
 import { Topics } from '../../edge/uplink/topics.js';
 import { uplinkConfig } from '../uplink/helpers.js';
 
+/** One publish the fake transport accepted: the exact text, topic and correlation data. */
+export interface SentReply {
+  topic: string;
+  payload: string;
+  correlation: Buffer | undefined;
+}
+
+/**
+ * The uplink seen by a router: `connected` and `failing` are set by the test; `connect()` fires
+ * the connect listeners (as the uplink does on every CONNACK). Offline or failing, publishReply
+ * rejects as the uplink does.
+ */
+export class FakeReplyLink {
+  connected = true;
+  failing = false;
+  attempts = 0;
+  readonly sent: SentReply[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  publishReply(topic: string, payload: string, correlation?: Buffer): Promise<void> {
+    this.attempts++;
+    if (!this.connected || this.failing)
+      return Promise.reject(new Error('uplink is not connected'));
+    this.sent.push({ topic, payload, correlation });
+    return Promise.resolve();
+  }
+
+  onConnected(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  connect(): void {
+    this.connected = true;
+    for (const l of this.listeners) l();
+  }
+}
+
 /**
  * A command router on a fake transport (replies collected in memory) with an optional durable
  * reply store: what a restart sees is decided by the store's SQLite file, not by the transport.
@@ -20,19 +58,28 @@ export function replyRig(o: {
   store?: ReplyStore;
   clock?: Clock;
   handlerTimeoutMs?: number;
+  link?: FakeReplyLink;
+  lateReplyMaxAgeMs?: number;
+  lateReplyRetryMs?: number;
 }) {
   const topics = new Topics('customs', 'site-a', 'gw-durable');
   const published: CommandReply[] = [];
   const audit: EventDraft[] = [];
+  const link = o.link;
   const transport: CommandTransport = {
     topics,
     onMessage: () => undefined,
-    publishReply: (_topic, payload) => {
+    publishReply: async (topic, payload, correlation) => {
+      if (link) await link.publishReply(topic, payload, correlation);
       published.push(JSON.parse(payload) as CommandReply);
-      return Promise.resolve();
     },
     replay: () => true,
   };
+  if (link) {
+    // a live getter (a spread would copy the value once)
+    Object.defineProperty(transport, 'connected', { get: () => link.connected });
+    transport.onConnected = (l) => link.onConnected(l);
+  }
   const config = uplinkConfig({
     url: 'mqtt://127.0.0.1:1',
     ...(o.handlerTimeoutMs ? { commands: { handlerTimeoutMs: o.handlerTimeoutMs } } : {}),
@@ -48,11 +95,19 @@ export function replyRig(o: {
     clock: o.clock ?? systemClock,
     log: silentLogger(),
     ...(o.store ? { replyStore: o.store } : {}),
+    ...(o.lateReplyMaxAgeMs !== undefined ? { lateReplyMaxAgeMs: o.lateReplyMaxAgeMs } : {}),
+    ...(o.lateReplyRetryMs !== undefined ? { lateReplyRetryMs: o.lateReplyRetryMs } : {}),
   });
-  const send = (name: string, id: string, args?: Record<string, unknown>) =>
+  const send = (
+    name: string,
+    id: string,
+    args?: Record<string, unknown>,
+    mqtt5?: { responseTopic: string; correlationData: Buffer },
+  ) =>
     router.handle({
       topic: topics.command(name),
       payload: Buffer.from(JSON.stringify({ schema: 1, id, ...(args ? { args } : {}) })),
+      ...(mqtt5 ?? {}),
     });
-  return { router, send, published, audit };
+  return { router, send, published, audit, topics };
 }
