@@ -93,12 +93,10 @@ export class OpcuaDriver extends BaseDriver implements OpcuaControl {
       code: 'EDGE_OPCUA_CONNECT',
       message: `server ${bad.config.id} is ${bad.state}`,
     };
-    const already = this.health().lastError;
-    if (this.currentState === 'degraded' && already?.message === err.message) return;
-    this.fail(
-      new EdgeError(err.code as 'EDGE_OPCUA_CONNECT', `${bad.config.id}: ${err.message}`),
-      'degraded',
-    );
+    const message = `${bad.config.id}: ${err.message}`;
+    // the same condition again (every state change re-evaluates) is not news: no second log line
+    if (this.currentState === 'degraded' && this.health().lastError?.message === message) return;
+    this.fail(new EdgeError(err.code as 'EDGE_OPCUA_CONNECT', message), 'degraded');
   }
 
   protected override healthDetails(): Record<string, unknown> {

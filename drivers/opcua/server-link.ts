@@ -234,6 +234,8 @@ export class ServerLink {
     this.setState(
       this.lastError.code === 'EDGE_OPCUA_CERT_UNTRUSTED' ? 'certificateRejected' : 'connecting',
     );
+    // the state may be unchanged but the error is new: the driver's health must show it
+    this.deps.stateChanged();
     this.evaluateDevices('connection to the server failed');
   }
 

@@ -214,6 +214,8 @@ describe('OPC UA security', () => {
       T,
     );
     expect(bad.driver.serverHealth()[0]!.state).not.toBe('connected');
+    // the driver's own health names the reason, not just "connecting"
+    await waitFor(() => bad.driver.health().lastError?.code === 'EDGE_OPCUA_CERT_PIN_MISMATCH', T);
     // a pin is not a trust entry: nothing was written to trusted/
     expect((await good.driver.store.list()).filter((c) => c.status === 'trusted')).toEqual([]);
 
