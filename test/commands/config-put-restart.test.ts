@@ -15,11 +15,13 @@ import { waitFor } from '../support/wait.js';
 
 /**
  * A config-put restarts the gateway's pipeline from inside its own handler, so its reply cannot
- * go out on the old uplink: the platform re-sends the same id to the restarted gateway. Over a
- * real Mosquitto, the re-send is answered with the original reply and the configuration is
- * applied once (one backup, one `applied` audit).
+ * go out on the old uplink: it is stored unpublished and the restarted gateway's router delivers
+ * it late. Over a real Mosquitto (MQTT 5): the FIRST config-put gets its reply on its response
+ * topic with its correlation data, without a re-send, exactly once; a re-send of the same id is
+ * answered with the same bytes and the configuration is applied once (one backup, one `applied`
+ * audit).
  */
-describe('config-put re-sent after the restart it caused (GatewayHost, real Mosquitto)', () => {
+describe('config-put reply across the restart it caused (GatewayHost, real Mosquitto)', () => {
   let broker: MosquittoProcess;
   let platform: MqttClient;
   let host: GatewayHost;
@@ -27,7 +29,8 @@ describe('config-put re-sent after the restart it caused (GatewayHost, real Mosq
   let file: string;
   let base: Record<string, any>;
   let prefix: string;
-  const replies: CommandReply[] = [];
+  const RESPONSE_TOPIC = 'platform/responses/ops-console';
+  const received: Array<{ topic: string; payload: string; correlation: Buffer | undefined }> = [];
 
   beforeAll(async () => {
     broker = await startMosquitto();
@@ -41,6 +44,7 @@ describe('config-put re-sent after the restart it caused (GatewayHost, real Mosq
     base.http.port = 0;
     base.embeddedBroker.enabled = false;
     base.uplink.url = broker.url;
+    base.uplink.protocolVersion = 5;
     writeFileSync(file, stringify(base));
     host = new GatewayHost({
       file,
@@ -52,11 +56,19 @@ describe('config-put re-sent after the restart it caused (GatewayHost, real Mosq
     });
     await host.start();
     prefix = host.gateway!.uplink!.topics.command('x').replace(/\/commands\/x$/, '');
-    platform = await connectAsync(broker.url, { clientId: 'platform-cp', clean: true });
-    platform.on('message', (_topic, payload) =>
-      replies.push(JSON.parse(payload.toString()) as CommandReply),
+    platform = await connectAsync(broker.url, {
+      clientId: 'platform-cp',
+      clean: true,
+      protocolVersion: 5,
+    });
+    platform.on('message', (topic, payload, packet) =>
+      received.push({
+        topic,
+        payload: payload.toString(),
+        correlation: packet.properties?.correlationData,
+      }),
     );
-    await platform.subscribeAsync(`${prefix}/replies/#`, { qos: 1 });
+    await platform.subscribeAsync([RESPONSE_TOPIC, `${prefix}/replies/#`], { qos: 1 });
     await waitFor(() => host.gateway?.uplink?.connected, { timeoutMs: 20_000, what: 'uplink' });
   }, 60_000);
 
@@ -76,7 +88,10 @@ describe('config-put re-sent after the restart it caused (GatewayHost, real Mosq
     );
   }
 
-  it('answers the re-send with the original reply and applies the configuration once', async () => {
+  const repliesTo = (id: string) =>
+    received.filter((r) => (JSON.parse(r.payload) as CommandReply).id === id);
+
+  it('the first config-put gets its reply without a re-send, once; a re-send gets the same bytes', async () => {
     const first = host.gateway;
     const next = structuredClone(base);
     next.drivers[0].parcelsPerMinute = 120;
@@ -86,28 +101,45 @@ describe('config-put re-sent after the restart it caused (GatewayHost, real Mosq
       args: { config: next, operatorId: 'ops-1' },
     });
     const topic = `${prefix}/commands/config-put`;
-    await platform.publishAsync(topic, body, { qos: 1 });
-    // the pipeline restarts: a new gateway, its uplink connected again
-    await waitFor(() => host.gateway !== first && host.gateway?.uplink?.connected, {
+    const correlationData = Buffer.from('corr-cp-restart-1');
+    const properties = { responseTopic: RESPONSE_TOPIC, correlationData };
+    await platform.publishAsync(topic, body, { qos: 1, properties });
+    // the pipeline restarts; the new gateway's router delivers the stored reply: no re-send
+    const late = await waitFor(() => repliesTo('cp-restart-1')[0], {
       timeoutMs: 30_000,
-      what: 'restarted gateway connected',
+      what: 'reply to the first config-put',
     });
-    // the platform got no reply (the old uplink had stopped) and re-sends the same id
-    await platform.publishAsync(topic, body, { qos: 1 });
-    const reply = await waitFor(() => replies.find((r) => r.id === 'cp-restart-1'), {
+    expect(host.gateway).not.toBe(first);
+    expect(late.topic).toBe(RESPONSE_TOPIC);
+    expect(late.correlation).toEqual(correlationData);
+    const reply = JSON.parse(late.payload) as CommandReply;
+    expect(reply).toMatchObject({
+      id: 'cp-restart-1',
+      command: 'config-put',
+      ok: true,
+      result: { applied: true },
+    });
+    // marked published after the PUBACK: anything published before the mark arrives before the
+    // re-send's reply below (one publisher, QoS 1, in order), so the counts prove "once"
+    await waitFor(() => host.gateway?.commands?.lateReplies?.delivered === 1, {
       timeoutMs: 20_000,
-      what: 'reply to the re-sent config-put',
+      what: 'late reply marked published',
     });
-    expect(reply).toMatchObject({ command: 'config-put', ok: true, result: { applied: true } });
+    expect(first?.commands?.counters.replyFailures).toBe(1);
     await waitFor(() => auditsApplied(host.gateway) >= 1, { what: 'applied audit' });
-    // once more, to be sure: the same reply, still nothing applied again
-    const before = replies.length;
-    await platform.publishAsync(topic, body, { qos: 1 });
-    await waitFor(() => replies.length > before, { timeoutMs: 20_000, what: 'third reply' });
-    expect(replies.filter((r) => r.id === 'cp-restart-1').every((r) => r.time === reply.time)).toBe(
-      true,
-    );
-    expect(host.gateway?.commands?.counters.duplicates).toBe(2);
+
+    // a re-send of the same id: the same bytes from the store, nothing applied again
+    await platform.publishAsync(topic, body, { qos: 1, properties });
+    await waitFor(() => repliesTo('cp-restart-1').length >= 2, {
+      timeoutMs: 20_000,
+      what: 'reply to the re-send',
+    });
+    const all = repliesTo('cp-restart-1');
+    expect(all).toHaveLength(2);
+    expect(all[1]).toEqual(late);
+    expect(received.filter((r) => r.topic !== RESPONSE_TOPIC)).toEqual([]);
+    expect(host.gateway?.commands?.counters.duplicates).toBe(1);
+    expect(host.gateway?.commands?.lateReplies).toMatchObject({ delivered: 1, failures: 0 });
     expect(readdirSync(dir).filter((f) => f.endsWith('.bak'))).toHaveLength(1);
     expect(auditsApplied(host.gateway)).toBe(1);
     expect(host.config?.drivers[0]).toMatchObject({ parcelsPerMinute: 120 });
