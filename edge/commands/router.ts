@@ -1,19 +1,17 @@
-import AjvModule, { type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
-import { toIssues } from '../../config/loader.js';
 import type { Clock } from '../clock.js';
-import { EdgeError, isEdgeError, type EdgeErrorCode } from '../errors.js';
+import { EdgeError } from '../errors.js';
 import { withoutSecrets } from '../http/redact.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
 import { ReplyDelivery, type ReplyTransport } from './reply-delivery.js';
 import type { ReplyDestination, ReplyStore } from './reply-store.js';
+import { auditEvent, errorOf } from './command-audit.js';
+import { CommandValidator } from './command-validation.js';
 import {
-  COMMAND_ARGS,
   COMMAND_SCHEMA_VERSION,
-  CommandRequestSchema,
   type CommandName,
   type CommandReply,
   type CommandRequest,
@@ -23,8 +21,6 @@ import {
   type ReplayArgsT,
   type TargetingReplaceArgsT,
 } from './schemas.js';
-
-const Ajv = AjvModule.default;
 
 /**
  * Routes platform commands: parse, validate (TypeBox schemas via Ajv, every error listed),
@@ -103,14 +99,7 @@ const CACHE_SIZE = 500;
 const FOREIGN_WAIT_EXTRA_MS = 5_000;
 
 export class CommandRouter {
-  private readonly ajv = new Ajv({
-    allErrors: true,
-    useDefaults: true,
-    strict: false,
-    validateFormats: false,
-  });
-  private readonly validateRequest: ValidateFunction;
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly validator = new CommandValidator();
   private readonly replies = new Map<string, { name: string; reply: Promise<CommandReply> }>();
   private lastReplayAt = -Infinity;
   /** ids whose reply this router is publishing itself (not delivered late behind its back) */
@@ -119,10 +108,6 @@ export class CommandRouter {
   readonly counters = { received: 0, ok: 0, failed: 0, duplicates: 0, replyFailures: 0 };
 
   constructor(private readonly o: CommandRouterOptions) {
-    this.validateRequest = this.ajv.compile(CommandRequestSchema);
-    for (const [name, schema] of Object.entries(COMMAND_ARGS)) {
-      this.validators.set(name, this.ajv.compile(schema));
-    }
     const store = o.replyStore;
     this.delivery = store
       ? new ReplyDelivery({
@@ -167,7 +152,7 @@ export class CommandRouter {
     let request: CommandRequest | null = null;
     let durable = false;
     try {
-      request = this.parse(m.payload);
+      request = this.validator.parse(m.payload);
       const cached = this.replies.get(request.id) ?? this.fromStore(name, request.id);
       // ids are unique: a reused id for another command is refused, never answered from cache
       if (cached && cached.name !== name) throw reusedId(request.id, cached.name);
@@ -282,7 +267,7 @@ export class CommandRouter {
   /** Commit the 'started' row of a state-changing command (throws: then it is not run). */
   private beginDurable(name: string, id: string, to: ReplyDestination): boolean {
     const store = this.o.replyStore;
-    if (!store || READ_ONLY.has(name) || !this.validators.has(name)) return false;
+    if (!store || READ_ONLY.has(name) || !this.validator.knows(name)) return false;
     store.begin(id, name, to);
     return true;
   }
@@ -297,42 +282,8 @@ export class CommandRouter {
     return reply;
   }
 
-  private parse(payload: Buffer): CommandRequest {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(payload.toString('utf8'));
-    } catch (err) {
-      throw new EdgeError('EDGE_COMMAND_INVALID', `command is not JSON: ${(err as Error).message}`);
-    }
-    if (!this.validateRequest(doc)) {
-      const issues = toIssues(this.validateRequest.errors ?? [], '');
-      throw new EdgeError('EDGE_COMMAND_INVALID', describe(issues), { details: issues });
-    }
-    return doc as CommandRequest;
-  }
-
   private async execute(name: string, req: CommandRequest): Promise<Result> {
-    const validate = this.validators.get(name);
-    if (!validate) {
-      throw new EdgeError(
-        'EDGE_COMMAND_UNKNOWN',
-        `unknown command '${name}' (known: ${[...this.validators.keys()].join(', ')})`,
-      );
-    }
-    if (req.expiresAt !== undefined) {
-      const expires = Date.parse(req.expiresAt);
-      if (Number.isNaN(expires)) {
-        throw new EdgeError('EDGE_COMMAND_INVALID', '/expiresAt: must be an ISO date-time');
-      }
-      if (expires < this.o.clock.wallMs()) {
-        throw new EdgeError('EDGE_COMMAND_EXPIRED', `command expired at ${req.expiresAt}`);
-      }
-    }
-    const args = structuredClone(req.args ?? {});
-    if (!validate(args)) {
-      const issues = toIssues(validate.errors ?? [], '/args');
-      throw new EdgeError('EDGE_COMMAND_INVALID', describe(issues), { details: issues });
-    }
+    const args = this.validator.args(name, req, this.o.clock.wallMs());
     const ctx: CommandContext = { commandId: req.id, command: name as CommandName };
     const h = this.o.handlers;
     switch (name as CommandName) {
@@ -443,38 +394,8 @@ export class CommandRouter {
   }
 
   private audit(name: string, req: CommandRequest, reply: CommandReply): void {
-    const args = req.args ?? {};
-    const summary: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(args)) {
-      if (k === 'config') summary.config = '[document]';
-      else if (Array.isArray(v)) summary[k] = `[${v.length} items]`;
-      else summary[k] = v;
-    }
-    this.o.record([
-      {
-        type: 'command.executed',
-        parcelId: typeof args.parcelId === 'string' ? args.parcelId : null,
-        atMono: this.o.clock.monoMs(),
-        payload: {
-          command: name,
-          id: req.id,
-          ok: reply.ok,
-          ...(reply.error ? { error: reply.error.code } : {}),
-          args: summary,
-        },
-      },
-    ]);
+    this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs())]);
   }
-}
-
-function errorOf(err: unknown): NonNullable<CommandReply['error']> {
-  if (isEdgeError(err)) {
-    return err.details === undefined
-      ? { code: err.code, message: err.message }
-      : { code: err.code, message: err.message, details: err.details };
-  }
-  const code: EdgeErrorCode = 'EDGE_COMMAND_FAILED';
-  return { code, message: err instanceof Error ? err.message : String(err) };
 }
 
 function reusedId(id: string, usedFor: string): EdgeError {
@@ -482,10 +403,6 @@ function reusedId(id: string, usedFor: string): EdgeError {
     'EDGE_COMMAND_INVALID',
     `command id '${id}' was already used for '${usedFor}'; ids must be unique`,
   );
-}
-
-function describe(issues: Array<{ path: string; message: string }>): string {
-  return `invalid command: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
 }
 
 /** A deep copy with secret values (and passwords inside URLs) replaced. */
