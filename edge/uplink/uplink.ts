@@ -23,7 +23,8 @@ import { Topics } from './topics.js';
  * - Persistent session (clean false; MQTT 5 session expiry), client id = gateway id, last will =
  *   retained offline status, retained online status on connect.
  * - Commands arrive on commands/+ and go to the registered handler; replies are published by
- *   publishReply() (not stored: the platform re-sends a command it got no reply for).
+ *   publishReply(); the command router stores each reply and delivers one that could not be
+ *   published on a later connect (edge/commands/reply-delivery.ts).
  * - Nothing larger than the broker's Maximum Packet Size (CONNACK, or uplink.maxPacketBytes) is
  *   sent: such a row is parked with an alarm event and the stream goes on (see oversize.ts).
  */
