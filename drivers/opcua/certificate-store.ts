@@ -105,18 +105,41 @@ export class CertificateStore {
   /**
    * The certificate manager as one server's client sees it when the config pins that server's
    * certificate: the pinned certificate is accepted without entering trusted/ (so a changed or
-   * removed pin trusts it no longer: nothing stays behind), its validity dates and chain are
-   * still checked; any other certificate goes through the normal check (rejected/ and listed).
+   * removed pin trusts it no longer: nothing stays behind); its validity dates are checked here
+   * (node-opcua answers "untrusted" for an unknown self-signed certificate before it looks at the
+   * dates, so an expired pinned certificate would otherwise pass) and any other verdict on it
+   * (invalid, revoked, bad issuer chain) stands. A missing revocation list of the issuer is not
+   * held against a pinned certificate. Any other certificate goes through the normal check
+   * (rejected/ and listed).
    */
-  pinnedView(pin: string): OPCUACertificateManager {
+  pinnedView(pin: string, nowMs: () => number = Date.now): OPCUACertificateManager {
     const manager = this.manager;
     const wanted = pin.toLowerCase();
     const check = async (chain: Buffer | Buffer[]): Promise<StatusCode> => {
       const all = Array.isArray(chain) ? Buffer.concat(chain) : chain;
       const leaf = split_der(all)[0] ?? all;
       if (thumbprintOf(leaf) !== wanted) return manager.checkCertificate(chain);
+      let validity: { notBefore: Date; notAfter: Date };
+      try {
+        validity = exploreCertificateInfo(leaf);
+      } catch {
+        return StatusCodes.BadCertificateInvalid;
+      }
+      const now = nowMs();
+      if (now < validity.notBefore.getTime() || now > validity.notAfter.getTime()) {
+        this.log.warn(
+          {
+            thumbprint: wanted,
+            notBefore: validity.notBefore.toISOString(),
+            notAfter: validity.notAfter.toISOString(),
+          },
+          'pinned server certificate is outside its validity dates: refused',
+        );
+        return StatusCodes.BadCertificateTimeInvalid;
+      }
       const status = await manager.verifyCertificate(all, {
         acceptCertificateWithValidIssuerChain: true,
+        ignoreMissingRevocationList: true,
       });
       if (String(status) === 'BadCertificateUntrusted') return StatusCodes.Good;
       return (
