@@ -151,16 +151,21 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.get(
     '/api/health',
     { config: { public: true }, schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
-    async (req, reply) => {
+    async (_req, reply) => {
+      // anyone may ask whether the gateway is up: states only. Credentials are not looked at
+      // here (a public route must not become a password oracle outside the login throttle).
       const full = deps.health() as { status: string };
-      // anyone may ask whether the gateway is up; only a logged-in user sees the details
-      // (driver endpoints, device paths, PKI folder, broker address, error texts)
-      const signedIn = deps.users.verifyBasic(req.headers.authorization) !== null;
-      const health = signedIn ? full : publicHealth(full);
       return reply
         .code(full.status === 'ok' || full.status === 'degraded' ? 200 : 503)
-        .send(health as never);
+        .send(publicHealth(full) as never);
     },
+  );
+
+  // the details (driver endpoints, device paths, PKI folder, broker address, error texts)
+  app.get(
+    '/api/health/details',
+    { config: { minRole: 'technician' }, schema: { response: { 200: HealthSchema } } },
+    async (_req, reply) => reply.send(deps.health() as never),
   );
 
   app.get('/', { config: { minRole: 'viewer' } }, async (_req, reply) =>

@@ -74,10 +74,12 @@ const bench: Bench = async ({ quick }) => {
     }
     const steadyS = quick ? 10 : 60;
     await new Promise((r) => setTimeout(r, steadyS * 1000));
-    // the details (engine, outbox counters) are for a logged-in user
-    const viewer = `Basic ${Buffer.from('operator:customs-demo').toString('base64')}`;
+    // the details (engine, outbox counters) are for a technician
+    const tech = `Basic ${Buffer.from('technician:technician-demo').toString('base64')}`;
     const health = (await (
-      await fetch(`http://127.0.0.1:${httpPort}/api/health`, { headers: { authorization: viewer } })
+      await fetch(`http://127.0.0.1:${httpPort}/api/health/details`, {
+        headers: { authorization: tech },
+      })
     ).json()) as {
       engine: { decisions: number };
       outbox: { pending: number; appended: number };
