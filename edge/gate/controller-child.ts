@@ -80,7 +80,11 @@ export class ControllerChild {
       }, 15_000);
       child.on('message', (raw: unknown) => {
         const msg = raw as FromController;
-        if (this.child === child) this.lastHb = this.clock.monoMs(); // any message: alive
+        // only heartbeats prove the controller's loop runs: a controller that still forwards
+        // edges but whose heartbeat path is broken must be detected as hung
+        if (this.child === child && (msg.t === 'hb' || msg.t === 'ready')) {
+          this.lastHb = this.clock.monoMs();
+        }
         if (msg.t === 'ready' && !settled) {
           settled = true;
           clearTimeout(timer);
