@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   EDGE_OPCUA_QUEUE_OVERFLOW:
     "An OPC UA server's monitored-item queue overflowed: values were lost.",
   EDGE_OPCUA_IDENTITY: 'The OPC UA user identity (certificate or key file) could not be read.',
+  EDGE_SYSTEMD_NOTIFY:
+    "systemd's NOTIFY_SOCKET cannot be used (not a path socket): the unit must run as Type=simple.",
 } as const;
 
 export type EdgeErrorCode = keyof typeof ERROR_CODES;

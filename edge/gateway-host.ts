@@ -48,6 +48,7 @@ export class GatewayHost implements ConfigControl {
   config: GatewayConfig | null = null;
   private fileDoc: Record<string, unknown> = {};
   private applying: Promise<ApplyResult> | null = null;
+  private applyStartedMono: number | null = null;
   private readonly validator: ConfigValidator;
   private readonly log: Logger;
 
@@ -130,14 +131,26 @@ export class GatewayHost implements ConfigControl {
     // one change at a time: a second request waits for the first
     const previous = this.applying ?? Promise.resolve(null);
     const next = previous.then(() => this.applyNow(doc, actor));
-    this.applying = next.finally(() => {
-      if (this.applying === next) this.applying = null;
+    const settled = next.finally(() => {
+      if (this.applying === settled) this.applying = null;
     });
+    this.applying = settled;
     return next;
   }
 
+  /** How long the configuration change in progress has been running (0: none). */
+  applyingForMs(): number {
+    return this.applyStartedMono === null ? 0 : this.o.clock.monoMs() - this.applyStartedMono;
+  }
+
   private async applyNow(doc: unknown, actor: string): Promise<ApplyResult> {
-    const result = await this.applyInner(doc, actor);
+    this.applyStartedMono = this.o.clock.monoMs();
+    let result: ApplyResult;
+    try {
+      result = await this.applyInner(doc, actor);
+    } finally {
+      this.applyStartedMono = null;
+    }
     this.lastResult = { ...result, at: new Date(this.o.clock.wallMs()).toISOString(), actor };
     return result;
   }

@@ -65,6 +65,9 @@ async function main(): Promise<void> {
     env: process.env,
     pid: process.pid,
     log: log.child({ module: 'systemd' }),
+    // a configuration change stuck for 2 minutes (a driver that never stops, a hung restart) is
+    // a gateway that no longer runs the line: let systemd restart it
+    alive: () => host.applyingForMs() < 120_000,
   }).catch((err: unknown) => {
     log.error({ err }, 'systemd notify socket unusable');
     return null;

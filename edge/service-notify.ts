@@ -1,16 +1,18 @@
-import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
+import { EdgeError } from './errors.js';
 
 /**
  * systemd's notify protocol (sd_notify): READY=1 once the line runs, STATUS= lines for
- * `systemctl status`, WATCHDOG=1 every half WatchdogSec while the event loop turns (a gateway
- * stuck in a synchronous loop stops pinging and systemd restarts it; its gate controller has
- * already gone safe on the missing heartbeats), STOPPING=1 on shutdown.
+ * `systemctl status`, WATCHDOG=1 every half WatchdogSec while the event loop turns and the
+ * gateway says it is alive (a gateway stuck in a synchronous loop, or stuck in a configuration
+ * change, stops pinging and systemd restarts it; its gate controller has already gone safe on
+ * the missing heartbeats), STOPPING=1 on shutdown.
  *
- * Node has no AF_UNIX datagram sockets: a path socket (/run/systemd/notify) is written with the
- * unix-dgram addon; an abstract one (@...) is not supported by that addon, so those messages go
- * through `systemd-notify` (the unit then needs NotifyAccess=all). Without NOTIFY_SOCKET (not
- * started by systemd as Type=notify) nothing is sent.
+ * Node has no AF_UNIX datagram sockets: the path socket systemd gives a system service
+ * (/run/systemd/notify) is written with the unix-dgram addon. An abstract socket (@...) cannot be
+ * addressed by that addon, and a spawned `systemd-notify` races systemd's sender attribution
+ * (READY could be lost and the unit killed at TimeoutStartSec): it is refused with a clear error
+ * (run such a unit as Type=simple). Without NOTIFY_SOCKET nothing is sent.
  */
 
 export interface NotifySender {
@@ -22,19 +24,23 @@ export interface ServiceNotifierOptions {
   env: NodeJS.ProcessEnv;
   pid: number;
   log: Logger;
-  /** how messages reach the socket; default: unix-dgram for a path, systemd-notify for @abstract */
+  /** how messages reach the socket; default: unix-dgram */
   sender?: NotifySender;
+  /** asked before each watchdog ping: false withholds it (systemd then restarts the service) */
+  alive?: () => boolean;
 }
 
 export class ServiceNotifier {
   private timer: NodeJS.Timeout | null = null;
   private pings = 0;
+  private withheld = 0;
 
   private constructor(
     private readonly sender: NotifySender,
     /** half of WatchdogSec, or null when the unit has no watchdog */
     readonly watchdogIntervalMs: number | null,
     private readonly log: Logger,
+    private readonly alive: () => boolean,
   ) {}
 
   /** Null when the process is not supervised by systemd's notify protocol. */
@@ -42,11 +48,20 @@ export class ServiceNotifier {
     const socket = o.env.NOTIFY_SOCKET;
     if (!socket) return null;
     const sender = o.sender ?? (await defaultSender(socket, o.log));
-    return new ServiceNotifier(sender, watchdogInterval(o.env, o.pid), o.log);
+    return new ServiceNotifier(
+      sender,
+      watchdogInterval(o.env, o.pid),
+      o.log,
+      o.alive ?? (() => true),
+    );
   }
 
   get watchdogPings(): number {
     return this.pings;
+  }
+
+  get watchdogWithheld(): number {
+    return this.withheld;
   }
 
   ready(status: string): void {
@@ -71,6 +86,11 @@ export class ServiceNotifier {
   private startWatchdog(): void {
     if (this.watchdogIntervalMs === null || this.timer) return;
     const ping = () => {
+      if (!this.alive()) {
+        if (this.withheld++ === 0) this.log.error({}, 'gateway not alive: watchdog ping withheld');
+        return;
+      }
+      this.withheld = 0;
       this.pings++;
       this.notify('WATCHDOG=1');
     };
@@ -99,7 +119,12 @@ function oneLine(s: string): string {
 }
 
 async function defaultSender(socket: string, log: Logger): Promise<NotifySender> {
-  if (socket.startsWith('@')) return spawnSender(log);
+  if (!socket.startsWith('/')) {
+    throw new EdgeError(
+      'EDGE_SYSTEMD_NOTIFY',
+      `NOTIFY_SOCKET ${socket} is not a path socket (abstract sockets are not supported): run the unit as Type=simple`,
+    );
+  }
   const { createSocket } = await import('unix-dgram');
   const dgram = createSocket('unix_dgram');
   dgram.on('error', (err: Error) => log.warn({ err }, 'notify socket error'));
@@ -110,21 +135,5 @@ async function defaultSender(socket: string, log: Logger): Promise<NotifySender>
         dgram.send(buf, 0, buf.length, socket, (err) => (err ? reject(err) : resolve()));
       }),
     close: () => dgram.close(),
-  };
-}
-
-/** `systemd-notify` for an abstract socket; it inherits NOTIFY_SOCKET from our environment. */
-function spawnSender(log: Logger): NotifySender {
-  log.info({}, 'abstract NOTIFY_SOCKET: notifying through systemd-notify (NotifyAccess=all)');
-  return {
-    send: (message) =>
-      new Promise((resolve, reject) => {
-        const child = spawn('systemd-notify', message.split('\n'), { stdio: 'ignore' });
-        child.once('error', reject);
-        child.once('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`systemd-notify exited with ${code}`)),
-        );
-      }),
-    close: () => undefined,
   };
 }

@@ -66,6 +66,32 @@ describe('systemd notify', () => {
     notifier!.close();
   });
 
+  it('refuses an abstract socket with a clear error (its messages could not be attributed)', async () => {
+    await expect(
+      ServiceNotifier.create({
+        env: { NOTIFY_SOCKET: '@/org/freedesktop/systemd1/notify' },
+        pid: process.pid,
+        log: silentLogger(),
+      }),
+    ).rejects.toMatchObject({ code: 'EDGE_SYSTEMD_NOTIFY' });
+  });
+
+  it('withholds the watchdog ping while the gateway says it is not alive', async () => {
+    let alive = false;
+    const notifier = await ServiceNotifier.create({
+      env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '200000' },
+      pid: process.pid,
+      log: silentLogger(),
+      alive: () => alive,
+    });
+    notifier!.ready('running');
+    await waitFor(() => notifier!.watchdogWithheld >= 3, { what: 'three pings withheld' });
+    expect(messages().filter((m) => m === 'WATCHDOG=1')).toEqual([]);
+    alive = true;
+    await waitFor(() => messages().includes('WATCHDOG=1'), { what: 'pings resume' });
+    notifier!.close();
+  });
+
   it('the gateway process tells systemd when the line runs, keeps the watchdog fed, stops cleanly', async () => {
     const doc = parse(
       readFileSync(join(root, 'config/examples/simulated-line.yaml'), 'utf8'),
