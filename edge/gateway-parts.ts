@@ -4,7 +4,8 @@ import type { ConfigControl } from './config-control.js';
 import type { EngineRunner } from './engine/engine-runner.js';
 import { EdgeError } from './errors.js';
 import type { GateLink } from './gate/gate-link.js';
-import { assertGateTestAllowed, type LineForJog } from './gate/jog-interlock.js';
+import type { EventDraft } from './events/model.js';
+import { assertGateTestAllowed, jogHoldMs, type LineForJog } from './gate/jog-interlock.js';
 import { gateRoutes } from './http/routes/gate-routes.js';
 import { opcuaRoutes } from './http/routes/opcua-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
@@ -68,18 +69,50 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
         }),
       ),
     gateTest: async (args) => {
-      const link = assertGateTestAllowed(parts.gateLink(), args.gateId, lineForJog(parts));
-      return { ...(await link.jogFire(args.gateId, args.pulseMs)) };
+      const line = lineForJog(parts);
+      const link = assertGateTestAllowed(parts.gateLink(), args.gateId, line);
+      return { ...(await link.jogFire(args.gateId, jogHoldMs(link, line, args.pulseMs))) };
     },
   };
 }
 
-function lineForJog(parts: GatewayParts): LineForJog {
-  const engine = parts.runner()?.engine;
+/** The engine's view for the jog interlock (edge/gate/jog-interlock.ts); no engine: fail closed. */
+export function lineForJog(parts: Pick<GatewayParts, 'runner'>): LineForJog {
+  const runner = parts.runner();
+  if (!runner) return { state: null, parcelsOnBelt: 0, beltClear: false, clearNote: 'no engine' };
+  const c = runner.beltClearance();
+  const clearNote =
+    c.clearSinceMono === null
+      ? undefined
+      : `clear for ${Math.round(c.travelledMm)} of ${Math.round(c.transitMm)} mm of belt travel since the last tracked parcel or the engine's start`;
   return {
-    running: engine?.state.line === 'running',
-    parcelsOnBelt: engine?.trackedCount() ?? 0,
+    state: runner.engine.state.line,
+    parcelsOnBelt: c.parcels,
+    beltClear: c.clear,
+    ...(clearNote !== undefined && !c.clear ? { clearNote } : {}),
   };
+}
+
+/**
+ * The gateway hands every batch of engine events here: when the line starts running or a parcel
+ * is inducted, every gate held by hand is released at once (a hold allowed on a stopped line
+ * must not divert a parcel), and the forced release is audited.
+ */
+export function releaseHandHeldOn(parts: GatewayParts, events: readonly EventDraft[]): void {
+  const trigger = events.find((e) => e.type === 'line.resumed' || e.type === 'parcel.inducted');
+  const link = parts.gateLink();
+  if (!trigger || !link) return;
+  const outputs = link.releaseHandHeld();
+  if (outputs.length === 0) return;
+  parts.audit({
+    action: 'gate.release',
+    actor: 'interlock',
+    outputs,
+    forced: true,
+    reason: trigger.type === 'line.resumed' ? 'line started' : 'parcel inducted',
+    parcelId: trigger.parcelId,
+    outcome: 'done',
+  });
 }
 
 /** HTTP routes of the parts that have them (gates, serial, OPC UA, targeting list). */

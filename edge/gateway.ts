@@ -15,7 +15,12 @@ import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
 import { buildHttpServer } from './http/server.js';
-import { commandHandlers, routeModules, type GatewayParts } from './gateway-parts.js';
+import {
+  commandHandlers,
+  releaseHandHeldOn,
+  routeModules,
+  type GatewayParts,
+} from './gateway-parts.js';
 import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
@@ -179,7 +184,10 @@ export class Gateway {
       sendGateCommand: (command) => gateLink.schedule(command),
       cancelGateCommand: (cancel) => gateLink.cancel(cancel),
       sendPlcCommand: (command) => this.plcHandOff.send(command),
-      recordEvents: (events) => this.record(events),
+      recordEvents: (events) => {
+        releaseHandHeldOn(this.parts, events); // line started / parcel inducted: no hand holds
+        this.record(events);
+      },
       stateFile: resolve(dataDir, config.line.stateFile),
     });
 
@@ -279,6 +287,7 @@ export class Gateway {
   private startCommandsAndTelemetry(uplink: Uplink, outbox: Outbox, dataDir: string): void {
     const { config, clock } = this.o;
     if (config.uplink.commands.enabled) {
+      let replyStoreError: unknown;
       try {
         this.replyStore = new ReplyStore({
           file: resolve(dataDir, REPLY_STORE_FILE),
@@ -286,10 +295,9 @@ export class Gateway {
           log: this.child('commands'),
         });
       } catch (err) {
-        this.o.log.error(
-          { err },
-          'command reply store not open: command ids are kept in memory only',
-        );
+        // the router refuses state-changing commands (they could run twice after a restart)
+        replyStoreError = err;
+        this.o.log.error({ err }, 'command reply store not open');
       }
       this.commands = new CommandRouter({
         transport: uplink,
@@ -301,7 +309,7 @@ export class Gateway {
         info: () => ({ version: this.o.version, gatewayId: config.gateway.id }),
         clock,
         log: this.child('commands'),
-        ...(this.replyStore ? { replyStore: this.replyStore } : {}),
+        ...(this.replyStore ? { replyStore: this.replyStore } : { replyStoreError }),
       });
       this.commands.start();
     }
@@ -379,6 +387,7 @@ export class Gateway {
       drivers,
       outbox: this.outbox?.stats() ?? {},
       uplink: uplink ?? {},
+      commands: this.commands?.health() ?? null,
       engine: {
         tracked: this.runner?.engine.trackedCount() ?? 0,
         decisions: this.runner?.decisions ?? 0,

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import type { EventDraft } from '../events/model.js';
 import { TargetingStore } from '../targeting/targeting-store.js';
 import type { TargetingList } from '../targeting/targeting-list.js';
-import { LineEngine } from './line-engine.js';
+import { LineEngine, type BeltClearance } from './line-engine.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { engineConfigFrom } from './engine-config.js';
 import type { EngineOutput, GateCancel, GateCommand, PlcDivertCommand } from './types.js';
@@ -78,6 +78,11 @@ export class EngineRunner {
   handle(signal: LineSignal): void {
     if (this.stopped) return;
     this.apply(this.engine.handle(signal, this.o.clock.monoMs()));
+  }
+
+  /** Whether the belt can still carry a parcel, tracked or not, now (LineEngine.beltClearance). */
+  beltClearance(): BeltClearance {
+    return this.engine.beltClearance(this.o.clock.monoMs());
   }
 
   /** A remote inspector's decision; returns what the engine made of it (the event payload). */

@@ -1,3 +1,4 @@
+import { BeltOccupancy, type BeltClearance } from './belt-clearance.js';
 import { DivertPlanner } from './divert.js';
 import {
   ev,
@@ -24,6 +25,7 @@ import type {
 import { VerdictPlacement } from './verdicts.js';
 
 export type { TrackingSnapshot } from './parcel.js';
+export type { BeltClearance } from './belt-clearance.js';
 
 /**
  * The line engine: pure. Inputs (device events) and the current monotonic time go in; event
@@ -49,6 +51,7 @@ export class LineEngine {
   private readonly line: LineCondition;
   private readonly identity: ParcelIdentity;
   private readonly verdicts: VerdictPlacement;
+  private readonly occupancy: BeltOccupancy;
 
   constructor(
     private readonly config: EngineConfig,
@@ -89,11 +92,27 @@ export class LineEngine {
     this.line = new LineCondition(config, this.parcels, this.tracker, this.pos, this.diverts);
     this.identity = new ParcelIdentity(config, this.parcels, this.pos, this.diverts);
     this.verdicts = new VerdictPlacement(config, this.parcels, this.pos, this.diverts);
+    this.occupancy = new BeltOccupancy(
+      config,
+      this.tracker,
+      this.pos.lastPositionMm,
+      this.pos.confirmWindowMm,
+      startMono,
+    );
   }
 
   /** Parcels currently tracked (for the status page and health). */
   trackedCount(): number {
     return this.parcels.length;
+  }
+
+  /**
+   * Whether the belt can still carry a parcel, tracked or not (belt-clearance.ts): the engine's
+   * start and a restore count as occupied, as does every tracked parcel; clear after one full
+   * belt transit since. The hand-jog interlock fires no gate on a moving belt before that.
+   */
+  beltClearance(nowMono: number): BeltClearance {
+    return this.occupancy.report(nowMono, this.parcels.length);
   }
 
   get state(): { line: string; ctDown: string | null; scannerDown: string | null } {
@@ -193,6 +212,7 @@ export class LineEngine {
    * so they physically run straight on to inspection. Record that decision for each of them.
    */
   restore(snapshot: TrackingSnapshot | null, nowMono: number): EngineOutput {
+    this.occupancy.possiblyOccupiedAt(nowMono, this.parcels.length);
     return restoreOutput(this.config.lineId, snapshot, nowMono);
   }
 
@@ -226,6 +246,7 @@ export class LineEngine {
       confirm: 'none',
     };
     this.parcels.push(parcel);
+    this.occupancy.occupied();
     out.events.push(
       ev('parcel.inducted', parcel.id, input.atMono, {
         lineId: this.config.lineId,
@@ -317,6 +338,8 @@ export class LineEngine {
         );
       }
     }
+    const forgotten = write < this.parcels.length;
     this.parcels.length = write;
+    if (forgotten && write === 0) this.occupancy.possiblyOccupiedAt(nowMono, 0);
   }
 }

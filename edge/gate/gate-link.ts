@@ -57,6 +57,8 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private commandedSafe: string | null = null;
   private maintenanceOverride = false;
   private settings: ControllerSettings | null = null;
+  /** gates fired by hand whose hold may still be on: pending (sent, not fired yet) or on */
+  private readonly handHeld = new Map<string, { pending: boolean; releaseOnFire: boolean }>();
 
   constructor(
     id: string,
@@ -70,6 +72,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       message: (msg) => this.onMessage(msg),
       exited: () => {
         this.controllerState = 'starting';
+        this.handHeld.clear();
         this.commands.failAll('gate controller exited');
       },
       died: (err) => {
@@ -81,7 +84,11 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     this.commands = new GateCommands({
       count: (name) => this.count(name),
       send: (msg) => this.send(msg),
-      fired: (fired) => this.emit('fired', fired),
+      fired: (fired) => {
+        // the engine fired this gate for a parcel: it is no longer held by hand
+        if (fired.parcelId !== null) this.handHeld.delete(fired.gateId);
+        this.emit('fired', fired);
+      },
       failed: (failed) => this.emit('failed', failed),
     });
   }
@@ -104,10 +111,43 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
 
   /** Technician jog: fire a gate now; resolves when it fired, rejects when it did not. */
   jogFire(gateId: string, holdMs?: number): Promise<GateFired> {
-    return this.commands.fireAndWait(
-      { gateId, parcelId: null, fireAtMono: this.clock.monoMs(), holdMs, immediate: true },
-      () => this.refusal(),
-    );
+    const held = { pending: true, releaseOnFire: false };
+    this.handHeld.set(gateId, held);
+    const current = () => this.handHeld.get(gateId) === held;
+    return this.commands
+      .fireAndWait(
+        { gateId, parcelId: null, fireAtMono: this.clock.monoMs(), holdMs, immediate: true },
+        () => this.refusal(),
+      )
+      .then(
+        (fired) => {
+          held.pending = false;
+          if (held.releaseOnFire) {
+            if (current()) this.handHeld.delete(gateId);
+            this.release(gateId);
+          }
+          return fired;
+        },
+        (err: unknown) => {
+          if (current()) this.handHeld.delete(gateId);
+          throw err;
+        },
+      );
+  }
+
+  /**
+   * Release every gate fired by hand whose hold may still be on (the line started, a parcel was
+   * inducted): a hold allowed on a stopped line must not divert a parcel. A hand fire still on
+   * its way to the controller is released as soon as it fired. Returns the outputs released.
+   */
+  releaseHandHeld(): string[] {
+    const outputs = [...this.handHeld.keys()];
+    for (const [output, held] of this.handHeld) {
+      if (held.pending) held.releaseOnFire = true;
+      else this.handHeld.delete(output);
+      this.release(output);
+    }
+    return outputs;
   }
 
   release(gateId: string): void {
@@ -297,6 +337,8 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
         this.commands.onCancelled(msg);
         return;
       case 'released':
+        // a hand fire not fired yet: this release ends an earlier hold, not that one
+        if (this.handHeld.get(msg.output)?.pending === false) this.handHeld.delete(msg.output);
         this.emit('released', { output: msg.output, mono: msg.mono, reason: msg.reason });
         return;
       case 'edge': {

@@ -3,61 +3,120 @@ import type { GateLink } from './gate-link.js';
 
 /**
  * The one interlock for moving an output by hand: a technician's jog (HTTP) and the platform's
- * gate-test command. A jog is refused
- * - while the line runs, unless it is in maintenance mode (key switch or API);
- * - for a gate, while the E-stop is pressed;
- * - for firing a gate on a running belt (maintenance), while the engine tracks any parcel: a
- *   gate moved by hand could divert that parcel, a suspect one into the pass lane.
- * Lamps and the beacon only need the first rule. Throws EDGE_GPIO_JOG_REFUSED with the reason.
+ * gate-test command. The inspection lane is the straight-through end of the belt, so a gate
+ * fired by hand is the one way a parcel reaches the pass lane without the engine deciding it.
+ *
+ * Firing a gate is refused
+ * - without a line engine (mid-restart): nothing knows what is on the belt (fail closed);
+ * - while the belt may move, unless the line is in maintenance mode (key switch or API). The
+ *   belt may move in every engine line state except an explicit 'stopped' (an engine-detected
+ *   jam does not stop a belt that has no run input), or while the run input is on;
+ * - while the E-stop is pressed;
+ * - on a belt that may move (maintenance), while the engine tracks a parcel, or before the belt
+ *   has been clear for one full transit since the last tracked parcel or the engine's start (a
+ *   restart leaves the parcels that were on the belt untracked).
+ * On a belt that may move, a hand fire is a short pulse (RUNNING_BELT_MAX_HOLD_MS); a longer
+ * hold on a stopped line is released when the line starts or a parcel is inducted (the gateway
+ * does that: GateLink.releaseHandHeld).
+ * Releasing a known gate output is always allowed: it moves the gate to its safe state.
+ * Lamps and the beacon cannot divert anything: refused only while the engine reports the line
+ * running (or the run input is on) outside maintenance mode.
+ * Throws EDGE_GPIO_JOG_REFUSED with the reason, EDGE_GATE_UNKNOWN_OUTPUT for an unknown output.
  */
 
+/** The longest a gate is held by hand on a belt that may move (maintenance mode). */
+export const RUNNING_BELT_MAX_HOLD_MS = 500;
+
 export interface LineForJog {
-  /** the engine's view: the belt runs (the controller's run input counts too) */
-  running: boolean;
+  /**
+   * The engine's line state ('running' | 'stopped' | 'estop' | 'jam'); null when no engine runs
+   * (mid-restart), which counts as a belt that may move.
+   */
+  state: string | null;
   /** parcels the engine tracks on the belt now */
   parcelsOnBelt: number;
+  /**
+   * No parcel can be on the belt, tracked or not: clear for a full transit since the last
+   * tracked parcel or the engine's start (LineEngine.beltClearance). False without an engine.
+   */
+  beltClear: boolean;
+  /** why the belt is not clear yet (for the refusal message) */
+  clearNote?: string;
 }
 
 export type JogOutputKind = 'gate' | 'lamp' | 'beacon';
 
-export function assertJogAllowed(
-  link: GateLink | null,
+/** What the interlock reads from the gate link: outputs, maintenance, E-stop, run input. */
+export type JogLinkView = Pick<GateLink, 'outputKind' | 'maintenance' | 'estop' | 'lineRunning'>;
+
+export function assertJogAllowed<L extends JogLinkView>(
+  link: L | null,
   output: string,
   kind: JogOutputKind,
   line: LineForJog,
   action: 'fire' | 'release' = 'fire',
-): GateLink {
+): L {
   if (!link) throw new EdgeError('EDGE_GATE_CONTROLLER_DOWN', 'no gate controller configured');
   const actual = link.outputKind(output);
   if (actual === undefined || (kind === 'gate') !== (actual === 'gate'))
     throw new EdgeError('EDGE_GATE_UNKNOWN_OUTPUT', `no ${kind} output '${output}'`);
-  const running = lineRunning(link, line);
-  if (running && !link.maintenance) {
-    throw new EdgeError(
-      'EDGE_GPIO_JOG_REFUSED',
-      'the line is running: stop it or switch to maintenance mode first',
+  if (kind !== 'gate') {
+    if ((line.state === 'running' || link.lineRunning === true) && !link.maintenance)
+      throw refused('the line is running: stop it or switch to maintenance mode first');
+    return link;
+  }
+  // to the safe state: never refused
+  if (action === 'release') return link;
+  if (line.state === null)
+    throw refused('the line engine is not running (restarting?): gates are not moved by hand');
+  const moving = lineRunning(link, line);
+  if (moving && !link.maintenance) {
+    throw refused(
+      `the line is ${line.state === 'stopped' ? 'running' : line.state}: stop it or switch to maintenance mode first`,
     );
   }
-  if (kind !== 'gate') return link;
-  if (link.estop) throw new EdgeError('EDGE_GPIO_JOG_REFUSED', 'the E-stop is pressed');
-  if (action === 'fire' && running && line.parcelsOnBelt > 0) {
-    throw new EdgeError(
-      'EDGE_GPIO_JOG_REFUSED',
+  if (link.estop) throw refused('the E-stop is pressed');
+  if (!moving) return link;
+  if (line.parcelsOnBelt > 0) {
+    throw refused(
       `${line.parcelsOnBelt} parcel(s) tracked on the running belt: a gate moved now could divert one; wait until the belt is clear or stop the line`,
+    );
+  }
+  if (!line.beltClear) {
+    throw refused(
+      `the belt may still carry parcels the engine does not track${line.clearNote ? ` (${line.clearNote})` : ''}: wait one full belt transit or stop the line`,
     );
   }
   return link;
 }
 
-export function lineRunning(link: GateLink, line: LineForJog): boolean {
-  return line.running || link.lineRunning === true;
+/** The belt may move: every engine line state but 'stopped' (no engine too), or the run input. */
+export function lineRunning(link: JogLinkView, line: LineForJog): boolean {
+  return line.state !== 'stopped' || link.lineRunning === true;
+}
+
+/**
+ * How long a hand fire holds the gate: as asked (undefined: the gate's configured mode) on a
+ * stopped line; at most RUNNING_BELT_MAX_HOLD_MS on a belt that may move.
+ */
+export function jogHoldMs(
+  link: JogLinkView,
+  line: LineForJog,
+  requested: number | undefined,
+): number | undefined {
+  if (!lineRunning(link, line)) return requested;
+  return Math.min(requested ?? RUNNING_BELT_MAX_HOLD_MS, RUNNING_BELT_MAX_HOLD_MS);
 }
 
 /** The platform's gate-test command: the same interlock as a technician's gate jog. */
-export function assertGateTestAllowed(
-  link: GateLink | null,
+export function assertGateTestAllowed<L extends JogLinkView>(
+  link: L | null,
   gateId: string,
   line: LineForJog,
-): GateLink {
+): L {
   return assertJogAllowed(link, gateId, 'gate', line);
+}
+
+function refused(message: string): EdgeError {
+  return new EdgeError('EDGE_GPIO_JOG_REFUSED', message);
 }

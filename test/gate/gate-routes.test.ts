@@ -15,8 +15,9 @@ import { gatesConfig } from './gates-config.js';
 const log = pino({ level: 'silent' });
 let link: GateLink;
 let app: FastifyInstance;
-let lineRunning = true;
+let lineState: string | null = 'running';
 let parcelsOnBelt = 0;
+let beltClear = true;
 const audits: Record<string, unknown>[] = [];
 const outputs: { output: string; value: number }[] = [];
 
@@ -57,7 +58,11 @@ beforeAll(async () => {
     routes: [
       gateRoutes({
         gates: () => link,
-        line: () => ({ running: lineRunning, parcelsOnBelt }),
+        line: () => ({
+          state: lineState,
+          parcelsOnBelt,
+          beltClear: beltClear && parcelsOnBelt === 0,
+        }),
         audit: (e) => audits.push(e),
       }),
     ],
@@ -71,8 +76,9 @@ afterAll(async () => {
 
 beforeEach(() => {
   audits.length = 0;
-  lineRunning = true;
+  lineState = 'running';
   parcelsOnBelt = 0;
+  beltClear = true;
   link.setMaintenance(false);
 });
 
@@ -169,7 +175,7 @@ describe('jog API', () => {
   });
 
   it('with the line stopped: lights and beacon are set; unknown outputs are 404; E-stop refuses gates', async () => {
-    lineRunning = false;
+    lineState = 'stopped';
     const red = await app.inject({
       method: 'POST',
       url: '/api/gates/lights/red',

@@ -5,6 +5,7 @@ import { EdgeError, isEdgeError } from '../../errors.js';
 import type { GateLink } from '../../gate/gate-link.js';
 import {
   assertJogAllowed,
+  jogHoldMs,
   lineRunning,
   type JogOutputKind,
   type LineForJog,
@@ -23,13 +24,15 @@ import type { RouteModule } from '../server.js';
  *                                         configured with role maintenance does the same)
  *
  * A jog is refused (409 EDGE_GPIO_JOG_REFUSED) by the interlock in edge/gate/jog-interlock.ts:
- * while the line runs unless it is in maintenance mode, a gate while the E-stop is pressed, and
- * firing a gate on a running belt while parcels are tracked. Every attempt, done or refused,
- * goes to the audit log with the technician's name.
+ * a gate without a line engine, while the belt may move unless the line is in maintenance
+ * mode, while the E-stop is pressed, and on a belt that may move while parcels are tracked or
+ * before it has been clear for a full transit; there a hand fire is a short pulse. Releasing a
+ * known gate is always allowed (safe state). Every attempt, done or refused, goes to the audit
+ * log with the technician's name.
  */
 export interface GateRouteDeps {
   gates: () => GateLink | null;
-  /** the line engine's view: belt running, parcels tracked */
+  /** the line engine's view: line state, parcels tracked, belt clear (gateway-parts lineForJog) */
   line: () => LineForJog;
   audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
 }
@@ -93,12 +96,15 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
       const l = deps.gates();
       if (!l) return reply.send({ configured: false });
       const h = l.health();
+      const line = deps.line();
       return reply.send({
         configured: true,
         state: h.state,
         controllerState: l.gateState,
-        lineRunning: lineRunning(l, deps.line()),
-        parcelsOnBelt: deps.line().parcelsOnBelt,
+        lineRunning: lineRunning(l, line),
+        lineState: line.state,
+        parcelsOnBelt: line.parcelsOnBelt,
+        beltClear: line.beltClear,
         maintenance: l.maintenance,
         estop: l.estop,
         outputs: l.outputIds().map((id) => ({ id, kind: l.outputKind(id) })),
@@ -116,9 +122,15 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
         const fields = { output, ...(holdMs !== undefined ? { holdMs } : {}) };
         try {
           const l = link();
-          allowJog(l, output, 'gate');
-          const fired = await l.jogFire(output, holdMs);
-          audit('gate.jog', actor, { ...fields, latenessMs: fired.latenessMs });
+          const line = deps.line();
+          assertJogAllowed(l, output, 'gate', line);
+          const heldMs = jogHoldMs(l, line, holdMs);
+          const fired = await l.jogFire(output, heldMs);
+          audit('gate.jog', actor, {
+            ...fields,
+            ...(heldMs !== holdMs ? { heldMs } : {}),
+            latenessMs: fired.latenessMs,
+          });
           return await reply.send({ fired: true, output, latenessMs: fired.latenessMs });
         } catch (err) {
           audit('gate.jog', actor, fields, err);
