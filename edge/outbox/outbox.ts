@@ -15,7 +15,10 @@ import {
 import { UuidV7Generator } from '../events/uuidv7.js';
 import { PriorityTable, type Priority } from './priority.js';
 import { QuotaKeeper, type DropReport } from './quota.js';
+import { ParkingStore, type UnexplainedParkedRow } from './parking.js';
 import { openStore, ROW_OVERHEAD_BYTES } from './store.js';
+
+export type { UnexplainedParkedRow } from './parking.js';
 
 /**
  * The durable outbox: every event is committed to SQLite (WAL, explicit `synchronous`) before
@@ -136,6 +139,7 @@ export class Outbox {
   private readonly maintenanceTimer: NodeJS.Timeout | null = null;
   private reportTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  private readonly parking: ParkingStore;
 
   constructor(private readonly options: OutboxOptions) {
     this.log = options.log;
@@ -149,7 +153,7 @@ export class Outbox {
     });
     this.db = opened.db;
     this.recovered = opened.recovered ? opened.recovered.movedTo : null;
-    addParkedColumn(this.db);
+    this.parking = new ParkingStore(this.db);
     this.ids = new UuidV7Generator(() => options.clock.wallMs());
     this.prio = new PriorityTable(options.priorities);
     const meta = new Map(
@@ -172,7 +176,7 @@ export class Outbox {
                 sum(bytes) AS bytes FROM outbox_events`,
       )
       .get();
-    this.parkedCount = this.countParked();
+    this.parkedCount = this.parking.count();
     this.pendingCount = (counts?.pending ?? 0) - this.parkedCount;
     this.deliveredCount = counts?.delivered ?? 0;
     this.quota = new QuotaKeeper(this.db, {
@@ -296,38 +300,10 @@ export class Outbox {
         for (const w of waiters) {
           const stored: EdgeEvent[] = [];
           for (const d of w.drafts) {
-            const stream = streamOf(d.type);
-            touched.add(stream);
-            const seq = ++seqs[stream];
-            const wall = Math.round(nowWall - (nowMono - d.atMono));
-            const id = this.ids.next();
-            const payload = JSON.stringify(d.payload);
-            const bytes = payload.length + d.type.length + ROW_OVERHEAD_BYTES;
+            const { event, bytes } = this.insertDraft(d, this.ids.next(), seqs, nowWall, nowMono);
+            touched.add(event.stream);
             newBytes += bytes;
-            this.insert.run(
-              stream,
-              seq,
-              id,
-              d.type,
-              d.parcelId,
-              d.atMono,
-              wall,
-              payload,
-              this.prio.of(d.type),
-              bytes,
-            );
-            stored.push({
-              schema: EVENT_SCHEMA_VERSION,
-              id,
-              seq,
-              stream,
-              gatewayId: this.options.gatewayId,
-              type: d.type,
-              parcelId: d.parcelId,
-              monoMs: d.atMono,
-              time: new Date(wall).toISOString(),
-              payload: d.payload,
-            });
+            stored.push(event);
           }
           results.push(stored);
         }
@@ -350,9 +326,57 @@ export class Outbox {
     this.batches++;
     if (report) this.afterDrops(report);
     waiters.forEach((w, i) => w.resolve(results[i] ?? []));
+    this.notify(all);
+  }
+
+  /**
+   * Insert one draft as the next event of its stream (inside a transaction): the one place an
+   * event gets its seq (from `seqs`, the caller's copy of lastSeq, committed with it), its wall
+   * time and its stored form.
+   */
+  private insertDraft(
+    d: EventDraft,
+    id: string,
+    seqs: Record<Stream, number>,
+    nowWall: number,
+    nowMono: number,
+  ): { event: EdgeEvent & { stream: Stream }; bytes: number } {
+    const stream = streamOf(d.type);
+    const seq = ++seqs[stream];
+    const wall = Math.round(nowWall - (nowMono - d.atMono));
+    const payload = JSON.stringify(d.payload);
+    const bytes = payload.length + d.type.length + ROW_OVERHEAD_BYTES;
+    this.insert.run(
+      stream,
+      seq,
+      id,
+      d.type,
+      d.parcelId,
+      d.atMono,
+      wall,
+      payload,
+      this.prio.of(d.type),
+      bytes,
+    );
+    const event: EdgeEvent & { stream: Stream } = {
+      schema: EVENT_SCHEMA_VERSION,
+      id,
+      seq,
+      stream,
+      gatewayId: this.options.gatewayId,
+      type: d.type,
+      parcelId: d.parcelId,
+      monoMs: d.atMono,
+      time: new Date(wall).toISOString(),
+      payload: d.payload,
+    };
+    return { event, bytes };
+  }
+
+  private notify(events: EdgeEvent[]): void {
     for (const l of this.listeners) {
       try {
-        l(all);
+        l(events);
       } catch (err) {
         this.log.error({ err }, 'outbox listener threw');
       }
@@ -362,7 +386,7 @@ export class Outbox {
   private afterDrops(report: DropReport): void {
     // the quota may also drop parked rows (undelivered): keep the two counts apart
     const parkedBefore = this.parkedCount;
-    if (parkedBefore > 0 && report.pendingDropped > 0) this.parkedCount = this.countParked();
+    if (parkedBefore > 0 && report.pendingDropped > 0) this.parkedCount = this.parking.count();
     this.pendingCount -= report.pendingDropped - (parkedBefore - this.parkedCount);
     this.deliveredCount -= report.deliveredDeleted;
     if (report.pendingDropped === 0) return;
@@ -429,37 +453,95 @@ export class Outbox {
    */
   park(pos: number, reason: string): boolean {
     if (this.closed) return false;
-    const changed = this.db
-      .prepare(
-        'UPDATE outbox_events SET parked = ? WHERE pos = ? AND delivered_at IS NULL AND parked IS NULL',
-      )
-      .run(reason, pos).changes;
+    const changed = this.parking.park(pos, reason, null);
     this.pendingCount -= changed;
     this.parkedCount += changed;
     return changed > 0;
   }
 
+  /**
+   * Park an undelivered event row and store the alarm event explaining its seq gap, in ONE
+   * transaction: both or neither (a failure throws EDGE_OUTBOX_WRITE and leaves the row pending).
+   * The alarm gets the next seq of its stream exactly as an appended event would, and goes out
+   * like any event. Null (nothing stored) when the row is gone, delivered or already parked.
+   */
+  parkWithAlarm(pos: number, reason: string, alarm: EventDraft): EdgeEvent | null {
+    return this.commitAlarm(alarm, (id) => this.parking.park(pos, reason, id), true);
+  }
+
+  /**
+   * Parked undelivered event rows no alarm names (a file written by the earlier, non-atomic
+   * parking, or a crash between its two steps); alarms already stored for them are linked first.
+   */
+  unexplainedParked(alarmType: string): UnexplainedParkedRow[] {
+    if (this.closed) return [];
+    return this.parking.unexplained(alarmType);
+  }
+
+  /**
+   * Store the alarm explaining a parked row that has none, recording its id on the row in the
+   * same transaction: at most one alarm per parked row (null: already explained, or not parked).
+   */
+  explainParked(pos: number, alarm: EventDraft): EdgeEvent | null {
+    return this.commitAlarm(alarm, (id) => this.parking.explain(pos, id), false);
+  }
+
+  /**
+   * Commit one alarm event together with the parking change `mark` makes (given the alarm's id;
+   * it returns the rows it changed): both or neither; null when `mark` changed nothing. Listeners
+   * hear of the alarm on a microtask, so a caller inside the uplink's pump is not re-entered.
+   */
+  private commitAlarm(
+    alarm: EventDraft,
+    mark: (alarmId: string) => number,
+    parks: boolean,
+  ): EdgeEvent | null {
+    if (this.closed) throw new EdgeError('EDGE_OUTBOX_CLOSED', 'outbox is closed');
+    const nowWall = this.options.clock.wallMs();
+    const nowMono = this.options.clock.monoMs();
+    const seqs = { ...this.lastSeq };
+    let event: EdgeEvent | null = null;
+    let report: DropReport | null = null;
+    try {
+      const tx = this.db.transaction(() => {
+        const id = this.ids.next();
+        if (mark(id) === 0) return;
+        const stored = this.insertDraft(alarm, id, seqs, nowWall, nowMono);
+        this.setMeta.run(`seq.${stored.event.stream}`, seqs[stored.event.stream]);
+        report = this.quota.enforce(stored.bytes, (key, value) => this.setMeta.run(key, value));
+        event = stored.event;
+      });
+      tx.immediate();
+    } catch (err) {
+      this.quota.rollback();
+      this.log.error({ err, type: alarm.type }, 'outbox commit of a parking alarm failed');
+      throw new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
+    }
+    const committed = event as EdgeEvent | null;
+    if (!committed) return null;
+    this.quota.commit();
+    Object.assign(this.lastSeq, seqs);
+    if (parks) {
+      this.pendingCount--;
+      this.parkedCount++;
+    }
+    this.pendingCount++;
+    this.appended++;
+    this.batches++;
+    if (report) this.afterDrops(report);
+    queueMicrotask(() => {
+      if (!this.closed) this.notify([committed]);
+    });
+    return committed;
+  }
+
   /** A parked row was delivered after all (a replay, once the broker's limit allowed it). */
   markParkedDelivered(pos: number): boolean {
     if (this.closed) return false;
-    const changed = this.db
-      .prepare(
-        'UPDATE outbox_events SET delivered_at = ? WHERE pos = ? AND delivered_at IS NULL AND parked IS NOT NULL',
-      )
-      .run(this.options.clock.wallMs(), pos).changes;
+    const changed = this.parking.markDelivered(pos, this.options.clock.wallMs());
     this.parkedCount -= changed;
     this.deliveredCount += changed;
     return changed > 0;
-  }
-
-  private countParked(): number {
-    return (
-      this.db
-        .prepare<[], { n: number }>(
-          'SELECT count(*) AS n FROM outbox_events WHERE parked IS NOT NULL AND delivered_at IS NULL',
-        )
-        .get()?.n ?? 0
-    );
   }
 
   /**
@@ -582,17 +664,6 @@ function toStoredRow(r: Row): StoredRow {
     payloadJson: r.payload,
     parked: r.parked !== null,
   };
-}
-
-/** The uplink's parking column (added in place to databases created before it existed). */
-function addParkedColumn(db: Database.Database): void {
-  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(outbox_events)').all();
-  if (!columns.some((c) => c.name === 'parked')) {
-    db.exec('ALTER TABLE outbox_events ADD COLUMN parked TEXT');
-  }
-  db.exec(
-    'CREATE INDEX IF NOT EXISTS ob_parked ON outbox_events (pos) WHERE parked IS NOT NULL AND delivered_at IS NULL',
-  );
 }
 
 function fileSize(path: string): number {

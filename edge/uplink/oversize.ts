@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Outbox, StoredRow } from '../outbox/outbox.js';
+import type { Outbox, StoredRow, UnexplainedParkedRow } from '../outbox/outbox.js';
 import {
   PacketLimit,
   publishPacketBytes,
@@ -14,9 +14,11 @@ import {
  * What the uplink does with a publish larger than the broker accepts (a broker disconnects a
  * client that sends one: MQTT 5 DISCONNECT 0x95, Mosquitto 3.1.1 just closes), so one large row
  * never blocks the stream behind it in a reconnect loop:
- * - an event row is parked in the outbox (kept on disk with the reason, out of the pending set),
- *   an `alarm.uplink-oversize` event names its stream and seq, and the stream goes on; a later
- *   replay sends it once the limit allows (and then marks it delivered);
+ * - an event row is parked in the outbox (kept on disk with the reason, out of the pending set)
+ *   and, in the same transaction, an `alarm.uplink-oversize` event names its stream and seq (so a
+ *   seq gap is never unexplained); the stream goes on; a later replay sends it once the limit
+ *   allows (and then marks it delivered). A parked event row without its alarm (a file written by
+ *   the earlier, non-atomic code) gets one when the guard is created (uplink construction);
  * - a telemetry row is parked without an alarm and counted (telemetry is a sample, not a record);
  * - a command reply is replaced by a short EDGE_UPLINK_TOO_LARGE error reply.
  */
@@ -53,6 +55,34 @@ export class OversizeGuard {
 
   constructor(private readonly o: OversizeGuardOptions) {
     this.limit = new PacketLimit(o.configuredMaxBytes);
+    this.explainParked();
+  }
+
+  /**
+   * Give every parked event row that no alarm names its `alarm.uplink-oversize` event (one per
+   * row, idempotent); returns how many alarms were stored. Failures are logged, never thrown.
+   */
+  explainParked(): number {
+    let rows: UnexplainedParkedRow[];
+    try {
+      rows = this.o.outbox.unexplainedParked(UPLINK_OVERSIZE_ALARM);
+    } catch (err) {
+      this.o.log.error({ err }, 'looking for parked rows without an alarm failed');
+      return 0;
+    }
+    let raised = 0;
+    for (const row of rows) {
+      const { bytes, limit } = parkedSizes(row, this.limit.bytes);
+      try {
+        if (this.o.outbox.explainParked(row.pos, this.alarmDraft(row, bytes, limit))) raised++;
+      } catch (err) {
+        this.o.log.error({ err, stream: row.stream, seq: row.seq }, 'oversize alarm not recorded');
+      }
+    }
+    if (raised > 0) {
+      this.o.log.warn({ alarms: raised }, 'parked rows without an alarm: alarms recorded now');
+    }
+    return raised;
   }
 
   /** Packet bytes of a publish when it exceeds the limit in force, else null (send it). */
@@ -73,10 +103,16 @@ export class OversizeGuard {
       bytes,
       limit,
     };
+    const reason = parkReason(bytes, limit);
     try {
-      this.o.outbox.park(row.pos, `packet of ${bytes} bytes exceeds the broker limit of ${limit}`);
+      if (row.stream === 'telemetry') {
+        this.o.outbox.park(row.pos, reason);
+      } else {
+        // the row and its alarm together or neither
+        this.o.outbox.parkWithAlarm(row.pos, reason, this.alarmDraft(row, bytes, limit));
+      }
     } catch (err) {
-      // not parked: it stays pending and is skipped again on this connection only
+      // not parked, no alarm: it stays pending and is skipped again on this connection only
       this.o.log.error({ err, ...details }, 'parking an oversize row failed');
       return;
     }
@@ -87,6 +123,13 @@ export class OversizeGuard {
     }
     this.counters.parkedOversize++;
     this.o.log.warn(details, 'event too large for the broker: parked, not sent; stream continues');
+  }
+
+  private alarmDraft(
+    row: Pick<StoredRow, 'stream' | 'seq' | 'id' | 'type'>,
+    bytes: number,
+    limit: number,
+  ) {
     const payload: UplinkOversizeAlarm = {
       stream: row.stream,
       seq: row.seq,
@@ -95,13 +138,7 @@ export class OversizeGuard {
       bytes,
       limit,
     };
-    this.o.outbox
-      .append([
-        { type: UPLINK_OVERSIZE_ALARM, parcelId: null, atMono: this.o.clock.monoMs(), payload },
-      ])
-      .catch((err: unknown) =>
-        this.o.log.error({ err, ...details }, 'oversize alarm not recorded'),
-      );
+    return { type: UPLINK_OVERSIZE_ALARM, parcelId: null, atMono: this.o.clock.monoMs(), payload };
   }
 
   /** A replayed row still too large: skipped (it stays parked or pending). */
@@ -153,4 +190,23 @@ export class OversizeGuard {
   health(): OversizeHealth {
     return { maxPacketBytes: this.limit.bytes, ...this.counters };
   }
+}
+
+const REASON = /^packet of (\d+) bytes exceeds the broker limit of (\d+)$/;
+
+function parkReason(bytes: number, limit: number): string {
+  return `packet of ${bytes} bytes exceeds the broker limit of ${limit}`;
+}
+
+/**
+ * Packet size and limit of a row parked earlier, read back from its stored reason; for a reason
+ * in another form: its payload bytes (a lower bound) and the limit in force now (0 if unknown).
+ */
+function parkedSizes(
+  row: UnexplainedParkedRow,
+  limitNow: number | null,
+): { bytes: number; limit: number } {
+  const m = REASON.exec(row.reason);
+  if (m) return { bytes: Number(m[1]), limit: Number(m[2]) };
+  return { bytes: row.payloadBytes, limit: limitNow ?? 0 };
 }
