@@ -50,6 +50,8 @@ export interface SignalHealth {
   values: number;
   lastValueAt: string | null;
   overflows: number;
+  /** events that carried no usable identifier (a verdict that reaches no parcel: inspection) */
+  unmapped: number;
 }
 
 export type ServerLinkState =

@@ -341,6 +341,7 @@ export class ServerLink {
     if (this.stopped) return;
     const now = this.deps.clock.monoMs();
     if (this.watchdog.stalled) this.watchdog.check(now);
+    this.router.flushOverflowAlarms();
     if (this.state === 'connected') {
       for (const device of this.devices.check()) this.log.warn({ device }, 'life bit stopped');
       this.evaluateDevices('life bit stopped');

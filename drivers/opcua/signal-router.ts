@@ -46,6 +46,7 @@ export class SignalRouter {
         values: 0,
         lastValueAt: null,
         overflows: 0,
+        unmapped: 0,
       });
     }
   }
@@ -90,12 +91,23 @@ export class SignalRouter {
     this.overflows++;
     const h = this.signals.get(signal.name);
     if (h) h.overflows++;
-    const total = h?.overflows ?? this.overflows;
+    this.alarmOverflows(signal.name, h?.overflows ?? this.overflows);
+  }
+
+  /** Overflows counted inside the quiet window after an alarm get their own alarm when it ends. */
+  flushOverflowAlarms(): void {
+    for (const [name, h] of this.signals) {
+      const last = this.alarmed.get(name);
+      if (last && h.overflows > last.counted) this.alarmOverflows(name, h.overflows);
+    }
+  }
+
+  private alarmOverflows(name: string, total: number): void {
     const now = this.deps.clock.monoMs();
-    const last = this.alarmed.get(signal.name);
+    const last = this.alarmed.get(name);
     if (last && now - last.atMono < ALARM_EVERY_MS) return;
-    this.alarmed.set(signal.name, { atMono: now, counted: total });
-    this.deps.overflowAlarm(signal.name, total - (last?.counted ?? 0), total);
+    this.alarmed.set(name, { atMono: now, counted: total });
+    this.deps.overflowAlarm(name, total - (last?.counted ?? 0), total);
   }
 
   private touch(signal: OpcuaSignalConfig): void {
@@ -116,7 +128,20 @@ export class SignalRouter {
       deviceId: signal.deviceId ?? this.deps.deviceId,
       eventTimeMs: timeMs,
     });
-    if (mapped) this.deps.emit(mapped.input);
+    if (mapped) {
+      this.deps.emit(mapped.input);
+      return;
+    }
+    // nothing usable (no tracking id / waybill, a structure the server's data types did not
+    // decode): counted per signal, logged on the first and every 100th, never silently dropped
+    const h = this.signals.get(signal.name);
+    const n = h ? ++h.unmapped : 1;
+    if (n === 1 || n % 100 === 0) {
+      this.deps.log.warn(
+        { signal: signal.name, unmapped: n, fields: Object.keys(fields) },
+        'OPC UA event carried no usable identifier: not mapped',
+      );
+    }
   }
 
   dataChange(signal: OpcuaSignalConfig, value: unknown, sourceTimeMs: number | null): void {
