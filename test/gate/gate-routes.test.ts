@@ -165,6 +165,29 @@ describe('jog API', () => {
     ]);
   });
 
+  it('a belt that may carry untracked parcels is not fired at; release is always allowed; a running-belt fire is a short pulse', async () => {
+    // outside maintenance on a running line: the gate still goes to its safe state
+    const release = await app.inject({
+      method: 'POST',
+      url: '/api/gates/outputs/gate-pass/release',
+      headers: { authorization: tech },
+    });
+    expect(release.statusCode).toBe(200);
+    link.setMaintenance(true);
+    beltClear = false;
+    const refused = await fire(tech);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().message).toMatch(/parcels the engine does not track/);
+    beltClear = true;
+    expect((await fire(tech, 'gate-pass', { holdMs: 5000 })).statusCode).toBe(200);
+    expect(audits.map((a) => [a.action, a.outcome])).toEqual([
+      ['gate.release', 'done'],
+      ['gate.jog', 'refused'],
+      ['gate.jog', 'done'],
+    ]);
+    expect(audits[2]).toMatchObject({ holdMs: 5000, heldMs: 500 });
+  });
+
   it('the maintenance key switch allows jogs too; a viewer may not jog', async () => {
     link.simulateInput('key', 1);
     await waitFor(() => link.maintenance, { what: 'key switch' });
