@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { isEdgeError } from '../errors.js';
 import type { ReplyStore } from './reply-store.js';
 
 /**
@@ -25,6 +26,15 @@ import type { ReplyStore } from './reply-store.js';
  *
  * One live router per file: a stopped router's transport publishes nothing, so a reply is not
  * delivered twice by two routers. Ids the router is answering itself are skipped (`busy`).
+ *
+ * Failures: an offline uplink (EDGE_UPLINK_OFFLINE, a connection closed under the publish, or
+ * `connected` false afterwards) ends the pass: nothing goes out until the next connect. Any other
+ * failure belongs to that one reply (EDGE_UPLINK_TOO_LARGE, an MQTT 5 PUBACK reason code such as
+ * 0x87 not authorized for its response topic): the pass goes on with the next reply, so one reply
+ * never blocks the others, and the failed one is tried again on the next passes (backoff). After
+ * `maxAttempts` such failures it is marked undeliverable in the store (`undeliverable`, logged
+ * once): never tried again, still the answer to a re-send of its id. Attempts are counted in
+ * memory: a new process gives a reply `maxAttempts` more tries.
  */
 
 /** What the delivery needs from the uplink (edge/uplink/uplink.ts satisfies it). */
@@ -52,15 +62,22 @@ export interface ReplyDeliveryOptions {
   /** first retry delay after a failed publish, doubled up to `retryMaxMs`; defaults 1 s, 60 s */
   retryMs?: number;
   retryMaxMs?: number;
+  /** failures of one reply (uplink connected) before it is marked undeliverable; default 5 */
+  maxAttempts?: number;
 }
 
 export const LATE_REPLY_MAX_AGE_MS = 3600_000;
 /** how often a reply of an older router of this process is looked for while it runs */
 const RUNNING_POLL_MS = 200;
 const BATCH = 100;
+const DEFAULT_MAX_ATTEMPTS = 5;
+/** errors of mqtt.js when the connection closes under a publish */
+const CONNECTION_LOST = new Set(['Connection closed', 'client disconnecting']);
 
 export class ReplyDelivery {
-  readonly counters = { delivered: 0, failures: 0, stale: 0, interrupted: 0 };
+  readonly counters = { delivered: 0, failures: 0, stale: 0, interrupted: 0, undeliverable: 0 };
+  /** failed tries of a reply while the uplink was connected, by id */
+  private readonly attempts = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private retryDelayMs = 0;
   private running = false;
@@ -137,10 +154,15 @@ export class ReplyDelivery {
           await transport.publishReply(row.topic, row.payload, row.correlation ?? undefined);
         } catch (err) {
           this.counters.failures++;
-          log.warn({ err, id: row.id, command: row.command }, 'late command reply not published');
           retry = true;
-          break;
+          if (this.offline(err)) {
+            log.warn({ err, id: row.id, command: row.command }, 'late command reply not published');
+            break; // the next connect kicks (or the backoff)
+          }
+          this.failedOne(row.id, row.command, err);
+          continue;
         }
+        this.attempts.delete(row.id);
         if (store.isOpen) store.markPublished(row.id, row.payload);
         this.counters.delivered++;
         sent++;
@@ -165,6 +187,30 @@ export class ReplyDelivery {
       return this.schedule(0);
     }
     if (this.awaitingOtherRouter()) this.schedule(RUNNING_POLL_MS);
+  }
+
+  /** The uplink is offline: not a failure of this one reply. */
+  private offline(err: unknown): boolean {
+    if (this.o.transport.connected === false) return true;
+    if (isEdgeError(err)) return err.code === 'EDGE_UPLINK_OFFLINE';
+    return err instanceof Error && CONNECTION_LOST.has(err.message);
+  }
+
+  /** A reply the connected uplink did not publish: counted; given up after `maxAttempts`. */
+  private failedOne(id: string, command: string, err: unknown): void {
+    const n = (this.attempts.get(id) ?? 0) + 1;
+    const max = this.o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (n < max) {
+      this.attempts.set(id, n);
+      this.o.log.warn({ err, id, command, attempt: n }, 'late command reply not published');
+      return;
+    }
+    this.attempts.delete(id);
+    if (this.o.store.isOpen && this.o.store.markUndeliverable(id)) this.counters.undeliverable++;
+    this.o.log.error(
+      { err, id, command, attempts: n },
+      'late command reply undeliverable: not tried again; still the answer to a re-send of its id',
+    );
   }
 
   /** Commands a dead process started (with a known destination) get their INTERRUPTED reply. */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { EdgeError } from '../errors.js';
+import { openDb } from './reply-store-schema.js';
 import type { CommandReply } from './schemas.js';
 
 /**
@@ -32,6 +33,15 @@ import type { CommandReply } from './schemas.js';
  * by the next router (reply-delivery.ts). Files created before these columns existed get them
  * on open (user_version 0 -> 1); their done rows count as published (their destination is
  * unknown).
+ *
+ * Ids are unique: each row keeps a hash of what was asked (`args_hash`, see command-id.ts), so a
+ * reused id with other arguments is refused instead of answered with the old reply. Rows written
+ * before that column existed (user_version < 2) have no hash and match any arguments (their
+ * arguments are unknown; refusing them would turn a legitimate re-send into an error).
+ *
+ * A reply the uplink refuses for good (too large for the broker, the response topic not
+ * authorized) is marked `undeliverable_at` by the late delivery after a few tries: never tried
+ * again, still the answer to a re-send of its id.
  */
 
 export interface ReplyStoreOptions {
@@ -72,9 +82,10 @@ export interface UnfinishedCommand {
   hasDestination: boolean;
 }
 
+/** `argsHash` is null for rows written before hashes were stored (they match any arguments). */
 export type StoredCommand =
-  | { state: 'done'; command: string; reply: CommandReply }
-  | { state: 'started'; command: string; sameProcess: boolean };
+  | { state: 'done'; command: string; argsHash: string | null; reply: CommandReply }
+  | { state: 'started'; command: string; argsHash: string | null; sameProcess: boolean };
 
 interface UndeliveredRow {
   id: string;
@@ -97,6 +108,7 @@ interface Row {
   state: string;
   process: string;
   reply: string | null;
+  argsHash: string | null;
 }
 
 /** One token per process: a 'started' row with another token was left by a dead process. */
@@ -105,7 +117,6 @@ const PROCESS_TOKEN = `${process.pid}-${randomUUID()}`;
 export const REPLY_STORE_FILE = 'command-replies.sqlite';
 const DEFAULT_MAX_ROWS = 10_000;
 const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600_000;
-const SCHEMA_VERSION = 1;
 
 export class ReplyStore {
   private readonly db: Database.Database;
@@ -118,6 +129,7 @@ export class ReplyStore {
   private readonly finishStmt: Database.Statement;
   private readonly pruneStmt: Database.Statement<[number, number]>;
   private readonly publishedStmt: Database.Statement;
+  private readonly undeliverableStmt: Database.Statement;
   private readonly undeliveredStmt: Database.Statement<[number, number], UndeliveredRow>;
   private readonly staleStmt: Database.Statement<[number], { n: number }>;
   private readonly unfinishedStmt: Database.Statement<[number], UnfinishedRow>;
@@ -135,11 +147,12 @@ export class ReplyStore {
     mkdirSync(dirname(o.file), { recursive: true });
     this.db = this.open();
     this.getStmt = this.db.prepare(
-      'SELECT command, state, process, reply FROM command_reply WHERE id = ?',
+      'SELECT command, state, process, reply, args_hash AS argsHash FROM command_reply WHERE id = ?',
     );
     this.beginStmt = this.db.prepare(
-      `INSERT INTO command_reply (id, command, state, process, created_ms, reply_topic, correlation)
-       VALUES (?, ?, 'started', ?, ?, ?, ?)`,
+      `INSERT INTO command_reply
+         (id, command, state, process, created_ms, reply_topic, correlation, args_hash)
+       VALUES (?, ?, 'started', ?, ?, ?, ?, ?)`,
     );
     this.finishStmt = this.db.prepare(
       `UPDATE command_reply SET state = 'done', reply = ?, finished_ms = ? WHERE id = ?`,
@@ -152,7 +165,12 @@ export class ReplyStore {
       `UPDATE command_reply SET published_at = ?
        WHERE id = ? AND state = 'done' AND published_at IS NULL AND reply = ?`,
     );
-    const undelivered = `state = 'done' AND published_at IS NULL AND reply_topic IS NOT NULL`;
+    this.undeliverableStmt = this.db.prepare(
+      `UPDATE command_reply SET undeliverable_at = ?
+       WHERE id = ? AND published_at IS NULL AND undeliverable_at IS NULL`,
+    );
+    const undelivered = `state = 'done' AND published_at IS NULL AND reply_topic IS NOT NULL
+      AND undeliverable_at IS NULL`;
     this.undeliveredStmt = this.db.prepare(
       `SELECT id, command, reply_topic AS topic, correlation, reply AS payload,
               finished_ms AS finishedMs
@@ -193,17 +211,24 @@ export class ReplyStore {
     this.assertOpen();
     const row = this.getStmt.get(id);
     if (!row) return null;
+    const argsHash = row.argsHash;
     if (row.state === 'done' && row.reply !== null) {
-      return { state: 'done', command: row.command, reply: JSON.parse(row.reply) as CommandReply };
+      const reply = JSON.parse(row.reply) as CommandReply;
+      return { state: 'done', command: row.command, argsHash, reply };
     }
-    return { state: 'started', command: row.command, sameProcess: row.process === this.token };
+    return {
+      state: 'started',
+      command: row.command,
+      argsHash,
+      sameProcess: row.process === this.token,
+    };
   }
 
   /**
-   * Durably mark `id` as started by this process, before it runs, with where its reply goes.
-   * Throws if the id exists.
+   * Durably mark `id` as started by this process, before it runs, with where its reply goes and
+   * the hash of what was asked. Throws if the id exists.
    */
-  begin(id: string, command: string, to?: ReplyDestination): void {
+  begin(id: string, command: string, to?: ReplyDestination, argsHash?: string): void {
     this.assertOpen();
     try {
       this.beginStmt.run(
@@ -213,6 +238,7 @@ export class ReplyStore {
         this.o.wallMs(),
         to?.topic ?? null,
         to?.correlation ?? null,
+        argsHash ?? null,
       );
     } catch (err) {
       throw storeError(this.o.file, err);
@@ -256,7 +282,23 @@ export class ReplyStore {
     }
   }
 
-  /** Stored replies never published, finished at or after `sinceMs`, oldest finished first. */
+  /**
+   * Give up on publishing the reply of `id` (the broker refuses it for good): no late delivery
+   * tries it again; a re-send of the id is still answered with it. False when nothing was marked.
+   */
+  markUndeliverable(id: string): boolean {
+    this.assertOpen();
+    try {
+      return this.undeliverableStmt.run(this.o.wallMs(), id).changes > 0;
+    } catch (err) {
+      throw storeError(this.o.file, err);
+    }
+  }
+
+  /**
+   * Stored replies never published (nor given up on), finished at or after `sinceMs`, oldest
+   * finished first.
+   */
   undelivered(sinceMs: number, limit = 100): UndeliveredReply[] {
     this.assertOpen();
     return this.undeliveredStmt.all(sinceMs, limit);
@@ -334,61 +376,6 @@ export class ReplyStore {
         `command reply store ${this.o.file} is closed`,
       );
   }
-}
-
-function openDb(file: string): Database.Database {
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS command_reply (
-        id TEXT PRIMARY KEY,
-        command TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('started', 'done')),
-        process TEXT NOT NULL,
-        reply TEXT,
-        created_ms INTEGER NOT NULL,
-        finished_ms INTEGER,
-        reply_topic TEXT,
-        correlation BLOB,
-        published_at INTEGER);
-      CREATE INDEX IF NOT EXISTS command_reply_created ON command_reply (created_ms);
-    `);
-    migrate(db);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-/**
- * Version 0 (files of the first reply store) lacks the destination and published columns: add
- * them in place and count its done rows as published (nowhere known to deliver them to).
- */
-function migrate(db: Database.Database): void {
-  if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return;
-  db.transaction(() => {
-    const have = new Set(
-      (db.prepare('PRAGMA table_info(command_reply)').all() as Array<{ name: string }>).map(
-        (c) => c.name,
-      ),
-    );
-    for (const [name, type] of [
-      ['reply_topic', 'TEXT'],
-      ['correlation', 'BLOB'],
-      ['published_at', 'INTEGER'],
-    ] as const) {
-      if (!have.has(name)) db.exec(`ALTER TABLE command_reply ADD COLUMN ${name} ${type}`);
-    }
-    db.exec(
-      `UPDATE command_reply SET published_at = COALESCE(finished_ms, created_ms)
-       WHERE state = 'done' AND published_at IS NULL AND reply_topic IS NULL`,
-    );
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
 }
 
 function storeError(file: string, err: unknown): EdgeError {

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import { EdgeError } from '../errors.js';
+import { EdgeError, isEdgeError } from '../errors.js';
 import { withoutSecrets } from '../http/redact.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
 import { ReplyDelivery, type ReplyTransport } from './reply-delivery.js';
-import type { ReplyDestination, ReplyStore } from './reply-store.js';
+import type { ReplyStore } from './reply-store.js';
 import { auditEvent, errorOf } from './command-audit.js';
+import { argsHash, CommandIds } from './command-ids.js';
 import { CommandValidator } from './command-validation.js';
 import {
   COMMAND_SCHEMA_VERSION,
@@ -34,7 +35,13 @@ import {
  * once across restarts and kill -9: a 'started' row is committed before it runs and its reply
  * before the reply is published; a re-sent id is answered with the stored reply, and an id whose
  * run was cut by a dead process gets EDGE_COMMAND_INTERRUPTED (never a second run). Read-only
- * commands (ping, config-get) are not stored: running them again changes nothing.
+ * commands (ping, config-get) are not stored: running them again changes nothing. An id re-sent
+ * with another command or other arguments is refused (command-ids.ts), never answered from cache.
+ *
+ * Without a `replyStore` ids are kept in memory only (tests, embedded use). A gateway whose store
+ * failed to open passes `replyStoreError` instead: then state-changing commands are refused
+ * (EDGE_COMMAND_REPLY_STORE: they could run twice after a restart), read-only ones still answer,
+ * `health()` shows the store 'unavailable' and one `alarm.command-store` event is recorded.
  *
  * A stored reply is marked published only after its publish resolved. One that could not be
  * published (the config-put restart stops the old uplink; a crash) is delivered late, byte for
@@ -79,6 +86,8 @@ export interface CommandRouterOptions {
   log: Logger;
   /** durable replies: each state-changing command id runs at most once across restarts */
   replyStore?: ReplyStore;
+  /** a reply store was configured but could not be opened: state-changing commands are refused */
+  replyStoreError?: unknown;
   /** stored replies finished longer ago are not delivered late (default 1 h, reply-delivery.ts) */
   lateReplyMaxAgeMs?: number;
   /** first retry of a failed late delivery (doubles up to 60 s); default 1 s */
@@ -92,23 +101,39 @@ const AUDITED: ReadonlySet<CommandName> = new Set([
   'ct-decision',
   'gate-test',
 ]);
-/** read-only commands: not written to the reply store (running them again changes nothing) */
-const READ_ONLY: ReadonlySet<string> = new Set(['ping', 'config-get']);
-const CACHE_SIZE = 500;
 /** how long past the handler timeout a re-send waits for a run of another router in this process */
 const FOREIGN_WAIT_EXTRA_MS = 5_000;
+export const COMMAND_STORE_ALARM = 'alarm.command-store';
 
 export class CommandRouter {
   private readonly validator = new CommandValidator();
-  private readonly replies = new Map<string, { name: string; reply: Promise<CommandReply> }>();
+  private readonly ids: CommandIds;
   private lastReplayAt = -Infinity;
   /** ids whose reply this router is publishing itself (not delivered late behind its back) */
   private readonly answering = new Set<string>();
   private readonly delivery: ReplyDelivery | null;
-  readonly counters = { received: 0, ok: 0, failed: 0, duplicates: 0, replyFailures: 0 };
+  readonly counters = {
+    received: 0,
+    ok: 0,
+    failed: 0,
+    duplicates: 0,
+    replyFailures: 0,
+    /** state-changing commands not run: the reply store is unavailable or cannot record them */
+    storeRefused: 0,
+  };
 
   constructor(private readonly o: CommandRouterOptions) {
     const store = o.replyStore;
+    this.ids = new CommandIds({
+      store,
+      storeError: o.replyStoreError,
+      foreignWaitMs: o.settings.handlerTimeoutMs + FOREIGN_WAIT_EXTRA_MS,
+      knows: (name) => this.validator.knows(name),
+      reply: (name, id, body) => this.reply(name, id, body),
+      record: o.record,
+      clock: o.clock,
+      log: o.log,
+    });
     this.delivery = store
       ? new ReplyDelivery({
           store,
@@ -117,7 +142,7 @@ export class CommandRouter {
           log: o.log,
           runningMs: o.settings.handlerTimeoutMs + FOREIGN_WAIT_EXTRA_MS,
           busy: (id) => this.answering.has(id),
-          interrupted: (name, id) => void this.fromStore(name, id),
+          interrupted: (name, id) => void this.ids.fromStore(name, id),
           ...(o.lateReplyMaxAgeMs !== undefined ? { maxAgeMs: o.lateReplyMaxAgeMs } : {}),
           ...(o.lateReplyRetryMs !== undefined ? { retryMs: o.lateReplyRetryMs } : {}),
         })
@@ -129,11 +154,41 @@ export class CommandRouter {
     return this.delivery?.counters ?? null;
   }
 
+  /** Where command ids are kept: 'durable' (the store), 'memory' (none configured), 'unavailable'. */
+  get replyStoreState(): 'durable' | 'memory' | 'unavailable' {
+    if (this.o.replyStore) return 'durable';
+    return this.o.replyStoreError === undefined ? 'memory' : 'unavailable';
+  }
+
+  /** Counters and the reply store state, for the gateway's health. */
+  health(): Record<string, unknown> {
+    return {
+      replyStore: this.replyStoreState,
+      counters: { ...this.counters },
+      lateReplies: this.lateReplies ? { ...this.lateReplies } : null,
+    };
+  }
+
   start(): void {
     this.o.transport.onMessage((m) => {
       void this.handle(m);
     });
     this.delivery?.start();
+    if (this.replyStoreState === 'unavailable') {
+      const err = this.o.replyStoreError;
+      this.o.log.error({ err }, 'command reply store unavailable: state-changing commands refused');
+      this.o.record([
+        {
+          type: COMMAND_STORE_ALARM,
+          parcelId: null,
+          atMono: this.o.clock.monoMs(),
+          payload: {
+            code: 'EDGE_COMMAND_REPLY_STORE',
+            message: err instanceof Error ? err.message : String(err),
+          },
+        },
+      ]);
+    }
   }
 
   /** Stop late deliveries (timer, connect listener); a command still running still answers. */
@@ -153,23 +208,23 @@ export class CommandRouter {
     let durable = false;
     try {
       request = this.validator.parse(m.payload);
-      const cached = this.replies.get(request.id) ?? this.fromStore(name, request.id);
-      // ids are unique: a reused id for another command is refused, never answered from cache
-      if (cached && cached.name !== name) throw reusedId(request.id, cached.name);
+      const hash = argsHash(request);
+      // ids are unique: a reused id for another command or other arguments throws
+      const cached = this.ids.seen(name, request.id, hash);
       if (cached) {
         this.counters.duplicates++;
         reply = await cached.reply;
       } else {
         const req = request;
-        durable = this.beginDurable(name, req.id, to);
+        durable = this.ids.begin(name, req.id, to, hash);
         if (durable) this.answering.add(req.id);
         const pending = this.execute(name, req)
           .then(
             (result) => this.reply(name, req.id, { ok: true, result }),
             (err: unknown) => this.reply(name, req.id, { ok: false, error: errorOf(err) }),
           )
-          .then((r) => (durable ? this.storeReply(r) : r));
-        this.remember(req.id, name, pending);
+          .then((r) => (durable ? this.ids.finish(r) : r));
+        this.ids.remember(req.id, name, pending, hash);
         reply = await pending;
         if (reply.ok) this.counters.ok++;
         else this.counters.failed++;
@@ -177,107 +232,19 @@ export class CommandRouter {
       }
     } catch (err) {
       this.counters.failed++;
+      if (isEdgeError(err) && err.code === 'EDGE_COMMAND_REPLY_STORE') this.counters.storeRefused++;
       reply = this.reply(name, request?.id ?? null, { ok: false, error: errorOf(err) });
     }
     const payload = JSON.stringify(reply);
     try {
       await this.o.transport.publishReply(topic, payload, m.correlationData);
-      if (reply.id !== null) this.markPublished(name, reply.id, payload);
+      if (reply.id !== null) this.ids.markPublished(name, reply.id, payload);
     } catch (err) {
       this.counters.replyFailures++;
       this.o.log.warn({ err, command: name, id: reply.id }, 'command reply not published');
       if (durable) this.delivery?.failed(); // stored, unpublished: delivered late
     } finally {
       if (durable && reply.id !== null) this.answering.delete(reply.id);
-    }
-    return reply;
-  }
-
-  /**
-   * Record that the stored reply of `id` went out (a re-send answered from the store counts too;
-   * a provisional answer does not, see ReplyStore.markPublished). The store of a stopped gateway
-   * may be closed already: then the next router delivers it again (at least once).
-   */
-  private markPublished(name: string, id: string, payload: string): void {
-    const store = this.o.replyStore;
-    if (!store || READ_ONLY.has(name) || !store.isOpen) return;
-    try {
-      store.markPublished(id, payload);
-    } catch (err) {
-      this.o.log.warn({ err, command: name, id }, 'command reply not marked published');
-    }
-  }
-
-  /**
-   * What the reply store knows of an id this router has not seen: a stored reply, a run of
-   * another router of this process (wait for its reply), or a run cut by a dead process (answer
-   * EDGE_COMMAND_INTERRUPTED and store that as the id's reply). Synchronous up to the returned
-   * promise, so a second copy arriving meanwhile finds it in `replies`.
-   */
-  private fromStore(
-    name: string,
-    id: string,
-  ): { name: string; reply: Promise<CommandReply> } | undefined {
-    const store = this.o.replyStore;
-    if (!store || READ_ONLY.has(name)) return undefined;
-    const stored = store.get(id);
-    if (!stored) return undefined;
-    if (stored.command !== name) throw reusedId(id, stored.command);
-    let reply: Promise<CommandReply>;
-    if (stored.state === 'done') {
-      reply = Promise.resolve(stored.reply);
-    } else if (stored.sameProcess) {
-      const waitMs = this.o.settings.handlerTimeoutMs + FOREIGN_WAIT_EXTRA_MS;
-      reply = store.waitForReply(id, waitMs).then((r) => {
-        if (r) return r;
-        this.replies.delete(id); // not final: a later re-send looks at the store again
-        return this.reply(name, id, {
-          ok: false,
-          error: {
-            code: 'EDGE_COMMAND_TIMEOUT',
-            message: `'${name}' with this id is still running on this gateway; re-send later`,
-          },
-        });
-      });
-    } else {
-      const interrupted = this.reply(name, id, {
-        ok: false,
-        error: {
-          code: 'EDGE_COMMAND_INTERRUPTED',
-          message:
-            'the gateway restarted while running this command; check state and send a new id',
-        },
-      });
-      store.settle(id, interrupted);
-      this.o.log.warn({ command: name, id }, 'command cut by a restart; not run again');
-      this.o.record([
-        {
-          type: 'command.executed',
-          parcelId: null,
-          atMono: this.o.clock.monoMs(),
-          payload: { command: name, id, ok: false, error: 'EDGE_COMMAND_INTERRUPTED' },
-        },
-      ]);
-      reply = Promise.resolve(interrupted);
-    }
-    this.remember(id, name, reply);
-    return { name, reply };
-  }
-
-  /** Commit the 'started' row of a state-changing command (throws: then it is not run). */
-  private beginDurable(name: string, id: string, to: ReplyDestination): boolean {
-    const store = this.o.replyStore;
-    if (!store || READ_ONLY.has(name) || !this.validator.knows(name)) return false;
-    store.begin(id, name, to);
-    return true;
-  }
-
-  /** Store the reply before it is published; a failure leaves the id 'started' (interrupted). */
-  private storeReply(reply: CommandReply): CommandReply {
-    try {
-      if (reply.id !== null) this.o.replyStore?.finish(reply.id, reply);
-    } catch (err) {
-      this.o.log.error({ err, command: reply.command, id: reply.id }, 'command reply not stored');
     }
     return reply;
   }
@@ -385,24 +352,9 @@ export class CommandRouter {
     };
   }
 
-  private remember(id: string, name: string, reply: Promise<CommandReply>): void {
-    this.replies.set(id, { name, reply });
-    if (this.replies.size > CACHE_SIZE) {
-      const oldest = this.replies.keys().next().value;
-      if (oldest !== undefined) this.replies.delete(oldest);
-    }
-  }
-
   private audit(name: string, req: CommandRequest, reply: CommandReply): void {
     this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs())]);
   }
-}
-
-function reusedId(id: string, usedFor: string): EdgeError {
-  return new EdgeError(
-    'EDGE_COMMAND_INVALID',
-    `command id '${id}' was already used for '${usedFor}'; ids must be unique`,
-  );
 }
 
 /** A deep copy with secret values (and passwords inside URLs) replaced. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../edge/clock.js';
+import { canonicalJson } from '../../edge/commands/command-ids.js';
 import { CommandRouter, type CommandTransport } from '../../edge/commands/router.js';
 import type { TargetingReplaceArgsT } from '../../edge/commands/schemas.js';
 import { silentLogger } from '../../edge/log.js';
@@ -69,6 +70,38 @@ describe('command ids', () => {
     expect(again).toEqual(first);
     expect(applied).toHaveLength(1);
     expect(router.counters.duplicates).toBe(1);
+  });
+
+  it('refuses an id re-sent with different arguments: the new list is never answered with the old ok', async () => {
+    const { send, applied, router } = rig();
+    const v1 = { listVersion: 'v1', entries: [{ ruleId: 'r1', waybill: 'WB1' }] };
+    const first = await send('targeting-replace', 'tr-1', v1);
+    expect(first).toMatchObject({ ok: true });
+    // a platform bug: list v2 sent under v1's id
+    const v2 = await send('targeting-replace', 'tr-1', { ...v1, listVersion: 'v2' });
+    expect(v2).toMatchObject({ id: 'tr-1', ok: false, error: { code: 'EDGE_COMMAND_INVALID' } });
+    expect(v2?.error?.message).toBe(
+      "command id 'tr-1' was already used with different arguments; ids must be unique",
+    );
+    // the same arguments with the keys in another order are the same request
+    const reordered = await send('targeting-replace', 'tr-1', {
+      entries: [{ waybill: 'WB1', ruleId: 'r1' }],
+      listVersion: 'v1',
+    });
+    expect(reordered).toEqual(first);
+    expect(applied).toEqual([v1]);
+    expect(router.counters.duplicates).toBe(1);
+    // a ping re-sent with another echo is refused too (every cached id)
+    await send('ping', 'p-1', { echo: 'a' });
+    expect(await send('ping', 'p-1', { echo: 'b' })).toMatchObject({
+      error: { code: 'EDGE_COMMAND_INVALID' },
+    });
+  });
+
+  it('canonical JSON sorts object keys at every depth and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,{"y":0,"z":1}]},"b":1}',
+    );
   });
 
   it('config-get hides passwords inside URLs and TLS secrets', async () => {

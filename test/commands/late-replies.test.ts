@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../edge/clock.js';
+import { EdgeError } from '../../edge/errors.js';
 import { ReplyStore, type ReplyStoreOptions } from '../../edge/commands/reply-store.js';
 import type { CommandHandlers, CommandRouter } from '../../edge/commands/router.js';
 import type { CommandReply, GateTestArgsT } from '../../edge/commands/schemas.js';
@@ -162,6 +163,99 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     });
     await waitFor(() => publishedAt(file, 'o2') !== null, { what: 'marked published' });
     expect(b.router.lateReplies?.delivered).toBe(2);
+  });
+
+  it('a reply the broker refuses does not block later ones; after maxAttempts it is undeliverable, still the answer to a re-send', async () => {
+    const file = storeFile();
+    const down = new FakeReplyLink();
+    down.connected = false;
+    const a = rig({
+      handlers: gateHandlers([]),
+      store: openStore(file, { processToken: 'p1' }),
+      link: down,
+    });
+    // r1 to a response topic the platform's account may not publish to, r3 too large
+    const r1 = await a.send('gate-test', 'r1', GATE, {
+      responseTopic: 'platform/forbidden',
+      correlationData: Buffer.from([1]),
+    });
+    const r2 = await a.send('gate-test', 'r2', GATE, mqtt5(2));
+    const r3 = await a.send('gate-test', 'r3', GATE, mqtt5(3));
+    a.router.stop();
+    stores.pop()?.close();
+
+    const link = new FakeReplyLink();
+    const tries = new Map<string, number>();
+    link.refuse = (topic, payload) => {
+      const id = (JSON.parse(payload) as CommandReply).id ?? '';
+      tries.set(id, (tries.get(id) ?? 0) + 1);
+      // as mqtt.js rejects on an MQTT 5 PUBACK with reason code 0x87
+      if (topic === 'platform/forbidden')
+        return Object.assign(new Error('Publish error: Not authorized'), { code: 0x87 });
+      if (id === 'r3') return new EdgeError('EDGE_UPLINK_TOO_LARGE', 'reply too large');
+      return null;
+    };
+    const b = rig({
+      handlers: gateHandlers([]),
+      store: openStore(file, { processToken: 'p2' }),
+      link,
+      lateReplyRetryMs: 10,
+    });
+    // r2 goes out although r1 before it is refused on every try (before: blocked for good)
+    await waitFor(() => link.sent.length === 1, { what: 'r2 past the refused r1' });
+    expect(link.sent[0]?.payload).toBe(JSON.stringify(r2));
+    expect(tries.get('r1')).toBeGreaterThanOrEqual(1);
+    await waitFor(() => b.router.lateReplies?.undeliverable === 2, {
+      timeoutMs: 20_000,
+      what: 'r1 and r3 undeliverable',
+    });
+    expect(tries.get('r1')).toBe(5);
+    expect(tries.get('r3')).toBe(5);
+    expect(b.router.lateReplies).toMatchObject({ delivered: 1, failures: 10 });
+    expect(publishedAt(file, 'r1')).toBeNull();
+    b.router.stop();
+    stores.pop()?.close();
+
+    // kept in the file: a new process does not try them again, and delivers a new late reply
+    const c1 = rig({
+      handlers: gateHandlers([]),
+      store: openStore(file, { processToken: 'p3' }),
+      link: down,
+    });
+    const r4 = await c1.send('gate-test', 'r4', GATE, mqtt5(4));
+    c1.router.stop();
+    stores.pop()?.close();
+    const c = rig({
+      handlers: gateHandlers([]),
+      store: openStore(file, { processToken: 'p4' }),
+      link,
+    });
+    await waitFor(() => link.sent.length === 2, { what: 'r4 late' });
+    expect(link.sent[1]?.payload).toBe(JSON.stringify(r4));
+    expect(tries.get('r1')).toBe(5);
+    expect(tries.get('r3')).toBe(5);
+    // a re-send of r1 (to a topic it may publish to) is answered with the stored reply
+    expect(await c.send('gate-test', 'r1', GATE)).toEqual(r1);
+    expect(publishedAt(file, 'r1')).not.toBeNull();
+    expect(await c.send('gate-test', 'r3', GATE)).toEqual(r3);
+  });
+
+  it('an offline uplink ends a pass without counting attempts: many offline failures never make a reply undeliverable', async () => {
+    const file = storeFile();
+    const link = new FakeReplyLink();
+    link.failing = true; // rejects EDGE_UPLINK_OFFLINE, as the uplink does while not connected
+    const a = rig({
+      handlers: gateHandlers([]),
+      store: openStore(file),
+      link,
+      lateReplyRetryMs: 5,
+    });
+    const reply = await a.send('gate-test', 'o1', GATE, mqtt5(7));
+    await waitFor(() => (a.router.lateReplies?.failures ?? 0) >= 6, { what: 'offline retries' });
+    expect(a.router.lateReplies?.undeliverable).toBe(0);
+    link.failing = false;
+    await waitFor(() => link.sent.length === 1, { what: 'delivered once online' });
+    expect(link.sent[0]?.payload).toBe(JSON.stringify(reply));
   });
 
   it('a reply the router could not publish live is retried by the same router', async () => {
@@ -324,14 +418,19 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     const ran: GateTestArgsT[] = [];
     const store = openStore(file);
     const a = rig({ handlers: gateHandlers(ran), store, link });
-    expect(store.get('v0')).toEqual({ state: 'done', command: 'gate-test', reply: oldReply });
+    expect(store.get('v0')).toEqual({
+      state: 'done',
+      command: 'gate-test',
+      argsHash: null,
+      reply: oldReply,
+    });
     // a new command works with the new columns and is published live
     await a.send('gate-test', 'v1', GATE, mqtt5(6));
     await waitFor(() => publishedAt(file, 'v1') !== null, { what: 'v1 published' });
     expect(link.sent.map((s) => (JSON.parse(s.payload) as CommandReply).id)).toEqual(['v1']);
     expect(a.router.lateReplies).toMatchObject({ delivered: 0, interrupted: 0, stale: 0 });
     const check = new Database(file, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
     check.close();
     // the old cut row is still answered on a re-send
     expect(await a.send('gate-test', 'v0-cut', GATE)).toMatchObject({

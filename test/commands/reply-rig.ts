@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../../edge/clock.js';
+import { EdgeError } from '../../edge/errors.js';
 import {
   CommandRouter,
   type CommandHandlers,
@@ -19,13 +20,16 @@ export interface SentReply {
 }
 
 /**
- * The uplink seen by a router: `connected` and `failing` are set by the test; `connect()` fires
- * the connect listeners (as the uplink does on every CONNACK). Offline or failing, publishReply
- * rejects as the uplink does.
+ * The uplink seen by a router: `connected`, `failing` and `refuse` are set by the test;
+ * `connect()` fires the connect listeners (as the uplink does on every CONNACK). Offline or
+ * failing (the connection dropping under the publish), publishReply rejects as the uplink does
+ * offline (EDGE_UPLINK_OFFLINE); `refuse` returns the error of a broker refusing one message
+ * (a PUBACK reason code, EDGE_UPLINK_TOO_LARGE) while the link stays up.
  */
 export class FakeReplyLink {
   connected = true;
   failing = false;
+  refuse: ((topic: string, payload: string) => Error | null) | null = null;
   attempts = 0;
   readonly sent: SentReply[] = [];
   private readonly listeners = new Set<() => void>();
@@ -33,7 +37,9 @@ export class FakeReplyLink {
   publishReply(topic: string, payload: string, correlation?: Buffer): Promise<void> {
     this.attempts++;
     if (!this.connected || this.failing)
-      return Promise.reject(new Error('uplink is not connected'));
+      return Promise.reject(new EdgeError('EDGE_UPLINK_OFFLINE', 'uplink is not connected'));
+    const refused = this.refuse?.(topic, payload);
+    if (refused) return Promise.reject(refused);
     this.sent.push({ topic, payload, correlation });
     return Promise.resolve();
   }
@@ -61,6 +67,8 @@ export function replyRig(o: {
   link?: FakeReplyLink;
   lateReplyMaxAgeMs?: number;
   lateReplyRetryMs?: number;
+  /** a reply store was configured but could not be opened */
+  storeError?: Error;
 }) {
   const topics = new Topics('customs', 'site-a', 'gw-durable');
   const published: CommandReply[] = [];
@@ -95,6 +103,7 @@ export function replyRig(o: {
     clock: o.clock ?? systemClock,
     log: silentLogger(),
     ...(o.store ? { replyStore: o.store } : {}),
+    ...(o.storeError ? { replyStoreError: o.storeError } : {}),
     ...(o.lateReplyMaxAgeMs !== undefined ? { lateReplyMaxAgeMs: o.lateReplyMaxAgeMs } : {}),
     ...(o.lateReplyRetryMs !== undefined ? { lateReplyRetryMs: o.lateReplyRetryMs } : {}),
   });
@@ -103,10 +112,13 @@ export function replyRig(o: {
     id: string,
     args?: Record<string, unknown>,
     mqtt5?: { responseTopic: string; correlationData: Buffer },
+    envelope?: { expiresAt?: string },
   ) =>
     router.handle({
       topic: topics.command(name),
-      payload: Buffer.from(JSON.stringify({ schema: 1, id, ...(args ? { args } : {}) })),
+      payload: Buffer.from(
+        JSON.stringify({ schema: 1, id, ...envelope, ...(args ? { args } : {}) }),
+      ),
       ...(mqtt5 ?? {}),
     });
   return { router, send, published, audit, topics };

@@ -84,6 +84,140 @@ describe('durable command replies (real SQLite file)', () => {
     expect(await b.send('gate-test', 'g2', GATE)).toMatchObject({ ok: true, result: { run: 2 } });
   });
 
+  it('refuses an id re-sent with other arguments or another expiresAt, also after a restart, and runs nothing', async () => {
+    const file = storeFile();
+    const ran: GateTestArgsT[] = [];
+    const expiresAt = new Date(Date.now() + 3600_000).toISOString();
+    const a = replyRig({
+      handlers: gateHandlers(ran),
+      store: openStore(file, { processToken: 'p1' }),
+    });
+    const first = await a.send('gate-test', 'g1', GATE, undefined, { expiresAt });
+    expect(first).toMatchObject({ ok: true, result: { run: 1 } });
+    stores.pop()?.close();
+
+    const b = replyRig({
+      handlers: gateHandlers(ran),
+      store: openStore(file, { processToken: 'p2' }),
+    });
+    const other = await b.send('gate-test', 'g1', { ...GATE, gateId: 'divert-gate' }, undefined, {
+      expiresAt,
+    });
+    expect(other).toMatchObject({ id: 'g1', ok: false, error: { code: 'EDGE_COMMAND_INVALID' } });
+    expect(other?.error?.message).toBe(
+      "command id 'g1' was already used with different arguments; ids must be unique",
+    );
+    const otherExpiry = await b.send('gate-test', 'g1', GATE);
+    expect(otherExpiry?.error?.message).toMatch(/already used with different arguments/);
+    // the identical request (keys in another order) is still answered with the stored reply
+    const same = await b.send(
+      'gate-test',
+      'g1',
+      { operatorId: 'tech', gateId: 'pass-gate' },
+      undefined,
+      {
+        expiresAt,
+      },
+    );
+    expect(same).toEqual(first);
+    expect(ran).toHaveLength(1);
+    expect(b.router.counters.duplicates).toBe(1);
+    expect(b.audit).toEqual([]);
+  });
+
+  it('a file written before argument hashes were kept (user_version 1) matches any arguments', async () => {
+    const file = storeFile();
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE command_reply (
+        id TEXT PRIMARY KEY, command TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('started', 'done')),
+        process TEXT NOT NULL, reply TEXT, created_ms INTEGER NOT NULL, finished_ms INTEGER,
+        reply_topic TEXT, correlation BLOB, published_at INTEGER);
+      PRAGMA user_version = 1;
+    `);
+    const v1Reply: CommandReply = {
+      schema: 1,
+      id: 'old-1',
+      command: 'gate-test',
+      ok: true,
+      result: { fired: 'pass-gate' },
+      time: new Date().toISOString(),
+    };
+    db.prepare(
+      `INSERT INTO command_reply VALUES ('old-1', 'gate-test', 'done', 'old', ?, ?, ?, 't', NULL, NULL)`,
+    ).run(JSON.stringify(v1Reply), Date.now(), Date.now());
+    db.close();
+    const ran: GateTestArgsT[] = [];
+    const store = openStore(file);
+    const a = replyRig({ handlers: gateHandlers(ran), store });
+    expect(store.get('old-1')).toMatchObject({ state: 'done', argsHash: null });
+    // its arguments are unknown: any re-send is answered with the stored reply, nothing runs
+    expect(await a.send('gate-test', 'old-1', { ...GATE, gateId: 'other' })).toEqual(v1Reply);
+    expect(ran).toEqual([]);
+    // new rows get a hash
+    await a.send('gate-test', 'new-1', GATE);
+    expect(store.get('new-1')?.argsHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(await a.send('gate-test', 'new-1', { ...GATE, gateId: 'other' })).toMatchObject({
+      error: { code: 'EDGE_COMMAND_INVALID' },
+    });
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    check.close();
+  });
+
+  it('a configured store that failed to open: state-changing commands refused, read-only answered, one alarm', async () => {
+    const ran: GateTestArgsT[] = [];
+    const a = replyRig({
+      handlers: gateHandlers(ran),
+      storeError: new Error('SQLITE_CANTOPEN: unable to open database file'),
+    });
+    a.router.start();
+    expect(a.router.replyStoreState).toBe('unavailable');
+    const refused = await a.send('gate-test', 'g1', GATE);
+    expect(refused).toMatchObject({
+      id: 'g1',
+      ok: false,
+      error: { code: 'EDGE_COMMAND_REPLY_STORE' },
+    });
+    expect(
+      await a.send('targeting-replace', 't1', { listVersion: 'v1', entries: [] }),
+    ).toMatchObject({ error: { code: 'EDGE_COMMAND_REPLY_STORE' } });
+    expect(ran).toEqual([]);
+    // a re-send is refused again (not answered from the cache), still without running
+    expect(await a.send('gate-test', 'g1', GATE)).toMatchObject({
+      error: { code: 'EDGE_COMMAND_REPLY_STORE' },
+    });
+    expect(ran).toEqual([]);
+    expect(await a.send('ping', 'p1')).toMatchObject({ ok: true });
+    expect(await a.send('config-get', 'c1')).toMatchObject({ ok: true });
+    expect(a.router.health()).toMatchObject({
+      replyStore: 'unavailable',
+      counters: { storeRefused: 3 },
+    });
+    expect(a.audit.filter((e) => e.type === 'alarm.command-store')).toEqual([
+      expect.objectContaining({
+        payload: {
+          code: 'EDGE_COMMAND_REPLY_STORE',
+          message: expect.stringMatching(/CANTOPEN/) as unknown,
+        },
+      }),
+    ]);
+    expect(a.audit.filter((e) => e.type === 'command.executed')).toEqual([]);
+    a.router.stop();
+
+    // no store configured at all (tests, embedded use): memory-only ids, no alarm
+    const mem = replyRig({ handlers: gateHandlers(ran) });
+    mem.router.start();
+    expect(await mem.send('gate-test', 'g1', GATE)).toMatchObject({ ok: true });
+    expect(mem.router.health()).toMatchObject({
+      replyStore: 'memory',
+      counters: { storeRefused: 0 },
+    });
+    expect(mem.audit.some((e) => e.type === 'alarm.command-store')).toBe(false);
+    mem.router.stop();
+  });
+
   it('stores failed runs too: a re-send after a restart gets the same error, not a second try', async () => {
     const file = storeFile();
     let runs = 0;
@@ -238,7 +372,8 @@ describe('durable command replies (real SQLite file)', () => {
     const ran: GateTestArgsT[] = [];
     const a = replyRig({ handlers: gateHandlers(ran), store: openStore(file) });
     expect(await a.send('gate-test', 'k0', GATE)).toEqual(k0);
-    expect(await a.send('gate-test', 'k1', GATE)).toMatchObject({
+    // the re-send of the cut command (the same request: its arguments match the started row)
+    expect(await a.send('gate-test', 'k1', { gateId: 'hang', operatorId: 'tech' })).toMatchObject({
       ok: false,
       error: { code: 'EDGE_COMMAND_INTERRUPTED' },
     });
