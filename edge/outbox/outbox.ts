@@ -1,24 +1,27 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { EdgeError } from '../errors.js';
-import {
-  EVENT_SCHEMA_VERSION,
-  STREAMS,
-  streamOf,
-  type EdgeEvent,
-  type EventDraft,
-  type Stream,
-} from '../events/model.js';
+import type { EdgeEvent, EventDraft, Stream } from '../events/model.js';
 import { UuidV7Generator } from '../events/uuidv7.js';
-import { PriorityTable, type Priority } from './priority.js';
-import { QuotaKeeper, type DropReport } from './quota.js';
+import { OutboxAlarms, type OutboxAlarm } from './alarms.js';
+import { AppendQueue, type PendingAppend } from './append-queue.js';
+import { DropNotices } from './drops.js';
+import { Housekeeping } from './housekeeping.js';
 import { ParkingStore, type UnexplainedParkedRow } from './parking.js';
-import { openStore, ROW_OVERHEAD_BYTES } from './store.js';
+import { PriorityTable, type Priority } from './priority.js';
+import { QuotaKeeper } from './quota.js';
+import { RowReader, type StoredRow } from './rows.js';
+import { loadCounts, outboxStats, type OutboxCounts, type OutboxStats } from './stats.js';
+import { openStore } from './store.js';
+import { EventWriter } from './writer.js';
 
+export type { OutboxAlarm } from './alarms.js';
 export type { UnexplainedParkedRow } from './parking.js';
+export type { StoredRow } from './rows.js';
+export type { OutboxStats } from './stats.js';
 
 /**
  * The durable outbox: every event is committed to SQLite (WAL, explicit `synchronous`) before
@@ -27,6 +30,11 @@ export type { UnexplainedParkedRow } from './parking.js';
  * are kept `deliveredRetentionS` for replays. Appends are grouped: all drafts appended in one tick
  * are written in one transaction. A disk quota drops delivered rows first, then pending rows by
  * priority (telemetry, operational, records); dropping records raises an alarm.
+ *
+ * The parts: store.ts (open, schema, migration, recovery of an unusable file), append-queue.ts
+ * (grouped commits), writer.ts (seq assignment and the commit transactions), quota.ts (disk
+ * quota), drops.ts (what follows a drop), parking.ts (parked rows), rows.ts (reads),
+ * housekeeping.ts (retention, checkpoints), stats.ts (counts), alarms.ts.
  */
 
 export interface OutboxOptions {
@@ -43,101 +51,22 @@ export interface OutboxOptions {
   log: Logger;
 }
 
-export interface OutboxStats {
-  pending: number;
-  delivered: number;
-  /** rows dropped by the quota, by priority, since the database was created */
-  dropped: { telemetry: number; operational: number; records: number };
-  /** times the quota had to drop records (each also raised an alarm) */
-  alarms: number;
-  /** last seq of the events stream */
-  lastSeq: number;
-  lastTelemetrySeq: number;
-  appended: number;
-  batches: number;
-  bytes: number;
-  maxBytes: number;
-  fileBytes: number;
-  walBytes: number;
-  retentionDeleted: number;
-  checkpoints: number;
-  recovered: string | null;
-  /** undelivered rows the uplink parked (never sent: too large for the broker), not in `pending` */
-  parked: number;
-}
-
-export interface OutboxAlarm {
-  code: 'EDGE_OUTBOX_QUOTA' | 'EDGE_OUTBOX_CORRUPT';
-  message: string;
-  details: Record<string, unknown>;
-}
-
-/**
- * A stored event with its position in the outbox (commit order across streams) and its payload
- * as stored JSON text, so the uplink need not parse and re-serialize it.
- */
-export interface StoredRow {
-  pos: number;
-  stream: Stream;
-  seq: number;
-  id: string;
-  type: string;
-  parcelId: string | null;
-  monoMs: number;
-  time: string;
-  payloadJson: string;
-  /** parked by the uplink (not sent live; a replay may still send it) */
-  parked: boolean;
-}
-
-interface Row {
-  pos: number;
-  stream: string;
-  seq: number;
-  id: string;
-  type: string;
-  parcel_id: string | null;
-  mono_ms: number;
-  wall_ms: number;
-  payload: string;
-  parked: string | null;
-}
-
-interface Waiter {
-  drafts: EventDraft[];
-  resolve: (events: EdgeEvent[]) => void;
-  reject: (err: unknown) => void;
-}
-
-const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, parked';
-
 export class Outbox {
   private readonly db: Database.Database;
-  private readonly ids: UuidV7Generator;
   private readonly prio: PriorityTable;
   private readonly quota: QuotaKeeper;
-  private readonly queue: Waiter[] = [];
-  private flushScheduled = false;
+  private readonly queue: AppendQueue;
+  private readonly writer: EventWriter;
+  private readonly rows: RowReader;
+  private readonly counts: OutboxCounts;
+  private readonly alarms: OutboxAlarms;
+  private readonly drops: DropNotices;
+  private readonly housekeeping: Housekeeping;
   private closed = false;
-  private readonly lastSeq: Record<Stream, number> = { events: 0, telemetry: 0 };
-  private pendingCount: number;
-  private deliveredCount: number;
-  private parkedCount: number;
-  private appended = 0;
-  private batches = 0;
-  private retentionDeleted = 0;
-  private checkpoints = 0;
   private readonly recovered: string | null;
   private readonly listeners = new Set<(events: EdgeEvent[]) => void>();
-  private readonly alarmListeners = new Set<(alarm: OutboxAlarm) => void>();
-  private readonly insert: Database.Statement;
-  private readonly setMeta: Database.Statement;
   private readonly markStmt: Database.Statement;
   private readonly markTx: Database.Transaction<(list: readonly number[], now: number) => number>;
-  private readonly pendingStmt: Database.Statement<[number, number], Row>;
-  private readonly rangeStmt: Database.Statement<[string, number, number, number], Row>;
-  private readonly maintenanceTimer: NodeJS.Timeout | null = null;
-  private reportTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   private readonly parking: ParkingStore;
 
@@ -154,44 +83,31 @@ export class Outbox {
     this.db = opened.db;
     this.recovered = opened.recovered ? opened.recovered.movedTo : null;
     this.parking = new ParkingStore(this.db);
-    this.ids = new UuidV7Generator(() => options.clock.wallMs());
     this.prio = new PriorityTable(options.priorities);
+    this.alarms = new OutboxAlarms(this.log);
     const meta = new Map(
       this.db
         .prepare<[], { key: string; value: number }>('SELECT key, value FROM outbox_meta')
         .all()
         .map((r) => [r.key, r.value]),
     );
-    for (const s of STREAMS) {
-      const max = this.db
-        .prepare<[string], { seq: number | null }>(
-          'SELECT max(seq) AS seq FROM outbox_events WHERE stream = ?',
-        )
-        .get(s);
-      this.lastSeq[s] = Math.max(meta.get(`seq.${s}`) ?? 0, max?.seq ?? 0);
-    }
-    const counts = this.db
-      .prepare<[], { pending: number; delivered: number; bytes: number | null }>(
-        `SELECT sum(delivered_at IS NULL) AS pending, sum(delivered_at IS NOT NULL) AS delivered,
-                sum(bytes) AS bytes FROM outbox_events`,
-      )
-      .get();
-    this.parkedCount = this.parking.count();
-    this.pendingCount = (counts?.pending ?? 0) - this.parkedCount;
-    this.deliveredCount = counts?.delivered ?? 0;
+    const loaded = loadCounts(this.db, this.parking.count());
+    this.counts = loaded.counts;
     this.quota = new QuotaKeeper(this.db, {
       maxBytes: options.maxBytes ?? Number.MAX_SAFE_INTEGER,
-      bytes: counts?.bytes ?? 0,
+      bytes: loaded.bytes,
       dropped: [meta.get('dropped.0') ?? 0, meta.get('dropped.1') ?? 0, meta.get('dropped.2') ?? 0],
       alarms: meta.get('alarms') ?? 0,
     });
-    this.insert = this.db.prepare(
-      `INSERT INTO outbox_events (stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, prio, bytes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.setMeta = this.db.prepare(
-      'INSERT INTO outbox_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-    );
+    this.writer = new EventWriter(this.db, {
+      gatewayId: options.gatewayId,
+      clock: options.clock,
+      ids: new UuidV7Generator(() => options.clock.wallMs()),
+      prio: this.prio,
+      quota: this.quota,
+      meta,
+    });
+    this.queue = new AppendQueue(options.batchMaxRows, (batch) => this.writeBatch(batch));
     this.markStmt = this.db.prepare(
       'UPDATE outbox_events SET delivered_at = ? WHERE pos = ? AND delivered_at IS NULL',
     );
@@ -200,23 +116,34 @@ export class Outbox {
       for (const p of list) changed += this.markStmt.run(now, p).changes;
       return changed;
     });
-    this.pendingStmt = this.db.prepare<[number, number], Row>(
-      `SELECT ${COLUMNS} FROM outbox_events
-       WHERE delivered_at IS NULL AND parked IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
-    );
-    this.rangeStmt = this.db.prepare<[string, number, number, number], Row>(
-      `SELECT ${COLUMNS} FROM outbox_events WHERE stream = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
-    );
-    const interval = options.maintenanceIntervalMs ?? 30_000;
-    this.maintenanceTimer = setInterval(() => this.maintain(), interval);
-    this.maintenanceTimer.unref();
+    this.rows = new RowReader(this.db, options.gatewayId);
+    const closed = (): boolean => this.closed;
+    this.drops = new DropNotices({
+      clock: options.clock,
+      log: this.log,
+      quota: this.quota,
+      parking: this.parking,
+      counts: this.counts,
+      alarms: this.alarms,
+      append: (drafts) => this.append(drafts),
+      closed,
+    });
+    this.housekeeping = new Housekeeping(this.db, {
+      clock: options.clock,
+      log: this.log,
+      quota: this.quota,
+      counts: this.counts,
+      deliveredRetentionS: options.deliveredRetentionS,
+      maintenanceIntervalMs: options.maintenanceIntervalMs,
+      closed,
+    });
     this.log.info(
       {
         file: options.file,
         synchronous: options.synchronous,
-        lastSeq: this.lastSeq.events,
-        pending: this.pendingCount,
-        delivered: this.deliveredCount,
+        lastSeq: this.writer.lastSeq.events,
+        pending: this.counts.pending,
+        delivered: this.counts.delivered,
         bytes: this.quota.bytes,
         migratedRows: opened.migratedRows,
       },
@@ -225,7 +152,7 @@ export class Outbox {
     if (opened.recovered) {
       const { reason, movedTo, seqBase } = opened.recovered;
       queueMicrotask(() =>
-        this.raise({
+        this.alarms.raise({
           code: 'EDGE_OUTBOX_CORRUPT',
           message: `outbox database was unusable (${reason}); moved to ${movedTo}`,
           details: { reason, movedTo, seqBase },
@@ -248,13 +175,7 @@ export class Outbox {
       return Promise.reject(new EdgeError('EDGE_OUTBOX_CLOSED', 'outbox is closed'));
     }
     if (drafts.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ drafts, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.queue.push(drafts);
   }
 
   /** Subscribe to committed events (uplink wake-up, status page, KPIs). */
@@ -265,112 +186,32 @@ export class Outbox {
 
   /** Quota drops of records and database recovery raise alarms. */
   onAlarm(listener: (alarm: OutboxAlarm) => void): () => void {
-    this.alarmListeners.add(listener);
-    return () => this.alarmListeners.delete(listener);
+    return this.alarms.on(listener);
   }
 
   /** Write everything queued now, in batches of at most batchMaxRows rows per transaction. */
   flush(): void {
-    this.flushScheduled = false;
-    while (this.queue.length > 0) {
-      const waiters: Waiter[] = [];
-      let rows = 0;
-      while (
-        this.queue.length > 0 &&
-        (rows === 0 || rows + this.queue[0]!.drafts.length <= this.options.batchMaxRows)
-      ) {
-        const w = this.queue.shift()!;
-        waiters.push(w);
-        rows += w.drafts.length;
-      }
-      this.writeBatch(waiters);
-    }
+    this.queue.flush();
   }
 
-  private writeBatch(waiters: Waiter[]): void {
-    const nowWall = this.options.clock.wallMs();
-    const nowMono = this.options.clock.monoMs();
-    const results: EdgeEvent[][] = [];
-    const seqs = { ...this.lastSeq };
-    let report: DropReport | null = null;
-    let newBytes = 0;
+  private writeBatch(batch: PendingAppend[]): void {
+    let committed: ReturnType<EventWriter['commitBatch']>;
     try {
-      const tx = this.db.transaction(() => {
-        const touched = new Set<Stream>();
-        for (const w of waiters) {
-          const stored: EdgeEvent[] = [];
-          for (const d of w.drafts) {
-            const { event, bytes } = this.insertDraft(d, this.ids.next(), seqs, nowWall, nowMono);
-            touched.add(event.stream);
-            newBytes += bytes;
-            stored.push(event);
-          }
-          results.push(stored);
-        }
-        for (const s of touched) this.setMeta.run(`seq.${s}`, seqs[s]);
-        report = this.quota.enforce(newBytes, (key, value) => this.setMeta.run(key, value));
-      });
-      tx.immediate();
+      committed = this.writer.commitBatch(batch.map((w) => w.drafts));
     } catch (err) {
-      this.quota.rollback();
       const error = new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
       this.log.error({ err }, 'outbox commit failed');
-      for (const w of waiters) w.reject(error);
+      for (const w of batch) w.reject(error);
       return;
     }
-    this.quota.commit();
-    Object.assign(this.lastSeq, seqs);
+    const { results, report } = committed;
     const all = results.flat();
-    this.pendingCount += all.length;
-    this.appended += all.length;
-    this.batches++;
-    if (report) this.afterDrops(report);
-    waiters.forEach((w, i) => w.resolve(results[i] ?? []));
+    this.counts.pending += all.length;
+    this.counts.appended += all.length;
+    this.counts.batches++;
+    if (report) this.drops.afterDrops(report);
+    batch.forEach((w, i) => w.resolve(results[i] ?? []));
     this.notify(all);
-  }
-
-  /**
-   * Insert one draft as the next event of its stream (inside a transaction): the one place an
-   * event gets its seq (from `seqs`, the caller's copy of lastSeq, committed with it), its wall
-   * time and its stored form.
-   */
-  private insertDraft(
-    d: EventDraft,
-    id: string,
-    seqs: Record<Stream, number>,
-    nowWall: number,
-    nowMono: number,
-  ): { event: EdgeEvent & { stream: Stream }; bytes: number } {
-    const stream = streamOf(d.type);
-    const seq = ++seqs[stream];
-    const wall = Math.round(nowWall - (nowMono - d.atMono));
-    const payload = JSON.stringify(d.payload);
-    const bytes = payload.length + d.type.length + ROW_OVERHEAD_BYTES;
-    this.insert.run(
-      stream,
-      seq,
-      id,
-      d.type,
-      d.parcelId,
-      d.atMono,
-      wall,
-      payload,
-      this.prio.of(d.type),
-      bytes,
-    );
-    const event: EdgeEvent & { stream: Stream } = {
-      schema: EVENT_SCHEMA_VERSION,
-      id,
-      seq,
-      stream,
-      gatewayId: this.options.gatewayId,
-      type: d.type,
-      parcelId: d.parcelId,
-      monoMs: d.atMono,
-      time: new Date(wall).toISOString(),
-      payload: d.payload,
-    };
-    return { event, bytes };
   }
 
   private notify(events: EdgeEvent[]): void {
@@ -383,68 +224,14 @@ export class Outbox {
     }
   }
 
-  private afterDrops(report: DropReport): void {
-    // the quota may also drop parked rows (undelivered): keep the two counts apart
-    const parkedBefore = this.parkedCount;
-    if (parkedBefore > 0 && report.pendingDropped > 0) this.parkedCount = this.parking.count();
-    this.pendingCount -= report.pendingDropped - (parkedBefore - this.parkedCount);
-    this.deliveredCount -= report.deliveredDeleted;
-    if (report.pendingDropped === 0) return;
-    this.quota.noteRanges(report.ranges);
-    this.log.warn(
-      { dropped: report.byPriority, bytes: this.quota.bytes, maxBytes: this.quota.maxBytes },
-      'outbox quota reached: pending events dropped',
-    );
-    if (report.byPriority[2] > 0) {
-      this.raise({
-        code: 'EDGE_OUTBOX_QUOTA',
-        message: `outbox quota reached: ${report.byPriority[2]} undelivered records dropped`,
-        details: { dropped: report.byPriority, ranges: report.ranges },
-      });
-    }
-    // announce drops on the events stream at most once a second, so the platform can tell a
-    // quota gap from a transport gap
-    if (!this.reportTimer && !this.closed) {
-      this.reportTimer = setTimeout(() => {
-        this.reportTimer = null;
-        this.announceDrops();
-      }, 1000);
-      this.reportTimer.unref();
-    }
-  }
-
-  private announceDrops(): void {
-    const summary = this.quota.takeUnannounced();
-    if (!summary || this.closed) return;
-    this.append([
-      {
-        type: 'outbox.dropped',
-        parcelId: null,
-        atMono: this.options.clock.monoMs(),
-        payload: summary,
-      },
-    ]).catch((err: unknown) => this.log.error({ err }, 'drop announcement not recorded'));
-  }
-
-  private raise(alarm: OutboxAlarm): void {
-    this.log.error({ code: alarm.code, details: alarm.details }, alarm.message);
-    for (const l of this.alarmListeners) {
-      try {
-        l(alarm);
-      } catch (err) {
-        this.log.error({ err }, 'alarm listener threw');
-      }
-    }
-  }
-
   /** Undelivered events after position `afterPos`, in commit order. */
   pending(afterPos: number, limit: number): StoredRow[] {
-    return this.pendingStmt.all(afterPos, limit).map(toStoredRow);
+    return this.rows.pending(afterPos, limit);
   }
 
   /** Stored events (delivered or not) of a stream with fromSeq <= seq <= toSeq, for replays. */
   range(stream: Stream, fromSeq: number, toSeq: number, limit: number): StoredRow[] {
-    return this.rangeStmt.all(stream, fromSeq, toSeq, limit).map(toStoredRow);
+    return this.rows.range(stream, fromSeq, toSeq, limit);
   }
 
   /**
@@ -454,8 +241,8 @@ export class Outbox {
   park(pos: number, reason: string): boolean {
     if (this.closed) return false;
     const changed = this.parking.park(pos, reason, null);
-    this.pendingCount -= changed;
-    this.parkedCount += changed;
+    this.counts.pending -= changed;
+    this.counts.parked += changed;
     return changed > 0;
   }
 
@@ -497,50 +284,35 @@ export class Outbox {
     parks: boolean,
   ): EdgeEvent | null {
     if (this.closed) throw new EdgeError('EDGE_OUTBOX_CLOSED', 'outbox is closed');
-    const nowWall = this.options.clock.wallMs();
-    const nowMono = this.options.clock.monoMs();
-    const seqs = { ...this.lastSeq };
-    let event: EdgeEvent | null = null;
-    let report: DropReport | null = null;
+    let committed: ReturnType<EventWriter['commitAlarm']>;
     try {
-      const tx = this.db.transaction(() => {
-        const id = this.ids.next();
-        if (mark(id) === 0) return;
-        const stored = this.insertDraft(alarm, id, seqs, nowWall, nowMono);
-        this.setMeta.run(`seq.${stored.event.stream}`, seqs[stored.event.stream]);
-        report = this.quota.enforce(stored.bytes, (key, value) => this.setMeta.run(key, value));
-        event = stored.event;
-      });
-      tx.immediate();
+      committed = this.writer.commitAlarm(alarm, mark);
     } catch (err) {
-      this.quota.rollback();
       this.log.error({ err, type: alarm.type }, 'outbox commit of a parking alarm failed');
       throw new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
     }
-    const committed = event as EdgeEvent | null;
     if (!committed) return null;
-    this.quota.commit();
-    Object.assign(this.lastSeq, seqs);
+    const { event, report } = committed;
     if (parks) {
-      this.pendingCount--;
-      this.parkedCount++;
+      this.counts.pending--;
+      this.counts.parked++;
     }
-    this.pendingCount++;
-    this.appended++;
-    this.batches++;
-    if (report) this.afterDrops(report);
+    this.counts.pending++;
+    this.counts.appended++;
+    this.counts.batches++;
+    if (report) this.drops.afterDrops(report);
     queueMicrotask(() => {
-      if (!this.closed) this.notify([committed]);
+      if (!this.closed) this.notify([event]);
     });
-    return committed;
+    return event;
   }
 
   /** A parked row was delivered after all (a replay, once the broker's limit allowed it). */
   markParkedDelivered(pos: number): boolean {
     if (this.closed) return false;
     const changed = this.parking.markDelivered(pos, this.options.clock.wallMs());
-    this.parkedCount -= changed;
-    this.deliveredCount += changed;
+    this.counts.parked -= changed;
+    this.counts.delivered += changed;
     return changed > 0;
   }
 
@@ -559,60 +331,29 @@ export class Outbox {
     } finally {
       if (relax) this.db.pragma('synchronous = FULL');
     }
-    this.pendingCount -= changed;
-    this.deliveredCount += changed;
+    this.counts.pending -= changed;
+    this.counts.delivered += changed;
     return changed;
   }
 
   /** Recent events of the given types (for the status page after a restart). */
   recent(types: readonly string[], limit: number): EdgeEvent[] {
-    const placeholders = types.map(() => '?').join(',');
-    const rows = this.db
-      .prepare<unknown[], Row>(
-        `SELECT ${COLUMNS} FROM outbox_events WHERE type IN (${placeholders}) ORDER BY pos DESC LIMIT ?`,
-      )
-      .all(...types, limit);
-    return rows.reverse().map((r) => this.toEvent(r));
+    return this.rows.recent(types, limit);
   }
 
   /** Retention of delivered rows and a WAL checkpoint; runs on a timer, callable by tests. */
   maintain(): void {
-    if (this.closed) return;
-    try {
-      const cutoff =
-        this.options.clock.wallMs() - (this.options.deliveredRetentionS ?? 3 * 86400) * 1000;
-      const deleted = this.quota.deleteDeliveredBefore(cutoff);
-      this.retentionDeleted += deleted;
-      this.deliveredCount -= deleted;
-      this.db.pragma(
-        this.pendingCount === 0 ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)',
-      );
-      this.checkpoints++;
-    } catch (err) {
-      this.log.warn({ err }, 'outbox maintenance failed');
-    }
+    this.housekeeping.maintain();
   }
 
   stats(): OutboxStats {
-    const dropped = this.quota.dropped;
-    return {
-      pending: this.pendingCount,
-      delivered: this.deliveredCount,
-      dropped: { telemetry: dropped[0], operational: dropped[1], records: dropped[2] },
-      alarms: this.quota.alarms,
-      lastSeq: this.lastSeq.events,
-      lastTelemetrySeq: this.lastSeq.telemetry,
-      appended: this.appended,
-      batches: this.batches,
-      bytes: this.quota.bytes,
-      maxBytes: this.quota.maxBytes,
-      fileBytes: fileSize(this.options.file),
-      walBytes: fileSize(`${this.options.file}-wal`),
-      retentionDeleted: this.retentionDeleted,
-      checkpoints: this.checkpoints,
+    return outboxStats({
+      counts: this.counts,
+      quota: this.quota,
+      lastSeq: this.writer.lastSeq,
+      file: this.options.file,
       recovered: this.recovered,
-      parked: this.parkedCount,
-    };
+    });
   }
 
   priorityOf(type: string): Priority {
@@ -622,54 +363,12 @@ export class Outbox {
   close(): void {
     if (this.closed) return;
     this.flush();
-    this.announceDrops();
+    this.drops.announce();
     this.flush();
     this.closed = true;
-    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
-    if (this.reportTimer) clearTimeout(this.reportTimer);
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch (err) {
-      this.log.warn({ err }, 'checkpoint on close failed');
-    }
+    this.housekeeping.stop();
+    this.drops.stop();
+    this.housekeeping.checkpointOnClose();
     this.db.close();
-  }
-
-  private toEvent(r: Row): EdgeEvent {
-    return {
-      schema: EVENT_SCHEMA_VERSION,
-      id: r.id,
-      seq: r.seq,
-      stream: r.stream as Stream,
-      gatewayId: this.options.gatewayId,
-      type: r.type,
-      parcelId: r.parcel_id,
-      monoMs: r.mono_ms,
-      time: new Date(r.wall_ms).toISOString(),
-      payload: JSON.parse(r.payload) as Record<string, unknown>,
-    };
-  }
-}
-
-function toStoredRow(r: Row): StoredRow {
-  return {
-    pos: r.pos,
-    stream: r.stream as Stream,
-    seq: r.seq,
-    id: r.id,
-    type: r.type,
-    parcelId: r.parcel_id,
-    monoMs: r.mono_ms,
-    time: new Date(r.wall_ms).toISOString(),
-    payloadJson: r.payload,
-    parked: r.parked !== null,
-  };
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }

@@ -1,0 +1,110 @@
+import type Database from 'better-sqlite3';
+import { EVENT_SCHEMA_VERSION, type EdgeEvent, type Stream } from '../events/model.js';
+
+/**
+ * Reading stored rows of the outbox: the pending set in commit order (uplink), ranges of a stream
+ * by seq (replays) and recent events by type (status page after a restart).
+ */
+
+/**
+ * A stored event with its position in the outbox (commit order across streams) and its payload
+ * as stored JSON text, so the uplink need not parse and re-serialize it.
+ */
+export interface StoredRow {
+  pos: number;
+  stream: Stream;
+  seq: number;
+  id: string;
+  type: string;
+  parcelId: string | null;
+  monoMs: number;
+  time: string;
+  payloadJson: string;
+  /** parked by the uplink (not sent live; a replay may still send it) */
+  parked: boolean;
+}
+
+interface Row {
+  pos: number;
+  stream: string;
+  seq: number;
+  id: string;
+  type: string;
+  parcel_id: string | null;
+  mono_ms: number;
+  wall_ms: number;
+  payload: string;
+  parked: string | null;
+}
+
+const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, parked';
+
+export class RowReader {
+  private readonly pendingStmt: Database.Statement<[number, number], Row>;
+  private readonly rangeStmt: Database.Statement<[string, number, number, number], Row>;
+
+  /** Prepare after the parking columns exist (ParkingStore adds them to older files). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly gatewayId: string,
+  ) {
+    this.pendingStmt = db.prepare<[number, number], Row>(
+      `SELECT ${COLUMNS} FROM outbox_events
+       WHERE delivered_at IS NULL AND parked IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
+    );
+    this.rangeStmt = db.prepare<[string, number, number, number], Row>(
+      `SELECT ${COLUMNS} FROM outbox_events WHERE stream = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
+    );
+  }
+
+  /** Undelivered, unparked rows after position `afterPos`, in commit order. */
+  pending(afterPos: number, limit: number): StoredRow[] {
+    return this.pendingStmt.all(afterPos, limit).map(toStoredRow);
+  }
+
+  /** Stored rows (delivered or not) of a stream with fromSeq <= seq <= toSeq. */
+  range(stream: Stream, fromSeq: number, toSeq: number, limit: number): StoredRow[] {
+    return this.rangeStmt.all(stream, fromSeq, toSeq, limit).map(toStoredRow);
+  }
+
+  /** The last `limit` events of the given types, oldest first. */
+  recent(types: readonly string[], limit: number): EdgeEvent[] {
+    const placeholders = types.map(() => '?').join(',');
+    const rows = this.db
+      .prepare<unknown[], Row>(
+        `SELECT ${COLUMNS} FROM outbox_events WHERE type IN (${placeholders}) ORDER BY pos DESC LIMIT ?`,
+      )
+      .all(...types, limit);
+    return rows.reverse().map((r) => this.toEvent(r));
+  }
+
+  private toEvent(r: Row): EdgeEvent {
+    return {
+      schema: EVENT_SCHEMA_VERSION,
+      id: r.id,
+      seq: r.seq,
+      stream: r.stream as Stream,
+      gatewayId: this.gatewayId,
+      type: r.type,
+      parcelId: r.parcel_id,
+      monoMs: r.mono_ms,
+      time: new Date(r.wall_ms).toISOString(),
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+    };
+  }
+}
+
+function toStoredRow(r: Row): StoredRow {
+  return {
+    pos: r.pos,
+    stream: r.stream as Stream,
+    seq: r.seq,
+    id: r.id,
+    type: r.type,
+    parcelId: r.parcel_id,
+    monoMs: r.mono_ms,
+    time: new Date(r.wall_ms).toISOString(),
+    payloadJson: r.payload,
+    parked: r.parked !== null,
+  };
+}
