@@ -71,7 +71,9 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
     gateTest: async (args) => {
       const line = lineForJog(parts);
       const link = assertGateTestAllowed(parts.gateLink(), args.gateId, line);
-      return { ...(await link.jogFire(args.gateId, jogHoldMs(link, line, args.pulseMs))) };
+      return {
+        ...(await link.jogFire(args.gateId, jogHoldMs(link, line, args.pulseMs, args.gateId))),
+      };
     },
   };
 }

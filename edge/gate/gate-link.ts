@@ -212,6 +212,13 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     return this.settings?.outputs.find((o) => o.id === id)?.kind;
   }
 
+  /** How long a jog without holdMs keeps a gate active: its pulse, or its longest hold. */
+  jogDefaultMs(id: string): number | undefined {
+    const o = this.settings?.outputs.find((x) => x.id === id);
+    if (o?.kind !== 'gate') return undefined;
+    return o.mode === 'pulse' ? o.pulseMs : o.maxHoldMs;
+  }
+
   /** Why the controller cannot take a fire command now, or null when it can. */
   private refusal(): string | null {
     const connected = this.child.connected;

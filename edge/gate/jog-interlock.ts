@@ -47,7 +47,10 @@ export interface LineForJog {
 export type JogOutputKind = 'gate' | 'lamp' | 'beacon';
 
 /** What the interlock reads from the gate link: outputs, maintenance, E-stop, run input. */
-export type JogLinkView = Pick<GateLink, 'outputKind' | 'maintenance' | 'estop' | 'lineRunning'>;
+export type JogLinkView = Pick<
+  GateLink,
+  'outputKind' | 'maintenance' | 'estop' | 'lineRunning' | 'jogDefaultMs'
+>;
 
 export function assertJogAllowed<L extends JogLinkView>(
   link: L | null,
@@ -97,15 +100,18 @@ export function lineRunning(link: JogLinkView, line: LineForJog): boolean {
 
 /**
  * How long a hand fire holds the gate: as asked (undefined: the gate's configured mode) on a
- * stopped line; at most RUNNING_BELT_MAX_HOLD_MS on a belt that may move.
+ * stopped line; on a belt that may move, the asked or configured time (a pusher's short pulse
+ * stays short) but at most RUNNING_BELT_MAX_HOLD_MS.
  */
 export function jogHoldMs(
   link: JogLinkView,
   line: LineForJog,
   requested: number | undefined,
+  gateId: string,
 ): number | undefined {
   if (!lineRunning(link, line)) return requested;
-  return Math.min(requested ?? RUNNING_BELT_MAX_HOLD_MS, RUNNING_BELT_MAX_HOLD_MS);
+  const wanted = requested ?? link.jogDefaultMs(gateId) ?? RUNNING_BELT_MAX_HOLD_MS;
+  return Math.min(wanted, RUNNING_BELT_MAX_HOLD_MS);
 }
 
 /** The platform's gate-test command: the same interlock as a technician's gate jog. */

@@ -13,11 +13,14 @@ import {
 function link(over: Partial<JogLinkView> = {}): JogLinkView {
   const kinds: Record<string, string> = {
     'gate-pass': 'gate',
+    pusher: 'gate',
     'light-red': 'lamp',
     beacon: 'beacon',
   };
   return {
     outputKind: (id: string) => kinds[id],
+    // a pusher with a 40 ms pulse, a diverter held up to 60 s
+    jogDefaultMs: (id: string) => ({ 'gate-pass': 60_000, pusher: 40 })[id],
     maintenance: false,
     estop: false,
     lineRunning: null,
@@ -140,12 +143,15 @@ describe('jog interlock', () => {
 
   it('a hand hold on a belt that may move is a short pulse; on a stopped line as asked', () => {
     const m = link({ maintenance: true });
-    expect(jogHoldMs(m, running, 10_000)).toBe(RUNNING_BELT_MAX_HOLD_MS);
-    expect(jogHoldMs(m, running, undefined)).toBe(RUNNING_BELT_MAX_HOLD_MS);
-    expect(jogHoldMs(m, running, 40)).toBe(40);
-    expect(jogHoldMs(m, { ...running, state: 'jam' }, 10_000)).toBe(RUNNING_BELT_MAX_HOLD_MS);
-    expect(jogHoldMs(link({ lineRunning: true }), stopped, 2000)).toBe(RUNNING_BELT_MAX_HOLD_MS);
-    expect(jogHoldMs(m, stopped, 10_000)).toBe(10_000);
-    expect(jogHoldMs(m, stopped, undefined)).toBeUndefined();
+    const g = 'gate-pass';
+    expect(jogHoldMs(m, running, 10_000, g)).toBe(RUNNING_BELT_MAX_HOLD_MS);
+    // without a hold asked: the gate's own hold (60 s) is cut, a pusher's 40 ms pulse stays
+    expect(jogHoldMs(m, running, undefined, g)).toBe(RUNNING_BELT_MAX_HOLD_MS);
+    expect(jogHoldMs(m, running, undefined, 'pusher')).toBe(40);
+    expect(jogHoldMs(m, running, 40, g)).toBe(40);
+    expect(jogHoldMs(m, { ...running, state: 'jam' }, 10_000, g)).toBe(RUNNING_BELT_MAX_HOLD_MS);
+    expect(jogHoldMs(link({ lineRunning: true }), stopped, 2000, g)).toBe(RUNNING_BELT_MAX_HOLD_MS);
+    expect(jogHoldMs(m, stopped, 10_000, g)).toBe(10_000);
+    expect(jogHoldMs(m, stopped, undefined, g)).toBeUndefined();
   });
 });

@@ -124,7 +124,7 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
           const l = link();
           const line = deps.line();
           assertJogAllowed(l, output, 'gate', line);
-          const heldMs = jogHoldMs(l, line, holdMs);
+          const heldMs = jogHoldMs(l, line, holdMs, output);
           const fired = await l.jogFire(output, heldMs);
           audit('gate.jog', actor, {
             ...fields,
