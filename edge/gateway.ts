@@ -369,7 +369,10 @@ export class Gateway {
         details: {},
       });
     }
-    const anyBad = drivers.some((d) => d.state !== 'running');
+    // a reply store that could not be opened refuses state-changing commands: degraded too
+    const anyBad =
+      drivers.some((d) => d.state !== 'running') ||
+      this.commands?.health().replyStore === 'unavailable';
     const uplink = this.uplink?.health();
     const status =
       this.phase === 'running'
