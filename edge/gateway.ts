@@ -24,6 +24,7 @@ import {
 import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
+import { createDrivers } from './gateway-drivers.js';
 import { CommandRouter } from './commands/router.js';
 import { REPLY_STORE_FILE, ReplyStore } from './commands/reply-store.js';
 import { SystemProbe } from './telemetry/system-probe.js';
@@ -194,52 +195,16 @@ export class Gateway {
     // Create every driver first: a heavy driver (OPC UA) loads its code here, and that load
     // blocks the event loop; the gate controller is started after it so its heartbeat watchdog
     // does not see the stall. Then the gate link, then the drivers.
-    const created: Driver[] = [];
-    const kinds = this.o.driverKinds ?? DRIVER_KINDS;
-    for (const entry of config.drivers) {
-      if (entry.enabled === false) continue;
-      const kind = kinds.find((k) => k.kind === entry.kind);
-      if (!kind) {
-        this.driverErrors.set(entry.id, `unknown driver kind ${entry.kind}`);
-        continue;
-      }
-      let driver: Driver;
-      try {
-        driver = await kind.create(entry, {
-          log: this.child('driver'),
-          clock,
-          line: config.line,
-          dataDir,
-        });
-      } catch (err) {
-        this.driverErrors.set(entry.id, (err as Error).message);
-        this.o.log.error({ err, driver: entry.id }, 'driver could not be created');
-        continue;
-      }
-      driver.on('signal', (signal) => this.runner?.handle(signal));
-      driver.on('health', (h) =>
-        this.record([
-          {
-            type: 'driver.state',
-            parcelId: null,
-            atMono: clock.monoMs(),
-            payload: { driverId: h.id, kind: h.kind, state: h.state, lastError: h.lastError },
-          },
-        ]),
-      );
-      driver.on('alarm', (a) =>
-        this.record([
-          {
-            type: 'alarm.driver',
-            parcelId: null,
-            atMono: clock.monoMs(),
-            payload: { driverId: driver.id, kind: driver.kind, ...a },
-          },
-        ]),
-      );
-      this.drivers.push(driver);
-      created.push(driver);
-    }
+    const { drivers: created, errors } = await createDrivers({
+      config,
+      kinds: this.o.driverKinds ?? DRIVER_KINDS,
+      clock,
+      log: this.o.log,
+      dataDir,
+      wiring: { signal: (signal) => this.runner?.handle(signal), record: (e) => this.record(e) },
+    });
+    for (const [id, message] of errors) this.driverErrors.set(id, message);
+    this.drivers.push(...created);
     await this.startDriver(gateLink);
     for (const driver of created) await this.startDriver(driver);
 
