@@ -1,0 +1,30 @@
+import { Type, type Static } from 'typebox';
+
+/** Configuration section `http.users`: UI / API users and their roles (see config/schema.ts). */
+
+export const Role = Type.Union([
+  Type.Literal('viewer'),
+  Type.Literal('inspector'),
+  Type.Literal('technician'),
+  Type.Literal('admin'),
+]);
+export type Role = Static<typeof Role>;
+
+export const HttpUserSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    role: Role,
+    password: Type.Optional(
+      Type.String({
+        minLength: 8,
+        description: 'plain secret, usually ${env:NAME} or ${file:PATH}',
+      }),
+    ),
+    passwordHash: Type.Optional(
+      Type.String({ pattern: '^scrypt\\$', description: 'scrypt$<salt hex>$<hash hex>' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type HttpUser = Static<typeof HttpUserSchema>;

@@ -1,0 +1,8 @@
+import { Type } from 'typebox';
+
+/** Field builders shared by the configuration sections (config/schema.ts and its parts). */
+
+export const Id = (description: string) =>
+  Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description });
+export const Mm = (description: string) => Type.Number({ minimum: 0, description });
+export const Ms = (description: string, minimum = 0) => Type.Number({ minimum, description });
