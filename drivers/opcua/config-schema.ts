@@ -193,6 +193,12 @@ export const OpcuaServerSchema = Type.Object(
     keepAliveCount: Type.Integer({ minimum: 2, default: 10 }),
     lifetimeCount: Type.Integer({ minimum: 6, default: 60 }),
     sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+    connectTimeoutMs: Type.Integer({
+      minimum: 500,
+      default: 15_000,
+      description:
+        'a connect attempt with no answer (a host that accepts and stays silent) is given up after this',
+    }),
     backoff: Type.Object(
       {
         initialMs: Type.Integer({ minimum: 10, default: 500 }),

@@ -49,6 +49,20 @@ export interface LinkDeps {
 
 const TICK_MS = 100;
 
+/**
+ * `p`, or an EDGE_OPCUA_CONNECT error after `ms`: node-opcua waits up to its transport timeout
+ * (60 s) for a host that accepts the TCP connection and never answers; a technician should see
+ * the failure sooner, and the loop retries with backoff.
+ */
+function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  p.catch(() => undefined); // the loser's rejection is not unhandled
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new EdgeError('EDGE_OPCUA_CONNECT', message)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Wait for `p` at most `ms` (a hung disconnect must not stall the loop or stop()). */
 function bounded<T>(p: Promise<T>, ms: number): Promise<T | void> {
   return Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
@@ -262,7 +276,11 @@ export class ServerLink {
     this.client = client;
     this.attachClientEvents(client);
     try {
-      await client.connect(this.config.endpointUrl);
+      await withDeadline(
+        client.connect(this.config.endpointUrl),
+        this.config.connectTimeoutMs,
+        `no answer from ${this.config.endpointUrl} within ${this.config.connectTimeoutMs} ms`,
+      );
     } finally {
       const leaf = leafOf(client.serverCertificate);
       if (leaf) this.serverCertificate = thumbprintOf(leaf);

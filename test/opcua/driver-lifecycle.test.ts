@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DRIVER_KINDS } from '../../drivers/kinds.js';
@@ -48,6 +49,31 @@ describe('OPC UA driver lifecycle', () => {
     await s1;
     expect(driver.health().state).toBe('stopped');
     expect(driver.serverHealth()[0]!.state).toBe('stopped');
+  });
+
+  it('a host that accepts the connection and never answers is given up after connectTimeoutMs', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const { driver } = makeDriver(
+      opcuaConfig({
+        id: 'opcua-silent',
+        kind: 'opcua',
+        servers: [simServer(`opc.tcp://127.0.0.1:${port}`, { connectTimeoutMs: 1000 })],
+      }),
+      tmp(),
+    );
+    try {
+      await driver.start();
+      // node-opcua alone would wait 60 s for the first answer
+      const err = await waitFor(() => driver.serverHealth()[0]!.lastError, { timeoutMs: 20_000 });
+      expect(err).toMatchObject({ code: 'EDGE_OPCUA_CONNECT' });
+      expect(err.message).toMatch(/no answer from .* within 1000 ms/);
+      await waitFor(() => driver.serverHealth()[0]!.connectAttempts >= 2, { timeoutMs: 20_000 });
+    } finally {
+      await driver.stop();
+      silent.close();
+    }
   });
 
   it('is created through the driver kind registry with a dynamic import', async () => {
