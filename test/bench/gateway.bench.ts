@@ -1,10 +1,10 @@
 /**
  * Gateway process figures: cold_start_ms (process start -> /api/health answers) and
  * steady_rss_mb (RSS of the gateway after 60 s of the simulated line at 20 parcels/s), measured
- * on the production build (node dist/edge/main.js; built first if missing).
+ * on the production build (node dist/edge/main.js; built first).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -32,9 +32,8 @@ function childPids(pid: number): number[] {
 }
 
 const bench: Bench = async ({ quick }) => {
-  if (!existsSync(join(root, 'dist/edge/main.js'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
+  // always the current sources: a stale dist/ would measure (or fail on) old code
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'edge-bench-'));
   const doc = parse(readFileSync(join(root, 'config/examples/simulated-line.yaml'), 'utf8'));
   const httpPort = await freePort();
