@@ -108,12 +108,15 @@ export class Outbox {
       meta,
     });
     this.queue = new AppendQueue(options.batchMaxRows, (batch) => this.writeBatch(batch));
+    // one statement per run of consecutive positions: the rows of a run are exactly the listed ones
     this.markStmt = this.db.prepare(
-      'UPDATE outbox_events SET delivered_at = ? WHERE pos = ? AND delivered_at IS NULL',
+      'UPDATE outbox_events SET delivered_at = ? WHERE pos BETWEEN ? AND ? AND delivered_at IS NULL',
     );
     this.markTx = this.db.transaction((list: readonly number[], now: number) => {
       let changed = 0;
-      for (const p of list) changed += this.markStmt.run(now, p).changes;
+      for (const [from, to] of positionRuns(list)) {
+        changed += this.markStmt.run(now, from, to).changes;
+      }
       return changed;
     });
     this.rows = new RowReader(this.db, options.gatewayId);
@@ -371,4 +374,16 @@ export class Outbox {
     this.housekeeping.checkpointOnClose();
     this.db.close();
   }
+}
+
+/** Sorted, distinct positions as [from, to] runs of consecutive integers. */
+function positionRuns(positions: readonly number[]): [number, number][] {
+  const sorted = Float64Array.from(positions).sort();
+  const runs: [number, number][] = [];
+  for (const p of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && p <= last[1] + 1) last[1] = Math.max(last[1], p);
+    else runs.push([p, p]);
+  }
+  return runs;
 }

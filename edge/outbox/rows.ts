@@ -39,19 +39,38 @@ interface Row {
 
 const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, parked';
 
+/** A row read in raw mode: the COLUMNS in order. */
+type RawRow = [
+  pos: number,
+  stream: string,
+  seq: number,
+  id: string,
+  type: string,
+  parcel_id: string | null,
+  mono_ms: number,
+  wall_ms: number,
+  payload: string,
+  parked: string | null,
+];
+
 export class RowReader {
-  private readonly pendingStmt: Database.Statement<[number, number], Row>;
+  private readonly pendingStmt: Database.Statement<[number, number], RawRow>;
   private readonly rangeStmt: Database.Statement<[string, number, number, number], Row>;
+  private lastWallMs = Number.NaN;
+  private lastTime = '';
 
   /** Prepare after the parking columns exist (ParkingStore adds them to older files). */
   constructor(
     private readonly db: Database.Database,
     private readonly gatewayId: string,
   ) {
-    this.pendingStmt = db.prepare<[number, number], Row>(
-      `SELECT ${COLUMNS} FROM outbox_events
-       WHERE delivered_at IS NULL AND parked IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
-    );
+    // raw (arrays, not objects): the uplink's hot path reads every row through here
+    this.pendingStmt = db
+      .prepare<[number, number], RawRow>(
+        `SELECT ${COLUMNS} FROM outbox_events
+         WHERE delivered_at IS NULL AND parked IS NULL AND pos > ? ORDER BY pos LIMIT ?`,
+      )
+      .raw(true);
     this.rangeStmt = db.prepare<[string, number, number, number], Row>(
       `SELECT ${COLUMNS} FROM outbox_events WHERE stream = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
     );
@@ -59,7 +78,19 @@ export class RowReader {
 
   /** Undelivered, unparked rows after position `afterPos`, in commit order. */
   pending(afterPos: number, limit: number): StoredRow[] {
-    return this.pendingStmt.all(afterPos, limit).map(toStoredRow);
+    const rows = this.pendingStmt.all(afterPos, limit);
+    const out: StoredRow[] = new Array<StoredRow>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = this.fromRaw(rows[i]!);
+    return out;
+  }
+
+  /** Rows committed together share their wall time: its ISO text is formatted once. */
+  private fromRaw(r: RawRow): StoredRow {
+    if (r[7] !== this.lastWallMs) {
+      this.lastWallMs = r[7];
+      this.lastTime = new Date(r[7]).toISOString();
+    }
+    return rawToStoredRow(r, this.lastTime);
   }
 
   /** Stored rows (delivered or not) of a stream with fromSeq <= seq <= toSeq. */
@@ -106,5 +137,20 @@ function toStoredRow(r: Row): StoredRow {
     time: new Date(r.wall_ms).toISOString(),
     payloadJson: r.payload,
     parked: r.parked !== null,
+  };
+}
+
+function rawToStoredRow(r: RawRow, time: string): StoredRow {
+  return {
+    pos: r[0],
+    stream: r[1] as Stream,
+    seq: r[2],
+    id: r[3],
+    type: r[4],
+    parcelId: r[5],
+    monoMs: r[6],
+    time,
+    payloadJson: r[8],
+    parked: r[9] !== null,
   };
 }

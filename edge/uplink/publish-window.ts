@@ -95,7 +95,11 @@ export class PublishWindow {
     const qos = row.stream === 'telemetry' ? this.o.config.telemetry.qos : 1;
     const topic = this.o.topicFor(row);
     const payload = envelopeJson(row, this.o.gatewayId, replay);
-    const over = oversize.excess({ topic, payloadBytes: Buffer.byteLength(payload), qos });
+    // no limit in force (the usual case): no need to count the payload's bytes
+    const over =
+      oversize.limit.bytes === null
+        ? null
+        : oversize.excess({ topic, payloadBytes: Buffer.byteLength(payload), qos });
     if (over) {
       if (replay) oversize.skipReplay(row, over.bytes, over.limit);
       else oversize.park(row, over.bytes, over.limit);
