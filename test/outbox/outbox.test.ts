@@ -48,6 +48,20 @@ describe('outbox', () => {
     c.close();
   });
 
+  it('marks exactly the acknowledged rows delivered: unsorted, gapped, repeated, already delivered', async () => {
+    const box = openOutbox(dir());
+    await box.append(Array.from({ length: 10 }, (_, i) => draft('parcel.decided', i)));
+    const pos = box.pending(0, 20).map((r) => r.pos);
+    // PUBACKs arrive out of order, with holes (rows still in flight) and a duplicate
+    const acked = [pos[6]!, pos[2]!, pos[3]!, pos[2]!, pos[0]!, pos[9]!];
+    expect(box.markDelivered(acked)).toBe(5);
+    expect(box.pending(0, 20).map((r) => r.pos)).toEqual([1, 4, 5, 7, 8].map((i) => pos[i]));
+    // marking again changes nothing (the counts stay right)
+    expect(box.markDelivered([pos[0]!, pos[6]!])).toBe(0);
+    expect(box.stats()).toMatchObject({ pending: 5, delivered: 5 });
+    box.close();
+  });
+
   it('drops delivered rows, then telemetry, then operational before records; dropping records raises an alarm', async () => {
     const d = dir();
     const box = openOutbox(d, { maxBytes: 100_000 });
