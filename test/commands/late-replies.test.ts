@@ -1,42 +1,24 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../edge/clock.js';
 import { EdgeError } from '../../edge/errors.js';
-import { ReplyStore, type ReplyStoreOptions } from '../../edge/commands/reply-store.js';
 import type { CommandHandlers, CommandRouter } from '../../edge/commands/router.js';
 import type { CommandReply, GateTestArgsT } from '../../edge/commands/schemas.js';
-import { silentLogger } from '../../edge/log.js';
 import { waitFor } from '../support/wait.js';
-import { tempDir } from '../uplink/helpers.js';
-import { FakeReplyLink, replyRig } from './reply-rig.js';
+import { FakeReplyLink, replyRig, replyStoreFiles } from './reply-rig.js';
 
 /**
  * Stored replies that were never published are delivered late by the next router: real SQLite
  * files, routers on a fake uplink (`FakeReplyLink`: offline, failing, connect events). A
  * "restart" is a new store + router on the same file (another process token).
  */
-const dirs: string[] = [];
-const stores: ReplyStore[] = [];
+const files = replyStoreFiles('late-replies-');
+const { storeFile, openStore } = files;
 const routers: CommandRouter[] = [];
 afterEach(() => {
   for (const r of routers.splice(0)) r.stop();
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  files.cleanup();
 });
-
-function storeFile(): string {
-  const dir = tempDir('late-replies-');
-  dirs.push(dir);
-  return join(dir, 'command-replies.sqlite');
-}
-
-function openStore(file: string, extra: Partial<ReplyStoreOptions> = {}): ReplyStore {
-  const store = new ReplyStore({ file, wallMs: () => Date.now(), log: silentLogger(), ...extra });
-  stores.push(store);
-  return store;
-}
 
 function rig(o: Parameters<typeof replyRig>[0], start = true) {
   const r = replyRig(o);
@@ -90,7 +72,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     expect(a.router.counters.replyFailures).toBe(1);
     expect(publishedAt(file, 'g1')).toBeNull();
     a.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
 
     // restart: the new router publishes it on start, to the same topic with the same correlation
     const link = new FakeReplyLink();
@@ -109,7 +91,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     expect(b.router.lateReplies).toMatchObject({ delivered: 1, failures: 0, stale: 0 });
     expect(ran).toHaveLength(1);
     b.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
 
     // a third router finds nothing to deliver (a ping proves it started and answers)
     const third = new FakeReplyLink();
@@ -135,7 +117,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     const first = await a.send('gate-test', 'o1', GATE, mqtt5(1));
     const second = await a.send('gate-test', 'o2', GATE); // no response topic: fallback topic
     a.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
 
     const link = new FakeReplyLink();
     link.connected = false;
@@ -182,7 +164,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     const r2 = await a.send('gate-test', 'r2', GATE, mqtt5(2));
     const r3 = await a.send('gate-test', 'r3', GATE, mqtt5(3));
     a.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
 
     const link = new FakeReplyLink();
     const tries = new Map<string, number>();
@@ -214,7 +196,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     expect(b.router.lateReplies).toMatchObject({ delivered: 1, failures: 10 });
     expect(publishedAt(file, 'r1')).toBeNull();
     b.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
 
     // kept in the file: a new process does not try them again, and delivers a new late reply
     const c1 = rig({
@@ -224,7 +206,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     });
     const r4 = await c1.send('gate-test', 'r4', GATE, mqtt5(4));
     c1.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
     const c = rig({
       handlers: gateHandlers([]),
       store: openStore(file, { processToken: 'p4' }),
@@ -293,7 +275,7 @@ describe('late delivery of unpublished command replies (real SQLite file)', () =
     const recent = await a.send('gate-test', 'recent', GATE, mqtt5(2));
     clock.advance(15 * 60_000); // 'old' finished 65 min ago, 'recent' 15 min ago
     a.router.stop();
-    stores.pop()?.close();
+    files.closeLast();
 
     const link = new FakeReplyLink();
     const b = rig({

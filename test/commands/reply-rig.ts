@@ -5,12 +5,14 @@ import {
   type CommandHandlers,
   type CommandTransport,
 } from '../../edge/commands/router.js';
-import type { ReplyStore } from '../../edge/commands/reply-store.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ReplyStore, type ReplyStoreOptions } from '../../edge/commands/reply-store.js';
 import type { CommandReply } from '../../edge/commands/schemas.js';
 import type { EventDraft } from '../../edge/events/model.js';
 import { silentLogger } from '../../edge/log.js';
 import { Topics } from '../../edge/uplink/topics.js';
-import { uplinkConfig } from '../uplink/helpers.js';
+import { tempDir, uplinkConfig } from '../uplink/helpers.js';
 
 /** One publish the fake transport accepted: the exact text, topic and correlation data. */
 export interface SentReply {
@@ -122,4 +124,27 @@ export function replyRig(o: {
       ...(mqtt5 ?? {}),
     });
   return { router, send, published, audit, topics };
+}
+
+/** Reply-store files in temp folders, and the stores opened on them; `cleanup` in afterEach. */
+export function replyStoreFiles(prefix: string) {
+  const dirs: string[] = [];
+  const stores: ReplyStore[] = [];
+  const storeFile = (): string => {
+    const dir = tempDir(prefix);
+    dirs.push(dir);
+    return join(dir, 'command-replies.sqlite');
+  };
+  const openStore = (file: string, extra: Partial<ReplyStoreOptions> = {}): ReplyStore => {
+    const store = new ReplyStore({ file, wallMs: () => Date.now(), log: silentLogger(), ...extra });
+    stores.push(store);
+    return store;
+  };
+  /** Close the store opened last (a process that ends). */
+  const closeLast = (): void => stores.pop()?.close();
+  const cleanup = (): void => {
+    for (const s of stores.splice(0)) s.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  };
+  return { storeFile, openStore, closeLast, cleanup };
 }

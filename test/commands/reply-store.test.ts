@@ -1,40 +1,22 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../edge/clock.js';
-import { ReplyStore, type ReplyStoreOptions } from '../../edge/commands/reply-store.js';
 import type { CommandHandlers } from '../../edge/commands/router.js';
 import type { CommandReply, GateTestArgsT } from '../../edge/commands/schemas.js';
-import { silentLogger } from '../../edge/log.js';
 import { waitFor } from '../support/wait.js';
-import { tempDir } from '../uplink/helpers.js';
-import { replyRig } from './reply-rig.js';
+import { replyRig, replyStoreFiles } from './reply-rig.js';
 
 /**
  * Command ids run at most once across restarts: a real SQLite reply store, routers on a fake
  * transport; a "restart" is a new store + router on the same file with another process token,
  * and one test kills a real child process with SIGKILL mid-command.
  */
-const dirs: string[] = [];
-const stores: ReplyStore[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function storeFile(): string {
-  const dir = tempDir('reply-store-');
-  dirs.push(dir);
-  return join(dir, 'command-replies.sqlite');
-}
-
-function openStore(file: string, extra: Partial<ReplyStoreOptions> = {}): ReplyStore {
-  const store = new ReplyStore({ file, wallMs: () => Date.now(), log: silentLogger(), ...extra });
-  stores.push(store);
-  return store;
-}
+const files = replyStoreFiles('reply-store-');
+const { storeFile, openStore } = files;
+afterEach(() => files.cleanup());
 
 function gateHandlers(ran: GateTestArgsT[]): CommandHandlers {
   return {
@@ -63,7 +45,7 @@ describe('durable command replies (real SQLite file)', () => {
     expect(a.audit.filter((e) => e.type === 'command.executed')).toHaveLength(1);
 
     // restart: a new process (token), a new router, the same file
-    stores.pop()?.close();
+    files.closeLast();
     const b = replyRig({
       handlers: gateHandlers(ran),
       store: openStore(file, { processToken: 'p2' }),
@@ -94,7 +76,7 @@ describe('durable command replies (real SQLite file)', () => {
     });
     const first = await a.send('gate-test', 'g1', GATE, undefined, { expiresAt });
     expect(first).toMatchObject({ ok: true, result: { run: 1 } });
-    stores.pop()?.close();
+    files.closeLast();
 
     const b = replyRig({
       handlers: gateHandlers(ran),
@@ -231,7 +213,7 @@ describe('durable command replies (real SQLite file)', () => {
     const a = replyRig({ handlers, store: openStore(file, { processToken: 'p1' }) });
     const first = await a.send('ct-decision', 'c1', args);
     expect(first?.error?.code).toBe('EDGE_COMMAND_FAILED');
-    stores.pop()?.close();
+    files.closeLast();
     const b = replyRig({ handlers, store: openStore(file, { processToken: 'p2' }) });
     expect(await b.send('ct-decision', 'c1', args)).toEqual(first);
     expect(runs).toBe(1);
