@@ -130,7 +130,8 @@ export class GatewayHost implements ConfigControl {
   apply(doc: unknown, actor: string): Promise<ApplyResult> {
     // one change at a time: a second request waits for the first
     const previous = this.applying ?? Promise.resolve(null);
-    const next = previous.then(() => this.applyNow(doc, actor));
+    // a failed change (its caller got the rejection) must not block the ones queued after it
+    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor));
     const settled = next.finally(() => {
       if (this.applying === settled) this.applying = null;
     });

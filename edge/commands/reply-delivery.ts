@@ -192,7 +192,9 @@ export class ReplyDelivery {
   /** The uplink is offline: not a failure of this one reply. */
   private offline(err: unknown): boolean {
     if (this.o.transport.connected === false) return true;
-    if (isEdgeError(err)) return err.code === 'EDGE_UPLINK_OFFLINE';
+    // no PUBACK in time: the connection is in trouble, not this one reply
+    if (isEdgeError(err))
+      return err.code === 'EDGE_UPLINK_OFFLINE' || err.code === 'EDGE_UPLINK_TIMEOUT';
     return err instanceof Error && CONNECTION_LOST.has(err.message);
   }
 

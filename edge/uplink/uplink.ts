@@ -222,8 +222,23 @@ export class Uplink {
         new EdgeError('EDGE_UPLINK_TOO_LARGE', 'reply exceeds the maximum packet size'),
       );
     }
+    // a connection that dies under the publish may never call back (the old client is ended and
+    // a new one made): without a PUBACK in publishTimeoutMs the reply counts as not published,
+    // the router keeps it unpublished and delivers it late
+    const timeoutMs = this.o.config.publishTimeoutMs;
     return new Promise((resolve, reject) => {
-      client.publish(topic, sendable, opts, (err) => (err ? reject(err) : resolve()));
+      const timer = setTimeout(
+        () =>
+          reject(
+            new EdgeError('EDGE_UPLINK_TIMEOUT', `no PUBACK for the reply in ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+      client.publish(topic, sendable, opts, (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      });
     });
   }
 

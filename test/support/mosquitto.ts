@@ -107,10 +107,20 @@ export class MosquittoProcess {
     const child = this.child;
     if (!child) return;
     this.child = null;
+    child.kill('SIGCONT'); // a frozen broker must be able to die
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });
+  }
+
+  /** SIGSTOP / SIGCONT: the broker stalls with its connections open (no PUBACK, no error). */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
   }
 
   async restart(): Promise<void> {
