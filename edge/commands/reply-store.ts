@@ -22,7 +22,8 @@ import type { CommandReply } from './schemas.js';
  * Its own file in dataDir (`command-replies.sqlite`), like the outbox and the line state: the
  * targeting store shares its file with the line engine's snapshot, which the command router
  * does not own. Bounded: rows older than `maxAgeMs` (7 days) or beyond the newest `maxRows`
- * (10,000) are pruned on open and every `pruneEvery` inserts. A platform re-sends within
+ * (10,000) are pruned on open and every `pruneEvery` inserts; the age limit never removes the
+ * newest `minKeepRows` (1,000), whatever the wall clock says. A platform re-sends within
  * minutes (MQTT session, its own retry), and a day on a line is a few hundred commands, so
  * this keeps weeks of ids at a few MB at most.
  *
@@ -50,6 +51,11 @@ export interface ReplyStoreOptions {
   log: Logger;
   maxRows?: number;
   maxAgeMs?: number;
+  /**
+   * the newest rows the age limit never removes (default 1,000): a wall clock that jumps forward
+   * (a Pi without RTC setting its time) must not make the gateway forget the ids it just ran
+   */
+  minKeepRows?: number;
   pruneEvery?: number;
   /** identifies this process; defaults to one random token per process (tests set it) */
   processToken?: string;
@@ -123,11 +129,12 @@ export class ReplyStore {
   private readonly token: string;
   private readonly maxRows: number;
   private readonly maxAgeMs: number;
+  private readonly minKeepRows: number;
   private readonly pruneEvery: number;
   private readonly getStmt: Database.Statement<[string], Row>;
   private readonly beginStmt: Database.Statement;
   private readonly finishStmt: Database.Statement;
-  private readonly pruneStmt: Database.Statement<[number, number]>;
+  private readonly pruneStmt: Database.Statement<[number, number, number]>;
   private readonly publishedStmt: Database.Statement;
   private readonly undeliverableStmt: Database.Statement;
   private readonly undeliveredStmt: Database.Statement<[number, number], UndeliveredRow>;
@@ -143,6 +150,7 @@ export class ReplyStore {
     this.token = o.processToken ?? PROCESS_TOKEN;
     this.maxRows = o.maxRows ?? DEFAULT_MAX_ROWS;
     this.maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.minKeepRows = o.minKeepRows ?? 1_000;
     this.pruneEvery = o.pruneEvery ?? 100;
     mkdirSync(dirname(o.file), { recursive: true });
     this.db = this.open();
@@ -158,8 +166,10 @@ export class ReplyStore {
       `UPDATE command_reply SET state = 'done', reply = ?, finished_ms = ? WHERE id = ?`,
     );
     this.pruneStmt = this.db.prepare(
-      `DELETE FROM command_reply WHERE created_ms < ? OR rowid IN
-         (SELECT rowid FROM command_reply ORDER BY rowid DESC LIMIT -1 OFFSET ?)`,
+      `DELETE FROM command_reply
+       WHERE (created_ms < ? AND rowid NOT IN
+               (SELECT rowid FROM command_reply ORDER BY rowid DESC LIMIT ?))
+          OR rowid IN (SELECT rowid FROM command_reply ORDER BY rowid DESC LIMIT -1 OFFSET ?)`,
     );
     this.publishedStmt = this.db.prepare(
       `UPDATE command_reply SET published_at = ?
@@ -343,7 +353,11 @@ export class ReplyStore {
   /** Drop rows older than maxAgeMs and beyond the newest maxRows. */
   prune(): number {
     this.assertOpen();
-    const n = this.pruneStmt.run(this.o.wallMs() - this.maxAgeMs, this.maxRows).changes;
+    const n = this.pruneStmt.run(
+      this.o.wallMs() - this.maxAgeMs,
+      this.minKeepRows,
+      this.maxRows,
+    ).changes;
     this.pruned += n;
     if (n > 0) this.o.log.debug({ pruned: n }, 'old command replies pruned');
     return n;

@@ -303,6 +303,7 @@ describe('durable command replies (real SQLite file)', () => {
       wallMs: clock.wallMs,
       maxRows: 5,
       maxAgeMs: 60_000,
+      minKeepRows: 0,
       pruneEvery: 1,
     });
     const a = replyRig({ handlers: gateHandlers([]), store, clock });
@@ -316,6 +317,28 @@ describe('durable command replies (real SQLite file)', () => {
     expect(store.count()).toBe(1);
     expect(store.get('g9')).not.toBeNull();
     expect(store.pruned).toBe(3 + 5);
+  });
+
+  it('a wall clock that jumps forward does not make it forget the newest ids', async () => {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const ran: GateTestArgsT[] = [];
+    const store = openStore(storeFile(), {
+      wallMs: clock.wallMs,
+      maxAgeMs: 60_000,
+      minKeepRows: 3,
+      pruneEvery: 1,
+    });
+    const a = replyRig({ handlers: gateHandlers(ran), store, clock });
+    for (let i = 1; i <= 6; i++) await a.send('gate-test', `j${i}`, GATE);
+    // NTP (or an RTC-less Pi) sets the clock a year ahead
+    clock.advance(365 * 86_400_000);
+    await a.send('gate-test', 'j7', GATE);
+    expect(store.count()).toBe(3);
+    for (const id of ['j5', 'j6', 'j7']) expect(store.get(id)).not.toBeNull();
+    // a re-send of a recent id is still answered from the store, not run again
+    const before = ran.length;
+    await a.send('gate-test', 'j6', GATE);
+    expect(ran.length).toBe(before);
   });
 
   it('moves an unusable file aside and starts a new one', () => {
