@@ -1,7 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { isOpcuaControl, type OpcuaControl } from '../../../drivers/opcua/api.js';
+import {
+  isOpcuaControl,
+  type CertificateEntry,
+  type OpcuaControl,
+} from '../../../drivers/opcua/api.js';
 import { isEdgeError } from '../../errors.js';
 import type { RouteModule } from '../server.js';
 
@@ -86,43 +90,39 @@ export function opcuaRoutes(deps: OpcuaRouteDeps): RouteModule {
         .code(404)
         .send({ code: 'EDGE_OPCUA_UNKNOWN_NAME', message: `no certificate ${thumbprint}` });
 
-    app.post(
-      '/api/opcua/certificates/:thumbprint/trust',
-      { config: technician, schema: { params: Thumbprint } },
-      async (req, reply) => {
+    /** Trust or remove a certificate in every OPC UA driver's PKI that has it; audited. */
+    const certificateRoute =
+      (
+        action: 'trust' | 'remove',
+        run: (d: OpcuaControl, thumbprint: string) => Promise<CertificateEntry>,
+      ) =>
+      async (
+        req: FastifyRequest<{ Params: { thumbprint: string } }>,
+        reply: FastifyReply,
+      ): Promise<FastifyReply> => {
         const { thumbprint } = req.params;
-        const { results, error } = await acrossDrivers(thumbprint, (d) =>
-          d.trustCertificate(thumbprint),
-        );
+        const { results, error } = await acrossDrivers(thumbprint, (d) => run(d, thumbprint));
         if (error) return sendError(reply, error);
         if (results.length === 0) return notFound(reply, thumbprint);
         deps.audit?.({
-          action: 'opcua.certificate.trust',
+          action: `opcua.certificate.${action}`,
           actor: req.principal?.name ?? '?',
           thumbprint: thumbprint.toLowerCase(),
-          subject: results[0]?.subject,
+          ...(action === 'trust' ? { subject: results[0]?.subject } : {}),
         });
-        return reply.send({ trusted: results });
-      },
+        return reply.send(action === 'trust' ? { trusted: results } : { removed: results });
+      };
+
+    app.post(
+      '/api/opcua/certificates/:thumbprint/trust',
+      { config: technician, schema: { params: Thumbprint } },
+      certificateRoute('trust', (d, t) => d.trustCertificate(t)),
     );
 
     app.delete(
       '/api/opcua/certificates/:thumbprint',
       { config: technician, schema: { params: Thumbprint } },
-      async (req, reply) => {
-        const { thumbprint } = req.params;
-        const { results, error } = await acrossDrivers(thumbprint, (d) =>
-          d.removeCertificate(thumbprint),
-        );
-        if (error) return sendError(reply, error);
-        if (results.length === 0) return notFound(reply, thumbprint);
-        deps.audit?.({
-          action: 'opcua.certificate.remove',
-          actor: req.principal?.name ?? '?',
-          thumbprint: thumbprint.toLowerCase(),
-        });
-        return reply.send({ removed: results });
-      },
+      certificateRoute('remove', (d, t) => d.removeCertificate(t)),
     );
 
     app.get(
