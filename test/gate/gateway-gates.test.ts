@@ -1,14 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse } from 'yaml';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigValidator } from '../../config/loader.js';
-import { driverKindSchemas } from '../../drivers/kinds.js';
-import { systemClock } from '../../edge/clock.js';
-import { Gateway } from '../../edge/gateway.js';
-import { silentLogger } from '../../edge/log.js';
+import type { Gateway } from '../../edge/gateway.js';
 import { waitFor } from '../support/wait.js';
+import { startGatesOnlyGateway, TECH_AUTH } from './gates-only-gateway.js';
 
 /**
  * The gateway's gate wiring with the example's gates section: GPIO inputs reach the engine,
@@ -18,27 +12,10 @@ import { waitFor } from '../support/wait.js';
 
 let gateway: Gateway;
 let dataDir: string;
-const tech = `Basic ${Buffer.from('tech:tech-password').toString('base64')}`;
+const tech = TECH_AUTH;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'edge-gates-'));
-  const doc = parse(
-    readFileSync(new URL('../../config/examples/simulated-line.yaml', import.meta.url), 'utf8'),
-  ) as Record<string, any>;
-  doc.dataDir = dataDir;
-  doc.log = { level: 'silent', pretty: false };
-  doc.http.port = 0;
-  doc.http.users = [{ name: 'tech', role: 'technician', password: 'tech-password' }];
-  doc.embeddedBroker.enabled = false;
-  doc.uplink.url = 'mqtt://127.0.0.1:1'; // nobody there: events stay in the outbox
-  doc.drivers = [];
-  gateway = new Gateway({
-    config: new ConfigValidator(driverKindSchemas()).parse(doc),
-    log: silentLogger(),
-    clock: systemClock,
-    version: 'test',
-  });
-  await gateway.start();
+  ({ gateway, dataDir } = await startGatesOnlyGateway('edge-gates-'));
 }, 60_000);
 
 afterAll(async () => {

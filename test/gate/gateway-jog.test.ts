@@ -1,19 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse } from 'yaml';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigValidator } from '../../config/loader.js';
-import { driverKindSchemas } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
 import type { CommandContext, CommandHandlers } from '../../edge/commands/router.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import type { GateLink } from '../../edge/gate/gate-link.js';
 import { RUNNING_BELT_MAX_HOLD_MS } from '../../edge/gate/jog-interlock.js';
-import { Gateway } from '../../edge/gateway.js';
+import type { Gateway } from '../../edge/gateway.js';
 import { commandHandlers } from '../../edge/gateway-parts.js';
-import { silentLogger } from '../../edge/log.js';
 import { waitFor } from '../support/wait.js';
+import { startGatesOnlyGateway, TECH_AUTH } from './gates-only-gateway.js';
 
 /**
  * The jog interlock in the whole gateway (example line, simulated GPIO controller, no drivers:
@@ -28,28 +23,11 @@ let gates: GateLink;
 let handlers: CommandHandlers;
 let dataDir: string;
 const released: { output: string; reason: string }[] = [];
-const tech = `Basic ${Buffer.from('tech:tech-password').toString('base64')}`;
+const tech = TECH_AUTH;
 const ctx = { commandId: 'c-1', command: 'gate-test' } as CommandContext;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'edge-jog-'));
-  const doc = parse(
-    readFileSync(new URL('../../config/examples/simulated-line.yaml', import.meta.url), 'utf8'),
-  ) as Record<string, any>;
-  doc.dataDir = dataDir;
-  doc.log = { level: 'silent', pretty: false };
-  doc.http.port = 0;
-  doc.http.users = [{ name: 'tech', role: 'technician', password: 'tech-password' }];
-  doc.embeddedBroker.enabled = false;
-  doc.uplink.url = 'mqtt://127.0.0.1:1'; // nobody there: events stay in the outbox
-  doc.drivers = [];
-  gateway = new Gateway({
-    config: new ConfigValidator(driverKindSchemas()).parse(doc),
-    log: silentLogger(),
-    clock: systemClock,
-    version: 'test',
-  });
-  await gateway.start();
+  ({ gateway, dataDir } = await startGatesOnlyGateway('edge-jog-'));
   gates = gateway.gateLink!;
   gates.on('released', (r) => released.push(r));
   handlers = commandHandlers({
