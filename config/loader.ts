@@ -3,7 +3,7 @@ import { isAbsolute, relative as relativePath, resolve as resolvePath, sep } fro
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
-import { lineConfigIssues } from '../edge/engine/line-config-check.js';
+import { lineConfigIssues } from './line-checks.js';
 import { EdgeError } from '../edge/errors.js';
 import { validateGates } from '../edge/gate/settings.js';
 import { isRecord, migrate } from './migrations.js';
@@ -125,7 +125,7 @@ export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
   const outputs = new Set(c.gates.outputs.map((o) => o.id));
   // duplicate pins and ids, presence inputs, input roles (edge/gate/settings.ts)
   issues.push(...validateGates(c.gates));
-  // lanes, rules, fail-safe geometry and the CT verdict budget (edge/engine/line-config-check.ts)
+  // lanes, rules, fail-safe geometry and the CT verdict budget (config/line-checks.ts)
   issues.push(...lineConfigIssues(c.line, outputs));
   return issues;
 }

@@ -10,7 +10,7 @@ import { loadConfigFile } from '../config/loader.js';
 import { DRIVER_KINDS, driverKindSchemas } from '../drivers/kinds.js';
 import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
-import { GatewayHost } from './gateway-host.js';
+import { GatewayHost } from './gateway/host.js';
 import { createRootLogger } from './log.js';
 import { ServiceNotifier } from './service-notify.js';
 

@@ -35,7 +35,7 @@ import {
  * - close() unexports the pin; the caller writes the safe value first.
  *
  * When the process dies, sysfs keeps every exported pin at its last level (the kernel owns it):
- * see edge/gate/gate-controller-process.ts for what that means and how it is brought back.
+ * see edge/gate/controller/gate-controller-process.ts for what that means and how it is brought back.
  */
 
 export type OnoffGpioClass = new (

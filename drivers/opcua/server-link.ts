@@ -4,7 +4,7 @@ import type { Clock } from '../../edge/clock.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { EdgeError } from '../../edge/errors.js';
 import type { DriverAlarm } from '../driver.js';
-import { Backoff } from '../../edge/uplink/backoff.js';
+import { Backoff } from '../../edge/backoff.js';
 import type { ServerHealth, ServerLinkState } from './api.js';
 import { thumbprintOf, type CertificateStore } from './certificate-store.js';
 import type { OpcuaServerConfig } from './config-schema.js';

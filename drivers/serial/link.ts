@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { EdgeError } from '../../edge/errors.js';
-import { Backoff } from '../../edge/uplink/backoff.js';
+import { Backoff } from '../../edge/backoff.js';
 import type { ReconnectConfig } from './config.js';
 import type { OpenPort, PortCloseInfo, SerialBinding, SerialPortSettings } from './port.js';
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { LineConfig } from '../../config/schema.js';
-import { engineConfigFrom } from '../../edge/engine/engine-config.js';
+import { engineConfigFrom } from '../../config/engine-config.js';
 import type { CtVerdict, EngineInput } from '../../edge/engine/types.js';
 import { BaseDriver, type DriverContext } from '../driver.js';
 import { LineModel, NO_FAULTS, type LineModelOptions, type ParcelTruth } from './line-model.js';

@@ -8,7 +8,7 @@ import { TargetingStore } from '../targeting/targeting-store.js';
 import type { TargetingList } from '../targeting/targeting-list.js';
 import { LineEngine, type BeltClearance } from './line-engine.js';
 import { SnapshotStore } from './snapshot-store.js';
-import { engineConfigFrom } from './engine-config.js';
+import { engineConfigFrom } from '../../config/engine-config.js';
 import type { EngineOutput, GateCancel, GateCommand, PlcDivertCommand } from './types.js';
 
 export { engineConfigFrom };

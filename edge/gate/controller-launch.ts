@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 export function controllerEntry(): { path: string; execArgv: string[] } {
   const ts = import.meta.url.endsWith('.ts');
-  const url = new URL(`./gate-controller-process.${ts ? 'ts' : 'js'}`, import.meta.url);
+  const url = new URL(`./controller/gate-controller-process.${ts ? 'ts' : 'js'}`, import.meta.url);
   return { path: fileURLToPath(url), execArgv: ts ? ['--import', 'tsx'] : [] };
 }
 

@@ -8,7 +8,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Role } from '../../config/schema.js';
-import type { ConfigControl } from '../config-control.js';
+import type { ConfigControl } from '../gateway/config-control.js';
 import { allows, type Principal, type UserDirectory } from './auth.js';
 import type { ParcelBoard } from './parcel-board.js';
 import { withoutSecrets } from './redact.js';

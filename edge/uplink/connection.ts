@@ -2,7 +2,7 @@ import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } fr
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { connectOptions } from './connect-options.js';
 import type { UplinkState, UplinkStats } from './health.js';
 

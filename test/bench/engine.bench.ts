@@ -10,12 +10,7 @@ import { LineEngine } from '../../edge/engine/line-engine.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { TargetingList } from '../../edge/targeting/targeting-list.js';
 import { LineModel } from '../../drivers/simulated/line-model.js';
-import {
-  ALL_FAULTS,
-  WEIGHTS,
-  fullRulesLine,
-  modelOptions,
-} from '../../drivers/simulated/line-presets.js';
+import { ALL_FAULTS, WEIGHTS, fullRulesLine, modelOptions } from '../line/line-presets.js';
 import { percentile, type Bench } from './figures.js';
 
 const bench: Bench = ({ quick }) => {

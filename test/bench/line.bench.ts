@@ -1,18 +1,13 @@
 /**
  * Line simulation figures: the pure engine against the simulated line in simulated time, every
- * fault injected at realistic rates (see drivers/simulated/line-presets.ts ALL_FAULTS), physics
+ * fault injected at realistic rates (see test/line/line-presets.ts ALL_FAULTS), physics
  * deciding where each parcel ends up. 1,000,000 parcels (100,000 with --quick).
  * - line_fault_false_divert_pct: clean parcels (clear in time, valid read, not targeted, weight
  *   ok) that did not reach pass because of a fault, % of all parcels (goal <= 0.1 %)
  * - line_unsafe_pass: suspect, targeted or unknown parcels that reached pass (must be 0)
  */
-import { runLineSim } from '../../drivers/simulated/line-sim.js';
-import {
-  ALL_FAULTS,
-  WEIGHTS,
-  fullRulesLine,
-  modelOptions,
-} from '../../drivers/simulated/line-presets.js';
+import { runLineSim } from '../line/line-sim.js';
+import { ALL_FAULTS, WEIGHTS, fullRulesLine, modelOptions } from '../line/line-presets.js';
 import type { Bench } from './figures.js';
 
 const bench: Bench = ({ quick }) => {

@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRIVER_KINDS } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
-import { GatewayHost } from '../../edge/gateway-host.js';
+import { GatewayHost } from '../../edge/gateway/host.js';
 import { silentLogger } from '../../edge/log.js';
 import { waitFor } from '../support/wait.js';
 

@@ -7,7 +7,7 @@ import { loadConfigFile, resolveSecrets } from '../../config/loader.js';
 import { DRIVER_KINDS, driverKindSchemas } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
 import { EdgeError } from '../../edge/errors.js';
-import { GatewayHost } from '../../edge/gateway-host.js';
+import { GatewayHost } from '../../edge/gateway/host.js';
 import { silentLogger } from '../../edge/log.js';
 
 /** ${env:...} and ${file:...} resolve only in secret fields; remote configs read only allowed dirs. */

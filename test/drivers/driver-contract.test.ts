@@ -8,7 +8,7 @@ import { ConfigValidator } from '../../config/loader.js';
 import { BaseDriver, type DriverContext, type DriverHealth } from '../../drivers/driver.js';
 import { DRIVER_KINDS, driverKindSchemas, type DriverKind } from '../../drivers/kinds.js';
 import { ManualClock, systemClock } from '../../edge/clock.js';
-import { Gateway } from '../../edge/gateway.js';
+import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
 import { waitFor } from '../support/wait.js';
 

@@ -8,7 +8,7 @@ import { ConfigValidator } from '../../config/loader.js';
 import { driverKindSchemas } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
 import type { EdgeEvent } from '../../edge/events/model.js';
-import { Gateway } from '../../edge/gateway.js';
+import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';

@@ -9,7 +9,7 @@ import { driverKindSchemas } from '../../drivers/kinds.js';
 import type { SimulatedLineDriver } from '../../drivers/simulated/line-simulator.js';
 import { systemClock } from '../../edge/clock.js';
 import type { EdgeEvent } from '../../edge/events/model.js';
-import { Gateway } from '../../edge/gateway.js';
+import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigValidator } from '../../config/loader.js';
 import { driverKindSchemas } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
-import { Gateway } from '../../edge/gateway.js';
+import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
 
 /** The status page in a real browser (Debian's chromium): parcels and decisions appear live. */

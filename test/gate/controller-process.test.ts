@@ -9,7 +9,9 @@ import { gatesConfig } from './gates-config.js';
 
 /** The real forked gate-controller process, driven over IPC as the gateway would. */
 
-const entry = fileURLToPath(new URL('../../edge/gate/gate-controller-process.ts', import.meta.url));
+const entry = fileURLToPath(
+  new URL('../../edge/gate/controller/gate-controller-process.ts', import.meta.url),
+);
 let child: ChildProcess | null = null;
 let hb: NodeJS.Timeout | null = null;
 

@@ -1,4 +1,4 @@
-import type { SchedulerTimers } from '../../edge/gate/gate-scheduler.js';
+import type { SchedulerTimers } from '../../edge/gate/controller/gate-scheduler.js';
 
 /** Timers on a manual monotonic clock: `advanceTo` runs every due timer in time order. */
 export class FakeTimers implements SchedulerTimers {

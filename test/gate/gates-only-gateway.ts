@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { ConfigValidator } from '../../config/loader.js';
 import { driverKindSchemas } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
-import { Gateway } from '../../edge/gateway.js';
+import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
 
 /** Basic auth of the technician the fixture configures. */

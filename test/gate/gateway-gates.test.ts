@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../edge/gateway.js';
+import type { Gateway } from '../../edge/gateway/gateway.js';
 import { waitFor } from '../support/wait.js';
 import { startGatesOnlyGateway, TECH_AUTH } from './gates-only-gateway.js';
 

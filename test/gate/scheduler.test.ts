@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedGpioBinding } from '../../drivers/gpio/simulated-binding.js';
-import { GateScheduler } from '../../edge/gate/gate-scheduler.js';
+import { GateScheduler } from '../../edge/gate/controller/gate-scheduler.js';
 import type { ControllerSettings, FromController, OutputSpec } from '../../edge/gate/protocol.js';
 import { FakeTimers } from './fake-timers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApplyResult, ConfigControl } from '../../edge/config-control.js';
+import type { ApplyResult, ConfigControl } from '../../edge/gateway/config-control.js';
 import { silentLogger } from '../../edge/log.js';
 import { UserDirectory } from '../../edge/http/auth.js';
 import { ParcelBoard } from '../../edge/http/parcel-board.js';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NO_FAULTS } from '../../drivers/simulated/line-model.js';
-import { runLineSim } from '../../drivers/simulated/line-sim.js';
-import {
-  STRESS_FAULTS,
-  WEIGHTS,
-  fullRulesLine,
-  modelOptions,
-} from '../../drivers/simulated/line-presets.js';
+import { runLineSim } from './line-sim.js';
+import { STRESS_FAULTS, WEIGHTS, fullRulesLine, modelOptions } from './line-presets.js';
 
 /**
  * The fail-safe as a property over a simulated line in simulated time, with every fault

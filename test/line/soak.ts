@@ -5,14 +5,8 @@
  * unknown parcel reached the pass lane.
  */
 import { parseArgs } from 'node:util';
-import { runLineSim } from '../../drivers/simulated/line-sim.js';
-import {
-  ALL_FAULTS,
-  STRESS_FAULTS,
-  WEIGHTS,
-  fullRulesLine,
-  modelOptions,
-} from '../../drivers/simulated/line-presets.js';
+import { runLineSim } from './line-sim.js';
+import { ALL_FAULTS, STRESS_FAULTS, WEIGHTS, fullRulesLine, modelOptions } from './line-presets.js';
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,7 @@ import { systemClock } from '../../edge/clock.js';
 import type { PlcDivertCommand } from '../../edge/engine/types.js';
 import type { EventDraft } from '../../edge/events/model.js';
 import { silentLogger } from '../../edge/log.js';
-import { decisionOutputs, PlcHandOff } from '../../edge/plc-hand-off.js';
+import { decisionOutputs, PlcHandOff } from '../../edge/gateway/plc-hand-off.js';
 import { waitFor } from '../support/wait.js';
 import { makeDriver, opcuaConfig, simServer } from './helpers.js';
 import { startSim, type OpcuaSim } from './sim-process.js';

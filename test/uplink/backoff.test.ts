@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../edge/uplink/backoff.js';
+import { Backoff } from '../../edge/backoff.js';
 
 describe('reconnect backoff', () => {
   it('grows exponentially, is capped, and jitters within [cap/2, cap]', () => {

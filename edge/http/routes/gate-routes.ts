@@ -32,7 +32,7 @@ import type { RouteModule } from '../server.js';
  */
 export interface GateRouteDeps {
   gates: () => GateLink | null;
-  /** the line engine's view: line state, parcels tracked, belt clear (gateway-parts lineForJog) */
+  /** the line engine's view: line state, parcels tracked, belt clear (edge/gateway/parts.ts lineForJog) */
   line: () => LineForJog;
   audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
 }

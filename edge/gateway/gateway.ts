@@ -1,34 +1,29 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/schema.js';
-import type { Driver } from '../drivers/driver.js';
-import { DRIVER_KINDS, type DriverKind } from '../drivers/kinds.js';
-import type { Clock } from './clock.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import type { Driver } from '../../drivers/driver.js';
+import { DRIVER_KINDS, type DriverKind } from '../../drivers/kinds.js';
+import type { Clock } from '../clock.js';
 import type { ConfigControl } from './config-control.js';
-import { EngineRunner } from './engine/engine-runner.js';
-import type { EventDraft } from './events/model.js';
-import { UuidV7Generator } from './events/uuidv7.js';
-import { GateLink } from './gate/gate-link.js';
-import { StackLight, type LineCondition } from './gate/stack-light.js';
+import { EngineRunner } from '../engine/engine-runner.js';
+import type { EventDraft } from '../events/model.js';
+import { UuidV7Generator } from '../events/uuidv7.js';
+import { GateLink } from '../gate/gate-link.js';
+import { StackLight, type LineCondition } from '../gate/stack-light.js';
 import { decisionOutputs, PlcHandOff } from './plc-hand-off.js';
-import { UserDirectory } from './http/auth.js';
-import { ParcelBoard } from './http/parcel-board.js';
-import { withoutSecrets } from './http/redact.js';
-import { buildHttpServer } from './http/server.js';
-import {
-  commandHandlers,
-  releaseHandHeldOn,
-  routeModules,
-  type GatewayParts,
-} from './gateway-parts.js';
-import { Outbox } from './outbox/outbox.js';
-import { EmbeddedBroker } from './uplink/embedded-broker.js';
-import { Uplink } from './uplink/uplink.js';
-import { createDrivers } from './gateway-drivers.js';
-import { CommandRouter } from './commands/router.js';
-import { REPLY_STORE_FILE, ReplyStore } from './commands/reply-store.js';
-import { SystemProbe } from './telemetry/system-probe.js';
-import { TelemetryPublisher } from './telemetry/telemetry.js';
+import { UserDirectory } from '../http/auth.js';
+import { ParcelBoard } from '../http/parcel-board.js';
+import { withoutSecrets } from '../http/redact.js';
+import { buildHttpServer } from '../http/server.js';
+import { commandHandlers, releaseHandHeldOn, routeModules, type GatewayParts } from './parts.js';
+import { Outbox } from '../outbox/outbox.js';
+import { EmbeddedBroker } from '../uplink/embedded-broker.js';
+import { Uplink } from '../uplink/uplink.js';
+import { createDrivers } from './drivers.js';
+import { CommandRouter } from '../commands/router.js';
+import { REPLY_STORE_FILE, ReplyStore } from '../commands/reply-store.js';
+import { SystemProbe } from '../telemetry/system-probe.js';
+import { TelemetryPublisher } from '../telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
 
 /**

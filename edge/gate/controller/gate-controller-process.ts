@@ -24,12 +24,12 @@
  *   safe itself and re-arms when heartbeats come back.
  */
 import { setPriority, getPriority } from 'node:os';
-import type { GpioBinding } from '../../drivers/gpio/binding.js';
-import { SimulatedGpioBinding } from '../../drivers/gpio/simulated-binding.js';
-import { systemClock } from '../clock.js';
+import type { GpioBinding } from '../../../drivers/gpio/binding.js';
+import { SimulatedGpioBinding } from '../../../drivers/gpio/simulated-binding.js';
+import { systemClock } from '../../clock.js';
 import { ControllerInputs } from './gate-inputs.js';
 import { GateScheduler, type SchedulerTimers } from './gate-scheduler.js';
-import type { ControllerSettings, FromController, ToController } from './protocol.js';
+import type { ControllerSettings, FromController, ToController } from '../protocol.js';
 
 const send = (msg: FromController): void => {
   if (!process.connected) return;
@@ -48,7 +48,7 @@ const timers: SchedulerTimers = {
 
 async function createBinding(settings: ControllerSettings): Promise<GpioBinding> {
   if (settings.binding === 'simulated') return new SimulatedGpioBinding(systemClock.monoMs);
-  const mod = await import('../../drivers/gpio/onoff-binding.js');
+  const mod = await import('../../../drivers/gpio/onoff-binding.js');
   return mod.createOnoffBinding({
     timers,
     sysfsRoot: settings.sysfsRoot,

@@ -1,7 +1,7 @@
-import type { GpioBinding, GpioInput, GpioTimers } from '../../drivers/gpio/binding.js';
-import { SimulatedGpioBinding } from '../../drivers/gpio/simulated-binding.js';
-import { EdgeError } from '../errors.js';
-import type { FromController, InputRole, InputSpec } from './protocol.js';
+import type { GpioBinding, GpioInput, GpioTimers } from '../../../drivers/gpio/binding.js';
+import { SimulatedGpioBinding } from '../../../drivers/gpio/simulated-binding.js';
+import { EdgeError } from '../../errors.js';
+import type { FromController, InputRole, InputSpec } from '../protocol.js';
 
 /**
  * The controller's inputs: photo-eyes, E-stop, line running, maintenance key switch, a low-rate

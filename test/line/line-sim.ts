@@ -9,8 +9,12 @@ import type {
   LaneGeometry,
 } from '../../edge/engine/types.js';
 import { TargetingList } from '../../edge/targeting/targeting-list.js';
-import { EventHeap } from './event-heap.js';
-import { LineModel, type LineModelOptions, type ParcelTruth } from './line-model.js';
+import { EventHeap } from '../../drivers/simulated/event-heap.js';
+import {
+  LineModel,
+  type LineModelOptions,
+  type ParcelTruth,
+} from '../../drivers/simulated/line-model.js';
 
 /**
  * Runs the pure line engine against the line model in simulated time: a manual clock jumps from

@@ -1,17 +1,17 @@
-import type { Driver } from '../drivers/driver.js';
-import type { CommandHandlers } from './commands/router.js';
+import type { Driver } from '../../drivers/driver.js';
+import type { CommandHandlers } from '../commands/router.js';
 import type { ConfigControl } from './config-control.js';
-import type { EngineRunner } from './engine/engine-runner.js';
-import { EdgeError } from './errors.js';
-import type { GateLink } from './gate/gate-link.js';
-import type { EventDraft } from './events/model.js';
-import { assertGateTestAllowed, jogHoldMs, type LineForJog } from './gate/jog-interlock.js';
-import { gateRoutes } from './http/routes/gate-routes.js';
-import { opcuaRoutes } from './http/routes/opcua-routes.js';
-import { serialRoutes } from './http/routes/serial-routes.js';
-import { targetingRoutes } from './http/routes/targeting-routes.js';
-import type { RouteModule } from './http/server.js';
-import { entriesFromCommand } from './targeting/command-entries.js';
+import type { EngineRunner } from '../engine/engine-runner.js';
+import { EdgeError } from '../errors.js';
+import type { GateLink } from '../gate/gate-link.js';
+import type { EventDraft } from '../events/model.js';
+import { assertGateTestAllowed, jogHoldMs, type LineForJog } from '../gate/jog-interlock.js';
+import { gateRoutes } from '../http/routes/gate-routes.js';
+import { opcuaRoutes } from '../http/routes/opcua-routes.js';
+import { serialRoutes } from '../http/routes/serial-routes.js';
+import { targetingRoutes } from '../http/routes/targeting-routes.js';
+import type { RouteModule } from '../http/server.js';
+import { entriesFromCommand } from '../targeting/command-entries.js';
 
 /**
  * What the gateway's parts offer the platform (command handlers) and technicians (HTTP route

@@ -1,5 +1,5 @@
-import type { LineConfig } from '../../config/schema.js';
-import type { EngineConfig, LaneGeometry } from './types.js';
+import type { LineConfig } from './schema.js';
+import type { EngineConfig, LaneGeometry } from '../edge/engine/types.js';
 
 /** The engine's view of the `line:` configuration section. */
 export function engineConfigFrom(line: LineConfig): EngineConfig {

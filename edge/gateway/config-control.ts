@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '../config/loader.js';
+import type { ConfigIssue } from '../../config/loader.js';
 
 /** Reading, validating and applying the gateway configuration at run time. */
 export interface ApplyResult {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/schema.js';
-import type { Driver, LineSignal } from '../drivers/driver.js';
-import type { DriverKind } from '../drivers/kinds.js';
-import type { Clock } from './clock.js';
-import type { EventDraft } from './events/model.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import type { Driver, LineSignal } from '../../drivers/driver.js';
+import type { DriverKind } from '../../drivers/kinds.js';
+import type { Clock } from '../clock.js';
+import type { EventDraft } from '../events/model.js';
 
 /**
  * The configured devices as drivers, wired to the gateway: signals to the engine, every health

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { isOpcuaControl } from '../drivers/opcua/api.js';
-import type { Clock } from './clock.js';
-import type { PlcDivertCommand } from './engine/types.js';
-import type { EventDraft } from './events/model.js';
+import { isOpcuaControl } from '../../drivers/opcua/api.js';
+import type { Clock } from '../clock.js';
+import type { PlcDivertCommand } from '../engine/types.js';
+import type { EventDraft } from '../events/model.js';
 
 /**
  * Hands the engine's decisions for PLC-mode lanes to the sorter PLC over OPC UA: the lane's

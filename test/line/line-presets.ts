@@ -1,5 +1,5 @@
 import { DEFAULT_RULE_ORDER, type EngineConfig } from '../../edge/engine/types.js';
-import { NO_FAULTS, type LineModelOptions } from './line-model.js';
+import { NO_FAULTS, type LineModelOptions } from '../../drivers/simulated/line-model.js';
 
 /**
  * Ready-made simulation settings: the example line's geometry and realistic rates (CT line,

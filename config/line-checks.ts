@@ -1,6 +1,6 @@
-import type { LineConfig } from '../../config/schema.js';
-import { rulesConfigIssues } from './rules.js';
-import type { RulesConfig } from './types.js';
+import type { LineConfig } from './schema.js';
+import { rulesConfigIssues } from '../edge/engine/rules.js';
+import type { RulesConfig } from '../edge/engine/types.js';
 
 /**
  * Cross-field checks of the `line:` section (called by config/loader semanticIssues). A config

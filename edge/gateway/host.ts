@@ -9,11 +9,11 @@ import {
   resolveSecrets,
   type ConfigIssue,
   type SecretSources,
-} from '../config/loader.js';
-import { migrate } from '../config/migrations.js';
-import type { GatewayConfig } from '../config/schema.js';
-import { driverKindSchemas, type DriverKind } from '../drivers/kinds.js';
-import type { Clock } from './clock.js';
+} from '../../config/loader.js';
+import { migrate } from '../../config/migrations.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import { driverKindSchemas, type DriverKind } from '../../drivers/kinds.js';
+import type { Clock } from '../clock.js';
 import type { ApplyResult, ConfigControl } from './config-control.js';
 import { Gateway } from './gateway.js';
 

@@ -1,11 +1,11 @@
-import type { GpioBinding, GpioOutput, GpioTimers } from '../../drivers/gpio/binding.js';
+import type { GpioBinding, GpioOutput, GpioTimers } from '../../../drivers/gpio/binding.js';
 import type {
   ControllerSettings,
   ControllerState,
   FromController,
   InputRole,
   OutputSpec,
-} from './protocol.js';
+} from '../protocol.js';
 
 /**
  * The real-time core of the gate-controller process.
