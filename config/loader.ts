@@ -1,21 +1,17 @@
-import { copyFileSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { isAbsolute, relative as relativePath, resolve as resolvePath, sep } from 'node:path';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
-import { lineConfigIssues } from './line-checks.js';
+import { semanticIssues } from './cross-checks.js';
 import { EdgeError } from '../edge/errors.js';
-import { validateGates } from '../edge/gate/settings.js';
 import { isRecord, migrate } from './migrations.js';
 import { CONFIG_VERSION, ConfigSchema, type GatewayConfig } from './schema.js';
+import { resolveSecrets, type ConfigIssue, type SecretSources } from './secrets.js';
+
+export type { ConfigIssue, SecretSources };
+export { resolveSecrets };
 
 const Ajv = AjvModule.default;
-
-export interface ConfigIssue {
-  /** JSON pointer into the configuration, e.g. /line/beltSpeedMmPerS */
-  path: string;
-  message: string;
-}
 
 /** Driver kind schemas, passed in by the composition root (config/ does not import drivers/). */
 export type DriverKindSchemas = ReadonlyMap<string, TSchema>;
@@ -25,16 +21,6 @@ export interface LoadedConfig {
   migratedFrom: number | null;
   backupPath: string | null;
 }
-
-export interface SecretSources {
-  env: NodeJS.ProcessEnv;
-  readFile: (path: string) => string;
-}
-
-const defaultSecretSources: SecretSources = {
-  env: process.env,
-  readFile: (p) => readFileSync(p, 'utf8').trim(),
-};
 
 export class ConfigValidator {
   private readonly ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -114,120 +100,6 @@ function invalid(issues: ConfigIssue[]): EdgeError {
     `configuration invalid (${issues.length} error${issues.length === 1 ? '' : 's'}):\n${lines}`,
     { details: issues },
   );
-}
-
-/** Cross-field checks the schema cannot express: lanes, gates and line geometry. */
-export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (c.uplink.url === 'embedded' && !c.embeddedBroker.enabled) {
-    issues.push({ path: '/uplink/url', message: "'embedded' needs embeddedBroker.enabled: true" });
-  }
-  const outputs = new Set(c.gates.outputs.map((o) => o.id));
-  // duplicate pins and ids, presence inputs, input roles (edge/gate/settings.ts)
-  issues.push(...validateGates(c.gates));
-  // lanes, rules, fail-safe geometry and the CT verdict budget (config/line-checks.ts)
-  issues.push(...lineConfigIssues(c.line, outputs));
-  return issues;
-}
-
-const REF = /\$\{(env|file):([^}:]+)(?::-([^}]*))?\}/g;
-const HAS_REF = /\$\{(env|file):/;
-
-/**
- * Keys whose values may be secret references: user and broker passwords, the TLS key passphrase,
- * tokens. Anywhere else a reference would copy a local file or environment variable into a
- * field the API and the config-get command show, so it is a configuration error.
- */
-export const SECRET_FIELD = /^(password|passphrase|secret|token|privateKey|key|passwordHash)$/i;
-
-export interface ResolveOptions {
-  /**
-   * Directories ${file:PATH} may read from (configurations that arrive remotely). Absent: any
-   * path (the file loaded at start is written by whoever administers the device).
-   */
-  fileRoots?: readonly string[];
-}
-
-/**
- * Replace ${env:NAME}, ${env:NAME:-default} and ${file:PATH} in secret fields (SECRET_FIELD);
- * a reference in any other field is an issue and is left unresolved.
- */
-export function resolveSecrets(
-  doc: unknown,
-  sources: SecretSources = defaultSecretSources,
-  options: ResolveOptions = {},
-): { doc: unknown; issues: ConfigIssue[] } {
-  const issues: ConfigIssue[] = [];
-  const roots = options.fileRoots?.map(realDir);
-  const walk = (v: unknown, path: string, key: string | null): unknown => {
-    if (typeof v === 'string') {
-      if (!HAS_REF.test(v)) return v;
-      if (key === null || !SECRET_FIELD.test(key)) {
-        issues.push({
-          path: path || '/',
-          message:
-            'secret references are allowed only in secret fields (password, passphrase, secret, token, privateKey, key, passwordHash)',
-        });
-        return v;
-      }
-      return v.replace(REF, (_m, source: string, name: string, fallback: string | undefined) => {
-        if (source === 'env') {
-          const value = sources.env[name];
-          if (value !== undefined && value !== '') return value;
-          if (fallback !== undefined) return fallback;
-          issues.push({ path, message: `environment variable ${name} is not set` });
-          return '';
-        }
-        if (roots && !roots.some((root) => isInside(root, realFile(name)))) {
-          issues.push({
-            path,
-            message: `secret file ${name} is outside the allowed directories (${roots.join(', ')})`,
-          });
-          return '';
-        }
-        try {
-          return sources.readFile(name);
-        } catch (err) {
-          issues.push({
-            path,
-            message: `secret file ${name} unreadable: ${(err as Error).message}`,
-          });
-          return '';
-        }
-      });
-    }
-    // an array's items belong to the key that holds the array
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`, key));
-    if (isRecord(v)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, `${path}/${k}`, k);
-      return out;
-    }
-    return v;
-  };
-  return { doc: walk(doc, '', null), issues };
-}
-
-function realDir(dir: string): string {
-  try {
-    return realpathSync(resolvePath(dir));
-  } catch {
-    return resolvePath(dir);
-  }
-}
-
-/** The file a path names after symbolic links (a link under an allowed root may point outside). */
-function realFile(path: string): string {
-  try {
-    return realpathSync(resolvePath(path));
-  } catch {
-    return resolvePath(path);
-  }
-}
-
-function isInside(root: string, file: string): boolean {
-  const rel = relativePath(root, file);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /** Parse YAML text into a plain tree; syntax errors carry line and column. */

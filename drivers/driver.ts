@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../edge/clock.js';
+import type { Clock, TimerHandle } from '../edge/clock.js';
 import type { EngineInput } from '../edge/engine/types.js';
 import { EdgeError } from '../edge/errors.js';
 import { TypedEmitter } from './typed-emitter.js';
@@ -71,7 +71,7 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
   private lastError: { code: string; message: string } | null = null;
   private startPromise: Promise<void> | null = null;
   private stopPromise: Promise<void> | null = null;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<TimerHandle>();
   protected readonly counters: Record<string, number> = {};
   protected readonly log: Logger;
   protected readonly clock: Clock;
@@ -119,7 +119,7 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
       const wasStarted = this.startPromise !== null;
       this.setState('stopping');
       this.stopPromise = (async () => {
-        for (const t of this.timers) clearTimeout(t);
+        for (const t of this.timers) this.clock.clearTimer(t);
         this.timers.clear();
         if (wasStarted) {
           try {
@@ -128,7 +128,7 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
             this.log.warn({ err }, 'driver stop failed');
           }
         }
-        for (const t of this.timers) clearTimeout(t);
+        for (const t of this.timers) this.clock.clearTimer(t);
         this.timers.clear();
         this.setState('stopped');
       })();
@@ -202,8 +202,9 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
     (this.emit as (e: 'signal', s: LineSignal) => boolean)('signal', signal);
   }
 
-  protected setTimer(fn: () => void, ms: number): NodeJS.Timeout {
-    const t = setTimeout(() => {
+  /** A timer through the clock (the timer seam), cleared by stop(). */
+  protected setTimer(fn: () => void, ms: number): TimerHandle {
+    const t = this.clock.setTimer(() => {
       this.timers.delete(t);
       fn();
     }, ms);
@@ -211,15 +212,15 @@ export abstract class BaseDriver<E extends DriverEvents = DriverEvents>
     return t;
   }
 
-  protected setRepeating(fn: () => void, ms: number): NodeJS.Timeout {
-    const t = setInterval(fn, ms);
+  protected setRepeating(fn: () => void, ms: number): TimerHandle {
+    const t = this.clock.setRepeatingTimer(fn, ms);
     this.timers.add(t);
     return t;
   }
 
-  protected clearTimer(t: NodeJS.Timeout | null | undefined): void {
+  protected clearTimer(t: TimerHandle | null | undefined): void {
     if (!t) return;
-    clearTimeout(t);
+    this.clock.clearTimer(t);
     this.timers.delete(t);
   }
 }

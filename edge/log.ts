@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { REDACTED, SECRET_FIELD_NAMES } from '../config/secrets.js';
 
 export type { Logger } from 'pino';
 
@@ -9,16 +10,6 @@ export interface LogSettings {
   pretty: 'auto' | boolean;
 }
 
-/** Keys whose values are secrets wherever they sit in a logged object (config shapes nest them). */
-const SECRET_LOG_KEYS = [
-  'password',
-  'passwordHash',
-  'passphrase',
-  'privateKey',
-  'key',
-  'secret',
-  'token',
-];
 /** pino redact needs explicit paths: the key itself and under up to 5 levels of wildcards */
 const SECRET_DEPTH = 5;
 
@@ -30,7 +21,7 @@ function atEveryDepth(key: string): string[] {
 
 /** Paths that must never reach a log line. */
 export const REDACT_PATHS = [
-  ...SECRET_LOG_KEYS.flatMap(atEveryDepth),
+  ...SECRET_FIELD_NAMES.flatMap(atEveryDepth),
   'authorization',
   'req.headers.authorization',
   'headers.authorization',
@@ -39,7 +30,7 @@ export const REDACT_PATHS = [
 export function createRootLogger(settings: LogSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
     base: { pid: process.pid },
   };
   const pretty =

@@ -1,6 +1,6 @@
 import type { ClientSession, OPCUAClient } from 'node-opcua-client';
 import type { Logger } from 'pino';
-import type { Clock } from '../../edge/clock.js';
+import type { Clock, TimerHandle } from '../../edge/clock.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { EdgeError } from '../../edge/errors.js';
 import type { DriverAlarm } from '../driver.js';
@@ -32,8 +32,8 @@ import { SubscriptionWatchdog } from './subscription-watchdog.js';
  */
 
 export interface LinkTimers {
-  every(fn: () => void, ms: number): NodeJS.Timeout;
-  clear(t: NodeJS.Timeout | null): void;
+  every(fn: () => void, ms: number): TimerHandle;
+  clear(t: TimerHandle | null): void;
 }
 
 export interface LinkDeps {
@@ -85,7 +85,7 @@ export class ServerLink {
   private readonly attemptIdle: (() => void)[] = [];
   private paused = 0;
   private runPromise: Promise<void> | null = null;
-  private tick: NodeJS.Timeout | null = null;
+  private tick: TimerHandle | null = null;
   private everFailed = false;
   private lifeBitOut = false;
   private nextLifeBitMono = 0;

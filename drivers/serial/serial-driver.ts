@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../../edge/clock.js';
 import { EdgeError } from '../../edge/errors.js';
 import { BaseDriver, type DriverContext, type DriverHealth, type LineSignal } from '../driver.js';
 import type { SerialDriverConfig } from './config.js';
@@ -36,9 +37,9 @@ export class SerialDriver extends BaseDriver {
   private readonly link: SerialLink;
   private poller: PollStateMachine | null = null;
   private readonly pendingTests = new Map<number, PendingTest>();
-  private pollTimer: NodeJS.Timeout | null = null;
-  private flushTimer: NodeJS.Timeout | null = null;
-  private silenceTimer: NodeJS.Timeout | null = null;
+  private pollTimer: TimerHandle | null = null;
+  private flushTimer: TimerHandle | null = null;
+  private silenceTimer: TimerHandle | null = null;
   private deviceOk: boolean | null = null;
   private lastDownMessage: string | null = null;
   private lastFrameWall: number | null = null;

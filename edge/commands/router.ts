@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
 import { EdgeError, isEdgeError } from '../errors.js';
-import { withoutSecrets } from '../http/redact.js';
+import { withoutSecrets } from '../../config/secrets.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';

@@ -1,28 +1,46 @@
 import type { Logger } from 'pino';
-import type { LineConfig } from '../../config/schema.js';
-import type { LineSignal } from '../../drivers/driver.js';
-import type { OfficerVerdictInput } from './types.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { EventDraft } from '../events/model.js';
-import { TargetingStore } from '../targeting/targeting-store.js';
 import type { TargetingList } from '../targeting/targeting-list.js';
-import { LineEngine, type BeltClearance } from './line-engine.js';
-import { SnapshotStore } from './snapshot-store.js';
-import { engineConfigFrom } from '../../config/engine-config.js';
-import type { EngineOutput, GateCancel, GateCommand, PlcDivertCommand } from './types.js';
-
-export { engineConfigFrom };
+import { LineEngine, type BeltClearance, type TrackingSnapshot } from './line-engine.js';
+import type {
+  EngineConfig,
+  EngineInput,
+  EngineOutput,
+  GateCancel,
+  GateCommand,
+  OfficerVerdictInput,
+  PlcDivertCommand,
+} from './types.js';
 
 /**
- * Drives the pure engine in real time: feeds it signals, wakes it at its next deadline, sends
- * gate / PLC commands first (the gate path never waits on storage), then hands events to the
- * outbox. With a `stateFile` it also owns the targeting list (SQLite, survives restarts) and
- * the tracking snapshot: on start, the parcels a previous run was tracking are recorded as gone
- * to inspection (their position is lost and the gate controller dropped their commands, so they
- * physically run straight on).
+ * Drives the pure engine in real time: feeds it inputs, wakes it at its next deadline (a timer
+ * through the Clock), sends gate / PLC commands first (the gate path never waits on storage),
+ * then hands events to the outbox. With `stores` the targeting list and the tracking snapshot
+ * persist (the composition root opens them: edge/gateway/engine-stores.ts): on start, the
+ * parcels a previous run was tracking are recorded as gone to inspection (their position is lost
+ * and the gate controller dropped their commands, so they physically run straight on).
  */
-export interface EngineRunnerOptions {
-  line: LineConfig;
+
+/** Where the active targeting list lives (edge/targeting/targeting-store.ts). */
+export interface TargetingPersistence {
+  active(): TargetingList | null;
+  replace(version: string, entries: readonly unknown[], source: string): TargetingList;
+  recordHit(version: string, entryId: string): void;
+  close(): void;
+}
+
+/** Where the tracking snapshot lives (edge/engine/snapshot-store.ts). */
+export interface SnapshotPersistence {
+  load(lineId: string): TrackingSnapshot | null;
+  save(snapshot: TrackingSnapshot): void;
+  close(): void;
+}
+
+export interface EngineRunnerOptions<T extends TargetingPersistence> {
+  engine: EngineConfig;
+  /** the line's id, the key of its tracking snapshot */
+  lineId: string;
   clock: Clock;
   log: Logger;
   newParcelId: () => string;
@@ -36,34 +54,30 @@ export interface EngineRunnerOptions {
   cancelGateCommand?: (cancel: GateCancel) => boolean | void;
   /** PLC hand-off mode lanes: the OPC UA driver writes these to the sorter PLC */
   sendPlcCommand?: (command: PlcDivertCommand) => void;
-  /** SQLite file for the targeting list and the tracking snapshot */
-  stateFile?: string;
+  /** the targeting list and the tracking snapshot; absent: neither persists */
+  stores?: { targeting: T; snapshots: SnapshotPersistence };
   snapshotIntervalMs?: number;
 }
 
-export class EngineRunner {
+export class EngineRunner<T extends TargetingPersistence = TargetingPersistence> {
   readonly engine: LineEngine;
-  readonly targeting: TargetingStore | null = null;
-  private readonly snapshots: SnapshotStore | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  readonly targeting: T | null = null;
+  private readonly snapshots: SnapshotPersistence | null = null;
+  private timer: TimerHandle | null = null;
   private stopped = false;
   private readonly log: Logger;
   private lastSnapshotMono = -Infinity;
   private snapshotDirty = false;
   decisions = 0;
 
-  constructor(private readonly o: EngineRunnerOptions) {
-    this.engine = new LineEngine(engineConfigFrom(o.line), o.newParcelId, o.clock.monoMs());
+  constructor(private readonly o: EngineRunnerOptions<T>) {
+    this.engine = new LineEngine(o.engine, o.newParcelId, o.clock.monoMs());
     this.log = o.log;
-    if (o.stateFile) {
-      this.targeting = new TargetingStore({
-        file: o.stateFile,
-        log: o.log.child({ module: 'targeting' }),
-        wallMs: o.clock.wallMs,
-      });
-      this.snapshots = new SnapshotStore(o.stateFile);
+    if (o.stores) {
+      this.targeting = o.stores.targeting;
+      this.snapshots = o.stores.snapshots;
       const now = o.clock.monoMs();
-      const previous = this.snapshots.load(o.line.id);
+      const previous = this.snapshots.load(o.lineId);
       if (previous && previous.parcels.length > 0)
         this.log.warn(
           { parcels: previous.parcels.length },
@@ -75,7 +89,7 @@ export class EngineRunner {
     }
   }
 
-  handle(signal: LineSignal): void {
+  handle(signal: EngineInput): void {
     if (this.stopped) return;
     this.apply(this.engine.handle(signal, this.o.clock.monoMs()));
   }
@@ -99,7 +113,7 @@ export class EngineRunner {
    * every problem; on success the engine uses the new list for every decision from now on.
    */
   replaceTargeting(version: string, entries: readonly unknown[], source: string): TargetingList {
-    if (!this.targeting) throw new Error('no stateFile: the targeting list is not persisted');
+    if (!this.targeting) throw new Error('no stores: the targeting list is not persisted');
     const list = this.targeting.replace(version, entries, source);
     this.apply(this.engine.setTargeting(list, this.o.clock.monoMs()));
     this.o.recordEvents([
@@ -196,7 +210,7 @@ export class EngineRunner {
   }
 
   private reschedule(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.o.clock.clearTimer(this.timer);
     this.timer = null;
     if (this.stopped) return;
     const wake = this.engine.nextWakeMono();
@@ -205,12 +219,12 @@ export class EngineRunner {
     const snap = this.snapshotDirty && this.snapshots ? this.lastSnapshotMono + 250 : null;
     const next = wake === null ? snap : snap === null ? wake : Math.min(wake, snap);
     if (next === null) return;
-    this.timer = setTimeout(() => this.wake(), Math.max(0, Math.ceil(next - now)));
+    this.timer = this.o.clock.setTimer(() => this.wake(), Math.max(0, Math.ceil(next - now)));
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.o.clock.clearTimer(this.timer);
     this.timer = null;
     this.saveSnapshot(true);
     this.snapshots?.close();

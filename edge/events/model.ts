@@ -1,6 +1,5 @@
 import type { Static } from 'typebox';
 import type { EventEnvelopeSchema, StatusSchema } from './schema.js';
-import type { EngineEventDraft } from '../engine/types.js';
 
 /**
  * The event envelope every record carries to the central platform. `id` is a UUIDv7 (unique and
@@ -86,8 +85,18 @@ export function envelopeJson(f: WireFields, gatewayId: string, replay = false): 
   return `${head.slice(0, -1)},"payload":${f.payloadJson}}`;
 }
 
-/** An event before the outbox has given it an id and a sequence number. */
-export type EventDraft = EngineEventDraft;
+/**
+ * An event before the outbox has given it an id and a sequence number. The engine's own
+ * EngineEventDraft (edge/engine/types.ts) has the same shape, so its output is recorded as is;
+ * this module does not import the engine (events sit below it).
+ */
+export interface EventDraft {
+  type: string;
+  parcelId: string | null;
+  /** monotonic time of the fact */
+  atMono: number;
+  payload: Record<string, unknown>;
+}
 
 /** The telemetry stream: its own topic, QoS 0 allowed, dropped first under disk pressure. */
 export const TELEMETRY_TYPE = 'telemetry';

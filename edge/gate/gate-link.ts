@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../clock.js';
 import type { GatesConfig } from '../../config/schema.js';
 import { BaseDriver, type DriverContext, type DriverEvents } from '../../drivers/driver.js';
 import { EdgeError } from '../errors.js';
@@ -44,7 +45,7 @@ export interface GateLinkOptions {
 export class GateLink extends BaseDriver<GateLinkEvents> {
   private readonly child: ControllerChild;
   private readonly commands: GateCommands;
-  private hbTimer: NodeJS.Timeout | null = null;
+  private hbTimer: TimerHandle | null = null;
   private controllerState: ControllerState = 'starting';
   private safeReasons: string[] = [];
   private realtime = 0;

@@ -1,4 +1,9 @@
-import { BEACON_ID, lampId, STACK_LIGHT_COLOURS, type StackLightColour } from './settings.js';
+import {
+  BEACON_ID,
+  lampId,
+  STACK_LIGHT_COLOURS,
+  type StackLightColour,
+} from '../../config/gate-checks.js';
 
 /**
  * The line's stack light (domain.md, one airport standard): green cleared, red alarmed, amber

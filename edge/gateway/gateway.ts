@@ -3,9 +3,12 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Driver } from '../../drivers/driver.js';
 import { DRIVER_KINDS, type DriverKind } from '../../drivers/kinds.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { ConfigControl } from './config-control.js';
 import { EngineRunner } from '../engine/engine-runner.js';
+import { engineConfigFrom } from '../../config/engine-config.js';
+import type { TargetingStore } from '../targeting/targeting-store.js';
+import { openEngineStores } from './engine-stores.js';
 import type { EventDraft } from '../events/model.js';
 import { UuidV7Generator } from '../events/uuidv7.js';
 import { GateLink } from '../gate/gate-link.js';
@@ -13,13 +16,20 @@ import { StackLight, type LineCondition } from '../gate/stack-light.js';
 import { decisionOutputs, PlcHandOff } from './plc-hand-off.js';
 import { UserDirectory } from '../http/auth.js';
 import { ParcelBoard } from '../http/parcel-board.js';
-import { withoutSecrets } from '../http/redact.js';
+import { withoutSecrets } from '../../config/secrets.js';
 import { buildHttpServer } from '../http/server.js';
 import { commandHandlers, releaseHandHeldOn, routeModules, type GatewayParts } from './parts.js';
 import { Outbox } from '../outbox/outbox.js';
 import { EmbeddedBroker } from '../uplink/embedded-broker.js';
 import { Uplink } from '../uplink/uplink.js';
 import { createDrivers } from './drivers.js';
+import {
+  gatewayHealth,
+  lineCondition,
+  type EngineHealth,
+  type GatewayHealth,
+  type GatewayPhase,
+} from './health.js';
 import { CommandRouter } from '../commands/router.js';
 import { REPLY_STORE_FILE, ReplyStore } from '../commands/reply-store.js';
 import { SystemProbe } from '../telemetry/system-probe.js';
@@ -41,8 +51,6 @@ export interface GatewayOptions {
   configControl?: ConfigControl;
 }
 
-type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
-
 export class Gateway {
   readonly board = new ParcelBoard();
   outbox: Outbox | null = null;
@@ -53,14 +61,14 @@ export class Gateway {
   readonly stackLight = new StackLight(() => this.gateLink);
   private readonly plcHandOff: PlcHandOff;
   private readonly parts: GatewayParts;
-  private stackLightTimer: NodeJS.Timeout | null = null;
+  private stackLightTimer: TimerHandle | null = null;
   private lastAlarm: { atMono: number; type: string } | null = null;
   broker: EmbeddedBroker | null = null;
   gateLink: GateLink | null = null;
-  runner: EngineRunner | null = null;
+  runner: EngineRunner<TargetingStore> | null = null;
   http: FastifyInstance | null = null;
   readonly drivers: Driver[] = [];
-  private phase: Phase = 'created';
+  private phase: GatewayPhase = 'created';
   private readonly startedAtWall: number;
   private stopPromise: Promise<void> | null = null;
   private readonly driverErrors = new Map<string, string>();
@@ -173,7 +181,8 @@ export class Gateway {
 
     const parcelIds = new UuidV7Generator(() => clock.wallMs());
     this.runner = new EngineRunner({
-      line: config.line,
+      engine: engineConfigFrom(config.line),
+      lineId: config.line.id,
       clock,
       log: this.child('engine'),
       newParcelId: () => parcelIds.next(),
@@ -184,7 +193,7 @@ export class Gateway {
         releaseHandHeldOn(this.parts, events); // line started / parcel inducted: no hand holds
         this.record(events);
       },
-      stateFile: resolve(dataDir, config.line.stateFile),
+      stores: openEngineStores(resolve(dataDir, config.line.stateFile), this.o.log, clock),
     });
 
     // Create every driver first: a heavy driver (OPC UA) loads its code here, and that load
@@ -239,7 +248,10 @@ export class Gateway {
         payload: { version: this.o.version, lineId: config.line.id },
       },
     ]);
-    this.stackLightTimer = setInterval(() => this.stackLight.update(this.lineCondition()), 500);
+    this.stackLightTimer = clock.setRepeatingTimer(
+      () => this.stackLight.update(this.lineCondition()),
+      500,
+    );
     this.phase = 'running';
   }
 
@@ -314,7 +326,7 @@ export class Gateway {
       );
   }
 
-  health(): Record<string, unknown> {
+  health(): GatewayHealth {
     const drivers = [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) =>
       d.health(),
     );
@@ -329,69 +341,50 @@ export class Gateway {
         details: {},
       });
     }
-    // a reply store that could not be opened refuses state-changing commands: degraded too
-    const anyBad =
-      drivers.some((d) => d.state !== 'running') ||
-      this.commands?.health().replyStore === 'unavailable';
-    const uplink = this.uplink?.health();
-    const status =
-      this.phase === 'running'
-        ? anyBad || uplink?.state !== 'connected'
-          ? 'degraded'
-          : 'ok'
-        : this.phase === 'stopping' || this.phase === 'stopped'
-          ? 'stopping'
-          : 'starting';
-    return {
-      status,
+    return gatewayHealth({
+      phase: this.phase,
       version: this.o.version,
       gatewayId: this.o.config.gateway.id,
-      uptimeS: Math.round((this.o.clock.wallMs() - this.startedAtWall) / 1000),
+      startedAtWall: this.startedAtWall,
+      clock: this.o.clock,
       drivers,
-      outbox: this.outbox?.stats() ?? {},
-      uplink: uplink ?? {},
+      outbox: this.outbox?.stats() ?? null,
+      uplink: this.uplink?.health() ?? null,
       commands: this.commands?.health() ?? null,
-      engine: {
-        tracked: this.runner?.engine.trackedCount() ?? 0,
-        decisions: this.runner?.decisions ?? 0,
-        line: this.runner?.engine.state ?? null,
-        targetingVersion: this.runner?.targeting?.active()?.version ?? null,
-      },
+      engine: this.engineHealth(),
       stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
+    });
+  }
+
+  private engineHealth(): EngineHealth {
+    return {
+      tracked: this.runner?.engine.trackedCount() ?? 0,
+      decisions: this.runner?.decisions ?? 0,
+      line: this.runner?.engine.state ?? null,
+      targetingVersion: this.runner?.targeting?.active()?.version ?? null,
     };
   }
 
   /** What the stack light shows (domain.md colours), from the engine, drivers, uplink and alarms. */
   lineCondition(): LineCondition {
-    const engine = this.runner?.engine.state;
-    const gates = this.gateLink?.gateState;
-    const bad = this.drivers.find((d) => d.health().state !== 'running');
-    const uplink = this.uplink?.health().state;
-    const alarm =
+    const recent =
       this.lastAlarm && this.o.clock.monoMs() - this.lastAlarm.atMono < 30_000
         ? this.lastAlarm.type
         : null;
-    return {
-      failSafe:
-        engine?.ctDown ??
-        engine?.scannerDown ??
-        (gates === 'safe' ? 'gate controller in safe state' : null),
-      commError: bad
-        ? `${bad.id} ${bad.health().state}`
-        : uplink && uplink !== 'connected'
-          ? `uplink ${uplink}`
-          : null,
-      alarm,
-      unknown:
-        engine && (engine.line === 'estop' || engine.line === 'jam') ? `line ${engine.line}` : null,
-    };
+    return lineCondition({
+      engine: this.runner?.engine.state ?? null,
+      gates: this.gateLink?.gateState ?? null,
+      drivers: this.drivers.map((d) => d.health()),
+      uplinkState: this.uplink?.health().state ?? null,
+      recentAlarm: recent,
+    });
   }
 
   stop(): Promise<void> {
     if (!this.stopPromise) {
       this.stopPromise = (async () => {
         this.phase = 'stopping';
-        if (this.stackLightTimer) clearInterval(this.stackLightTimer);
+        this.o.clock.clearTimer(this.stackLightTimer);
         const log = this.o.log;
         await Promise.allSettled(this.drivers.map((d) => d.stop()));
         this.runner?.stop();

@@ -2,6 +2,7 @@ import type { Driver } from '../../drivers/driver.js';
 import type { CommandHandlers } from '../commands/router.js';
 import type { ConfigControl } from './config-control.js';
 import type { EngineRunner } from '../engine/engine-runner.js';
+import type { TargetingStore } from '../targeting/targeting-store.js';
 import { EdgeError } from '../errors.js';
 import type { GateLink } from '../gate/gate-link.js';
 import type { EventDraft } from '../events/model.js';
@@ -18,7 +19,7 @@ import { entriesFromCommand } from '../targeting/command-entries.js';
  * modules), built from getters so a part restarted inside the gateway is always the current one.
  */
 export interface GatewayParts {
-  runner: () => EngineRunner | null;
+  runner: () => EngineRunner<TargetingStore> | null;
   gateLink: () => GateLink | null;
   drivers: () => readonly Driver[];
   audit: (entry: { action: string; actor: string } & Record<string, unknown>) => void;

@@ -11,7 +11,7 @@ import type { Role } from '../../config/schema.js';
 import type { ConfigControl } from '../gateway/config-control.js';
 import { allows, type Principal, type UserDirectory } from './auth.js';
 import type { ParcelBoard } from './parcel-board.js';
-import { withoutSecrets } from './redact.js';
+import { withoutSecrets } from '../../config/secrets.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 
 /**

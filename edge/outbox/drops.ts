@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { EdgeEvent, EventDraft } from '../events/model.js';
 import type { OutboxAlarms } from './alarms.js';
 import type { ParkingStore } from './parking.js';
@@ -25,7 +25,7 @@ export interface DropNoticeDeps {
 }
 
 export class DropNotices {
-  private reportTimer: NodeJS.Timeout | null = null;
+  private reportTimer: TimerHandle | null = null;
 
   constructor(private readonly d: DropNoticeDeps) {}
 
@@ -53,11 +53,14 @@ export class DropNotices {
     // announce drops on the events stream at most once a second, so the platform can tell a
     // quota gap from a transport gap
     if (!this.reportTimer && !this.d.closed()) {
-      this.reportTimer = setTimeout(() => {
-        this.reportTimer = null;
-        this.announce();
-      }, 1000);
-      this.reportTimer.unref();
+      this.reportTimer = this.d.clock.setTimer(
+        () => {
+          this.reportTimer = null;
+          this.announce();
+        },
+        1000,
+        { unref: true },
+      );
     }
   }
 
@@ -78,6 +81,6 @@ export class DropNotices {
   }
 
   stop(): void {
-    if (this.reportTimer) clearTimeout(this.reportTimer);
+    this.d.clock.clearTimer(this.reportTimer);
   }
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { QuotaKeeper } from './quota.js';
 import type { OutboxCounts } from './stats.js';
 
@@ -21,15 +21,14 @@ export interface HousekeepingOptions {
 }
 
 export class Housekeeping {
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: TimerHandle;
 
   constructor(
     private readonly db: Database.Database,
     private readonly o: HousekeepingOptions,
   ) {
     const interval = o.maintenanceIntervalMs ?? 30_000;
-    this.timer = setInterval(() => this.maintain(), interval);
-    this.timer.unref();
+    this.timer = o.clock.setRepeatingTimer(() => this.maintain(), interval, { unref: true });
   }
 
   /** Retention of delivered rows and a WAL checkpoint; failures are logged, never thrown. */
@@ -50,7 +49,7 @@ export class Housekeeping {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.o.clock.clearTimer(this.timer);
   }
 
   /** The last checkpoint before the database closes (leaves no WAL behind when it succeeds). */

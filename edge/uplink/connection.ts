@@ -1,7 +1,7 @@
 import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { Backoff } from '../backoff.js';
 import { connectOptions } from './connect-options.js';
 import type { UplinkState, UplinkStats } from './health.js';
@@ -36,7 +36,7 @@ export interface ConnectionOptions {
 export class UplinkConnection {
   private client: MqttClient | null = null;
   private stateValue: UplinkState = 'idle';
-  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimer: TimerHandle | null = null;
   private retryAt: number | null = null;
   private stopped = false;
   private readonly backoff: Backoff;
@@ -128,7 +128,7 @@ export class UplinkConnection {
       { delayMs: delay, attempt: this.backoff.attempts },
       'uplink reconnect scheduled',
     );
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.o.clock.setTimer(() => {
       this.retryTimer = null;
       this.open();
     }, delay);
@@ -137,7 +137,7 @@ export class UplinkConnection {
   /** No more attempts: cancels a scheduled retry and hands back the client to close, if any. */
   detach(): MqttClient | null {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.o.clock.clearTimer(this.retryTimer);
     const client = this.client;
     this.client = null;
     this.stateValue = 'stopped';

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { envelopeJson, type Stream } from '../events/model.js';
 import type { Outbox, StoredRow } from '../outbox/outbox.js';
 import type { UplinkStats } from './health.js';
@@ -47,10 +47,10 @@ export class PublishWindow {
   private receiveMaximumValue: number | null = null;
   private replayCursor: ReplayCursor | null = null;
   private replayToken = 0;
-  private replayTimer: NodeJS.Timeout | null = null;
+  private replayTimer: TimerHandle | null = null;
   private readonly ackBuffer: number[] = [];
   private pumpScheduled = false;
-  private ackTimer: NodeJS.Timeout | null = null;
+  private ackTimer: TimerHandle | null = null;
 
   constructor(private readonly o: PublishWindowOptions) {
     this.windowSize = o.config.inFlightWindow;
@@ -156,7 +156,7 @@ export class PublishWindow {
       return;
     }
     if (allowance === 0 || this.inFlight.size < this.windowSize) {
-      this.replayTimer = setTimeout(() => {
+      this.replayTimer = this.o.clock.setTimer(() => {
         this.replayTimer = null;
         this.pump();
       }, r.waitMs());
@@ -192,7 +192,7 @@ export class PublishWindow {
       });
     }
     if (!this.ackTimer && this.ackBuffer.length > 0) {
-      this.ackTimer = setTimeout(() => {
+      this.ackTimer = this.o.clock.setTimer(() => {
         this.ackTimer = null;
         this.flushAcks();
       }, ACK_FLUSH_MS);
@@ -228,13 +228,13 @@ export class PublishWindow {
 
   /** Stopping, step 1: the replay ends. */
   stopReplay(): void {
-    if (this.replayTimer) clearTimeout(this.replayTimer);
+    this.o.clock.clearTimer(this.replayTimer);
     this.replayCursor = null;
   }
 
   /** Stopping, step 2 (connection detached): acknowledged rows are marked delivered. */
   stopAcks(): void {
-    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.o.clock.clearTimer(this.ackTimer);
     this.flushAcks();
   }
 }

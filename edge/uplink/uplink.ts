@@ -1,7 +1,7 @@
 import type { IClientPublishOptions, IConnackPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { EdgeError } from '../errors.js';
 import type { StatusMessage, Stream } from '../events/model.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -51,7 +51,7 @@ export class Uplink {
   readonly topics: Topics;
   private readonly connection: UplinkConnection;
   private readonly window: PublishWindow;
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: TimerHandle | null = null;
   private unsubscribe: (() => void) | null = null;
   private stopPromise: Promise<void> | null = null;
   private messageHandler: InboundHandler | null = null;
@@ -125,7 +125,7 @@ export class Uplink {
   start(): void {
     if (this.connection.state !== 'idle') return;
     this.unsubscribe = this.o.outbox.onCommitted(() => this.window.pump());
-    this.sweepTimer = setInterval(
+    this.sweepTimer = this.o.clock.setRepeatingTimer(
       () => this.window.sweep(),
       Math.min(1000, this.o.config.publishTimeoutMs / 2),
     );
@@ -227,7 +227,7 @@ export class Uplink {
     // the router keeps it unpublished and delivers it late
     const timeoutMs = this.o.config.publishTimeoutMs;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
+      const timer = this.o.clock.setTimer(
         () =>
           reject(
             new EdgeError('EDGE_UPLINK_TIMEOUT', `no PUBACK for the reply in ${timeoutMs} ms`),
@@ -235,7 +235,7 @@ export class Uplink {
         timeoutMs,
       );
       client.publish(topic, sendable, opts, (err) => {
-        clearTimeout(timer);
+        this.o.clock.clearTimer(timer);
         if (err) reject(err);
         else resolve();
       });
@@ -246,7 +246,7 @@ export class Uplink {
     if (!this.stopPromise) {
       this.stopPromise = (async () => {
         this.unsubscribe?.();
-        if (this.sweepTimer) clearInterval(this.sweepTimer);
+        this.o.clock.clearTimer(this.sweepTimer);
         this.window.stopReplay();
         const client = this.connection.detach();
         this.window.stopAcks();

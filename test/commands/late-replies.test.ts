@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
 import { EdgeError } from '../../edge/errors.js';
 import type { CommandHandlers, CommandRouter } from '../../edge/commands/router.js';
 import type { CommandReply, GateTestArgsT } from '../../edge/commands/schemas.js';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
 import type { CommandHandlers } from '../../edge/commands/router.js';
 import type { CommandReply, GateTestArgsT } from '../../edge/commands/schemas.js';
 import { waitFor } from '../support/wait.js';

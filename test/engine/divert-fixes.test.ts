@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LineConfig } from '../../config/schema.js';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
+import { engineConfigFrom } from '../../config/engine-config.js';
 import { EngineRunner } from '../../edge/engine/engine-runner.js';
 import type { EngineConfig, GateCancel, GateCommand } from '../../edge/engine/types.js';
 import type { EventDraft } from '../../edge/events/model.js';
@@ -170,7 +171,8 @@ describe('engine runner: cancels and commands reach the gate link in a safe orde
     const fired: GateCommand[] = [];
     const events: EventDraft[] = [];
     const runner = new EngineRunner({
-      line,
+      engine: engineConfigFrom(line),
+      lineId: line.id,
       clock,
       log: pino({ level: 'silent' }),
       newParcelId: (() => {

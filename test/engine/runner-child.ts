@@ -6,6 +6,8 @@
 import pino from 'pino';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { engineConfigFrom } from '../../config/engine-config.js';
+import { openEngineStores } from '../../edge/gateway/engine-stores.js';
 import { EngineRunner } from '../../edge/engine/engine-runner.js';
 import { systemClock } from '../../edge/clock.js';
 import { ConfigValidator } from '../../config/loader.js';
@@ -18,14 +20,15 @@ const doc = parse(
 const line = new ConfigValidator(driverKindSchemas()).parse(doc).line;
 let n = 0;
 const runner = new EngineRunner({
-  line,
+  engine: engineConfigFrom(line),
+  lineId: line.id,
   clock: systemClock,
   log: pino({ level: 'silent' }),
   newParcelId: () => `child-${++n}`,
   sendGateCommand: () => {},
   cancelGateCommand: () => {},
   recordEvents: () => {},
-  stateFile,
+  stores: openEngineStores(stateFile, pino({ level: 'silent' }), systemClock),
 });
 runner.replaceTargeting('child-v1', [{ id: 'e1', match: 'prefix', pattern: 'EX' }], 'test');
 const now = () => systemClock.monoMs();

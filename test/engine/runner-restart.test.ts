@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigValidator } from '../../config/loader.js';
 import { driverKindSchemas } from '../../drivers/kinds.js';
 import { systemClock } from '../../edge/clock.js';
+import { engineConfigFrom } from '../../config/engine-config.js';
+import { openEngineStores } from '../../edge/gateway/engine-stores.js';
 import { EngineRunner } from '../../edge/engine/engine-runner.js';
 import type { EventDraft } from '../../edge/events/model.js';
 import { waitFor } from '../support/wait.js';
@@ -50,13 +52,14 @@ describe('engine runner restart (real SQLite file, kill -9)', () => {
     const line = new ConfigValidator(driverKindSchemas()).parse(doc).line;
     const events: EventDraft[] = [];
     const runner = new EngineRunner({
-      line,
+      engine: engineConfigFrom(line),
+      lineId: line.id,
       clock: systemClock,
       log: pino({ level: 'silent' }),
       newParcelId: () => 'new',
       sendGateCommand: () => {},
       recordEvents: (e) => events.push(...e),
-      stateFile,
+      stores: openEngineStores(stateFile, pino({ level: 'silent' }), systemClock),
     });
     runners.push(runner);
     const decided = events.filter((e) => e.type === 'parcel.decided');
@@ -75,13 +78,14 @@ describe('engine runner restart (real SQLite file, kill -9)', () => {
     const again: EventDraft[] = [];
     runners.push(
       new EngineRunner({
-        line,
+        engine: engineConfigFrom(line),
+        lineId: line.id,
         clock: systemClock,
         log: pino({ level: 'silent' }),
         newParcelId: () => 'x',
         sendGateCommand: () => {},
         recordEvents: (e) => again.push(...e),
-        stateFile,
+        stores: openEngineStores(stateFile, pino({ level: 'silent' }), systemClock),
       }),
     );
     expect(again.filter((e) => e.type === 'parcel.decided')).toEqual([]);

@@ -70,7 +70,7 @@ describe('gateway gate wiring', () => {
       what: 'restart event',
     });
     expect(events('gate.controller_restarted')[0]?.payload).toMatchObject({ restarts: 1 });
-    const health = gateway.health() as { drivers: { id: string; details: { restarts: number } }[] };
+    const health = gateway.health();
     expect(health.drivers.find((d) => d.id === 'gates')?.details.restarts).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedGpioBinding } from '../../drivers/gpio/simulated-binding.js';
 import { GateScheduler } from '../../edge/gate/controller/gate-scheduler.js';
 import type { ControllerSettings, FromController, OutputSpec } from '../../edge/gate/protocol.js';
-import { FakeTimers } from './fake-timers.js';
+import { FakeClock } from '../support/clocks.js';
 
 /** The real-time core with an injected clock: pulse / hold semantics, safe state, heartbeats. */
 
@@ -38,7 +38,7 @@ const settings = (outputs: OutputSpec[]): ControllerSettings => ({
   reportWrites: false,
 });
 
-let timers: FakeTimers;
+let timers: FakeClock;
 let gpio: SimulatedGpioBinding;
 let sent: FromController[];
 const make = (outputs: OutputSpec[]) => {
@@ -52,7 +52,7 @@ const of = <T extends FromController['t']>(t: T) =>
 const trace = (pin: number) => gpio.writesTo(pin).map((w) => [w.monoMs, w.value]);
 
 beforeEach(() => {
-  timers = new FakeTimers();
+  timers = new FakeClock();
   timers.now = 1000;
   gpio = new SimulatedGpioBinding(timers.monoMs, { timers });
   sent = [];

@@ -4,12 +4,12 @@ import type { Direction, Edge, Options } from 'onoff';
 import { Debouncer } from '../../drivers/gpio/debounce.js';
 import { createOnoffBinding, type OnoffGpioClass } from '../../drivers/gpio/onoff-binding.js';
 import { SimulatedGpioBinding } from '../../drivers/gpio/simulated-binding.js';
-import { FakeTimers } from '../gate/fake-timers.js';
+import { FakeClock } from '../support/clocks.js';
 import { BOARDS, fakeSysfs } from './fake-sysfs.js';
 
 describe('debounce', () => {
   it('reports a settled edge with the time of its first transition; drops glitches', () => {
-    const t = new FakeTimers();
+    const t = new FakeClock();
     const edges: [number, number][] = [];
     const d = new Debouncer(0, 5, t, (v, mono) => edges.push([v, mono]));
     t.advanceTo(100);
@@ -29,7 +29,7 @@ describe('debounce', () => {
   });
 
   it('debounceMs 0 reports every change at once', () => {
-    const t = new FakeTimers();
+    const t = new FakeClock();
     const edges: number[] = [];
     const d = new Debouncer(0, 0, t, (v) => edges.push(v));
     d.sample(1, 1);
@@ -41,7 +41,7 @@ describe('debounce', () => {
 
 describe('simulated binding', () => {
   it('records outputs with timestamps and raw levels; drives inputs through debounce', () => {
-    const t = new FakeTimers();
+    const t = new FakeClock();
     const gpio = new SimulatedGpioBinding(t.monoMs, { timers: t });
     const seen: number[] = [];
     gpio.onWrite((w) => seen.push(w.value));
@@ -110,7 +110,7 @@ describe('onoff binding (fake Gpio class)', () => {
     FakeGpio.watchFails = false;
     FakeGpio.level.clear();
   });
-  const binding = async (chips = BOARDS.pi4, t = new FakeTimers()) => {
+  const binding = async (chips = BOARDS.pi4, t = new FakeClock()) => {
     const root = fakeSysfs(chips);
     roots.push(root);
     const warnings: string[] = [];
@@ -189,7 +189,7 @@ describe('onoff binding (fake Gpio class)', () => {
 
   it('fails fast when sysfs GPIO is missing', async () => {
     await expect(
-      createOnoffBinding({ timers: new FakeTimers(), sysfsRoot: '/nonexistent/gpio' }),
+      createOnoffBinding({ timers: new FakeClock(), sysfsRoot: '/nonexistent/gpio' }),
     ).rejects.toMatchObject({ code: 'EDGE_GPIO_SYSFS_MISSING' });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../edge/log.js';
 import { UserDirectory, hashPassword } from '../../edge/http/auth.js';
 import { ParcelBoard } from '../../edge/http/parcel-board.js';
-import { withoutSecrets } from '../../edge/http/redact.js';
+import { withoutSecrets } from '../../config/secrets.js';
 import { buildHttpServer } from '../../edge/http/server.js';
 
 const basic = (user: string, password: string) => ({

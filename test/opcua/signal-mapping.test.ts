@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
 import type { OpcuaSignalConfig } from '../../drivers/opcua/config-schema.js';
 import { LifeBitWatch } from '../../drivers/opcua/life-bit.js';
 import { expandNodeId } from '../../drivers/opcua/node-address.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
 import type { EngineInput } from '../../edge/engine/types.js';
 import { silentLogger } from '../../edge/log.js';
 import { DeviceStatusTracker } from '../../drivers/opcua/device-status.js';

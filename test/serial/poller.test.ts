@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
 import { PollStateMachine, type PollAction } from '../../drivers/serial/poller.js';
 
 const kinds = (actions: PollAction[]) =>

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../edge/clock.js';
+import { ManualClock } from '../support/clocks.js';
 import type { EdgeEvent } from '../../edge/events/model.js';
 import { LineKpis } from '../../edge/telemetry/line-kpis.js';
 import { SystemProbe } from '../../edge/telemetry/system-probe.js';

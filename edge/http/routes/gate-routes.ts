@@ -10,7 +10,7 @@ import {
   type JogOutputKind,
   type LineForJog,
 } from '../../gate/jog-interlock.js';
-import { BEACON_ID, lampId, STACK_LIGHT_COLOURS } from '../../gate/settings.js';
+import { BEACON_ID, lampId, STACK_LIGHT_COLOURS } from '../../../config/gate-checks.js';
 import type { RouteModule } from '../server.js';
 
 /**

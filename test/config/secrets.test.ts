@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { withoutSecrets, withoutUrlPassword } from '../../edge/http/redact.js';
+import { withoutSecrets, withoutUrlPassword } from '../../config/secrets.js';
 import { REDACT_PATHS } from '../../edge/log.js';
 
 describe('withoutSecrets (GET /api/config, config-get)', () => {

@@ -1,0 +1,112 @@
+import type { DriverHealth } from '../../drivers/driver.js';
+import type { Clock } from '../clock.js';
+import type { LineCondition, Lamps } from '../gate/stack-light.js';
+import type { ControllerState } from '../gate/protocol.js';
+import type { OutboxStats } from '../outbox/stats.js';
+import type { UplinkHealth } from '../uplink/health.js';
+
+/**
+ * The gateway's health model: what `/api/health/details` shows a technician (the public
+ * `/api/health` is cut down from it in edge/http/server.ts) and what the stack light shows
+ * (domain.md colours). Built from a read-only view of the gateway's parts, so it is computed the
+ * same way wherever it is asked for.
+ */
+
+export type GatewayPhase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+export type HealthStatus = 'ok' | 'degraded' | 'starting' | 'stopping';
+
+export interface EngineHealth {
+  tracked: number;
+  decisions: number;
+  line: { line: string; ctDown: string | null; scannerDown: string | null } | null;
+  targetingVersion: string | null;
+}
+
+export type CommandsHealth = Record<string, unknown> & { replyStore?: unknown };
+
+// a type alias (not an interface) so it is also a Record<string, unknown> for the HTTP layer
+export type GatewayHealth = {
+  status: HealthStatus;
+  version: string;
+  gatewayId: string;
+  uptimeS: number;
+  drivers: DriverHealth[];
+  outbox: OutboxStats | Record<string, never>;
+  uplink: UplinkHealth | Record<string, never>;
+  commands: CommandsHealth | null;
+  engine: EngineHealth;
+  stackLight: { lamps: Lamps | null; condition: LineCondition | null };
+};
+
+/** What health and the stack light are computed from. */
+export interface HealthView {
+  phase: GatewayPhase;
+  version: string;
+  gatewayId: string;
+  startedAtWall: number;
+  clock: Clock;
+  /** every driver's health, the gate link's first; drivers that could not be created too */
+  drivers: DriverHealth[];
+  outbox: OutboxStats | null;
+  uplink: UplinkHealth | null;
+  commands: CommandsHealth | null;
+  engine: EngineHealth;
+  stackLight: { lamps: Lamps | null; condition: LineCondition | null };
+}
+
+export function gatewayHealth(v: HealthView): GatewayHealth {
+  // a reply store that could not be opened refuses state-changing commands: degraded too
+  const anyBad =
+    v.drivers.some((d) => d.state !== 'running') || v.commands?.replyStore === 'unavailable';
+  const status: HealthStatus =
+    v.phase === 'running'
+      ? anyBad || v.uplink?.state !== 'connected'
+        ? 'degraded'
+        : 'ok'
+      : v.phase === 'stopping' || v.phase === 'stopped'
+        ? 'stopping'
+        : 'starting';
+  return {
+    status,
+    version: v.version,
+    gatewayId: v.gatewayId,
+    uptimeS: Math.round((v.clock.wallMs() - v.startedAtWall) / 1000),
+    drivers: v.drivers,
+    outbox: v.outbox ?? {},
+    uplink: v.uplink ?? {},
+    commands: v.commands,
+    engine: v.engine,
+    stackLight: v.stackLight,
+  };
+}
+
+/** What the condition of the line is computed from (engine, gate controller, drivers, alarms). */
+export interface ConditionView {
+  engine: EngineHealth['line'];
+  gates: ControllerState | null;
+  /** drivers other than the gate link */
+  drivers: DriverHealth[];
+  uplinkState: string | null;
+  /** the last alarm event type if one was recorded in the last 30 s */
+  recentAlarm: string | null;
+}
+
+/** What the stack light shows (domain.md colours). */
+export function lineCondition(v: ConditionView): LineCondition {
+  const engine = v.engine;
+  const bad = v.drivers.find((d) => d.state !== 'running');
+  return {
+    failSafe:
+      engine?.ctDown ??
+      engine?.scannerDown ??
+      (v.gates === 'safe' ? 'gate controller in safe state' : null),
+    commError: bad
+      ? `${bad.id} ${bad.state}`
+      : v.uplinkState && v.uplinkState !== 'connected'
+        ? `uplink ${v.uplinkState}`
+        : null,
+    alarm: v.recentAlarm,
+    unknown:
+      engine && (engine.line === 'estop' || engine.line === 'jam') ? `line ${engine.line}` : null,
+  };
+}
