@@ -18,6 +18,8 @@ export type DriverKindSchemas = ReadonlyMap<string, TSchema>;
 
 export interface LoadedConfig {
   config: GatewayConfig;
+  /** the file's document after migration, secret references unresolved (what an edit starts from) */
+  document: Record<string, unknown>;
   migratedFrom: number | null;
   backupPath: string | null;
 }
@@ -133,12 +135,34 @@ export interface LoadOptions {
   now?: () => Date;
 }
 
+/** The file's text, or EDGE_CONFIG_NOT_FOUND saying which file and what to do. */
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable by this user'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : `cannot be read (${code ?? (err as Error).message})`;
+    throw new EdgeError(
+      'EDGE_CONFIG_NOT_FOUND',
+      `configuration file ${file} ${why}: pass --config <file> or set EDGE_CONFIG (examples in config/examples/)`,
+      { cause: err, details: [{ path: file, message: why }] },
+    );
+  }
+}
+
 /**
  * Load a YAML file: parse, migrate (backup first), resolve secrets, validate. Throws an EdgeError
  * listing every problem with its path; the caller keeps its running config on failure.
  */
 export function loadConfigFile(file: string, options: LoadOptions): LoadedConfig {
-  const raw = parseYaml(readFileSync(file, 'utf8'), file);
+  const raw = parseYaml(readConfigText(file), file);
   let migrated;
   try {
     migrated = migrate(raw);
@@ -161,6 +185,7 @@ export function loadConfigFile(file: string, options: LoadOptions): LoadedConfig
   if (all.length > 0) throw invalid(all);
   return {
     config: doc as GatewayConfig,
+    document: migrated.doc,
     migratedFrom: migrated.applied.length > 0 ? migrated.fromVersion : null,
     backupPath,
   };

@@ -3,6 +3,8 @@
  * Every code is listed here with what it means; `README.md` links to this file.
  */
 export const ERROR_CODES = {
+  EDGE_CONFIG_NOT_FOUND:
+    'The configuration file does not exist or cannot be read (the message names the file and what to do).',
   EDGE_CONFIG_PARSE: 'The configuration file is not valid YAML.',
   EDGE_CONFIG_INVALID: 'The configuration does not match the schema; `details` lists every error.',
   EDGE_CONFIG_MIGRATION: 'The configuration version is unknown or a migration step failed.',

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
-    await host.start();
+    await host.start(loaded);
   } catch (err) {
     log.fatal({ err }, 'gateway failed to start');
     await host.stop().catch(() => undefined);

@@ -1,13 +1,13 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import {
   ConfigValidator,
   loadConfigFile,
-  parseYaml,
   resolveSecrets,
   type ConfigIssue,
+  type LoadedConfig,
   type SecretSources,
 } from '../../config/loader.js';
 import { migrate } from '../../config/migrations.js';
@@ -57,14 +57,20 @@ export class GatewayHost implements ConfigControl {
     this.log = o.log.child({ module: 'config' });
   }
 
-  async start(): Promise<void> {
-    const loaded = loadConfigFile(this.o.file, {
-      driverKinds: driverKindSchemas(this.o.driverKinds),
-      persistMigration: true,
-      ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
-    });
-    this.fileDoc = parseYaml(readFileSync(this.o.file, 'utf8'), this.o.file);
-    await this.run(loaded.config);
+  /**
+   * Start with the configuration file: `loaded` is the file as the composition root already
+   * loaded it (read once at start); without it the file is loaded here.
+   */
+  async start(loaded?: LoadedConfig): Promise<void> {
+    const initial =
+      loaded ??
+      loadConfigFile(this.o.file, {
+        driverKinds: driverKindSchemas(this.o.driverKinds),
+        persistMigration: true,
+        ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
+      });
+    this.fileDoc = structuredClone(initial.document);
+    await this.run(initial.config);
   }
 
   private async run(config: GatewayConfig): Promise<void> {

@@ -1,22 +1,16 @@
 import type { Driver } from '../../drivers/driver.js';
-import type { CommandHandlers } from '../commands/router.js';
 import type { ConfigControl } from './config-control.js';
 import type { EngineRunner } from '../engine/engine-runner.js';
 import type { TargetingStore } from '../targeting/targeting-store.js';
 import { EdgeError } from '../errors.js';
 import type { GateLink } from '../gate/gate-link.js';
 import type { EventDraft } from '../events/model.js';
-import { assertGateTestAllowed, jogHoldMs, type LineForJog } from '../gate/jog-interlock.js';
-import { gateRoutes } from '../http/routes/gate-routes.js';
-import { opcuaRoutes } from '../http/routes/opcua-routes.js';
-import { serialRoutes } from '../http/routes/serial-routes.js';
-import { targetingRoutes } from '../http/routes/targeting-routes.js';
-import type { RouteModule } from '../http/server.js';
-import { entriesFromCommand } from '../targeting/command-entries.js';
+import type { LineForJog } from '../gate/jog-interlock.js';
 
 /**
- * What the gateway's parts offer the platform (command handlers) and technicians (HTTP route
- * modules), built from getters so a part restarted inside the gateway is always the current one.
+ * The gateway's parts as the command handlers (command-handlers.ts) and HTTP route modules
+ * (route-modules.ts) see them: getters, so a part restarted inside the gateway is always the
+ * current one. Plus the engine's view for the jog interlock and the release of hand holds.
  */
 export interface GatewayParts {
   runner: () => EngineRunner<TargetingStore> | null;
@@ -26,57 +20,10 @@ export interface GatewayParts {
   configControl?: ConfigControl;
 }
 
-function requireRunner(parts: GatewayParts): EngineRunner {
+export function requireRunner(parts: GatewayParts): EngineRunner {
   const runner = parts.runner();
   if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
   return runner;
-}
-
-/** Handlers for the platform commands that act on the line (router: edge/commands/router.ts). */
-export function commandHandlers(parts: GatewayParts): CommandHandlers {
-  const control = parts.configControl;
-  return {
-    ...(control
-      ? {
-          putConfig: async (args) => {
-            const r = await control.apply(args.config, `platform:${args.operatorId}`);
-            if (!r.ok) throw new EdgeError('EDGE_COMMAND_FAILED', r.message, { details: r.issues });
-            return { ...r };
-          },
-        }
-      : {}),
-    replaceTargeting: (args) => {
-      const runner = requireRunner(parts);
-      const { entries, unsupported } = entriesFromCommand(args.entries);
-      if (unsupported.length > 0)
-        throw new EdgeError('EDGE_TARGETING_INVALID', unsupported.join('; '), {
-          details: unsupported,
-        });
-      const list = runner.replaceTargeting(
-        args.listVersion,
-        entries,
-        `platform:${args.operatorId ?? 'unknown'}`,
-      );
-      return Promise.resolve({ listVersion: list.version, entries: list.size });
-    },
-    ctDecision: (args) =>
-      Promise.resolve(
-        requireRunner(parts).officerVerdict({
-          parcelId: args.parcelId ?? null,
-          waybill: args.waybill ?? null,
-          verdict: args.verdict,
-          officerId: args.officerId,
-          reportId: args.reportId ?? null,
-        }),
-      ),
-    gateTest: async (args) => {
-      const line = lineForJog(parts);
-      const link = assertGateTestAllowed(parts.gateLink(), args.gateId, line);
-      return {
-        ...(await link.jogFire(args.gateId, jogHoldMs(link, line, args.pulseMs, args.gateId))),
-      };
-    },
-  };
 }
 
 /** The engine's view for the jog interlock (edge/gate/jog-interlock.ts); no engine: fail closed. */
@@ -116,24 +63,4 @@ export function releaseHandHeldOn(parts: GatewayParts, events: readonly EventDra
     parcelId: trigger.parcelId,
     outcome: 'done',
   });
-}
-
-/** HTTP routes of the parts that have them (gates, serial, OPC UA, targeting list). */
-export function routeModules(parts: GatewayParts): RouteModule[] {
-  const audit = parts.audit;
-  return [
-    gateRoutes({
-      gates: parts.gateLink,
-      line: () => lineForJog(parts),
-      audit,
-    }),
-    serialRoutes({ drivers: () => [...parts.drivers()], audit }),
-    opcuaRoutes({ drivers: () => [...parts.drivers()], audit }),
-    targetingRoutes({
-      store: () => parts.runner()?.targeting ?? null,
-      replace: (version, entries, source) =>
-        requireRunner(parts).replaceTargeting(version, entries, source),
-      audit,
-    }),
-  ];
 }

@@ -76,6 +76,18 @@ describe('configuration loader', () => {
     expect(details.find((d) => d.path === '/gates/outputs/1/pin')?.message).toBe('is required');
   });
 
+  it('a missing configuration file is a clear EDGE_ error naming the file and what to do', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'edge-config-')), 'absent.yaml');
+    const { code, details } = issuesOf(() =>
+      loadConfigFile(file, { driverKinds: driverKindSchemas() }),
+    );
+    expect(code).toBe('EDGE_CONFIG_NOT_FOUND');
+    expect(details[0]).toEqual({ path: file, message: 'does not exist' });
+    expect(() => loadConfigFile(file, { driverKinds: driverKindSchemas() })).toThrow(
+      /absent\.yaml does not exist: pass --config <file> or set EDGE_CONFIG/,
+    );
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     const { code, details } = issuesOf(() => load('version: 1\ngateway: { id: x\nline: [\n'));
     expect(code).toBe('EDGE_CONFIG_PARSE');

@@ -6,7 +6,7 @@ import type { EngineInput } from '../../edge/engine/types.js';
 import type { GateLink } from '../../edge/gate/gate-link.js';
 import { RUNNING_BELT_MAX_HOLD_MS } from '../../edge/gate/jog-interlock.js';
 import type { Gateway } from '../../edge/gateway/gateway.js';
-import { commandHandlers } from '../../edge/gateway/parts.js';
+import { commandHandlers } from '../../edge/gateway/command-handlers.js';
 import { waitFor } from '../support/wait.js';
 import { startGatesOnlyGateway, TECH_AUTH } from './gates-only-gateway.js';
 
