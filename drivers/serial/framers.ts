@@ -27,6 +27,8 @@ export interface FramerStats {
   rejected: number;
   discardedBytes: number;
   emptyFrames: number;
+  /** control bytes discarded before a delimited frame's first byte (counted in discardedBytes too) */
+  leadingNoiseBytes: number;
 }
 
 export interface Framer {
@@ -55,6 +57,7 @@ abstract class FramerBase implements Framer {
     rejected: 0,
     discardedBytes: 0,
     emptyFrames: 0,
+    leadingNoiseBytes: 0,
   };
   protected buf: Buffer;
   protected len = 0;
@@ -120,10 +123,16 @@ abstract class FramerBase implements Framer {
   }
 }
 
+/** A control byte (C0 or DEL): line noise when it comes before a text frame's first byte. */
+const isControl = (b: number): boolean => b < 0x20 || b === 0x7f;
+
 /**
  * Frames end with a delimiter (CR LF, CR, LF, ETX or any short byte sequence). A frame whose
  * payload grows past maxFrameBytes is rejected and the rest of it, up to the next delimiter, is
- * discarded.
+ * discarded. Control bytes before a frame's first byte (line noise between frames, a stray STX or
+ * NUL) are discarded and counted as `leadingNoiseBytes`, as a start/end framer discards bytes
+ * outside its frames; without that, the noise became part of the next frame and a text profile
+ * rejected the whole frame. Control bytes inside a frame stay (the profile decides).
  */
 export class DelimiterFramer extends FramerBase {
   private readonly delim: Buffer;
@@ -152,6 +161,11 @@ export class DelimiterFramer extends FramerBase {
           this.discarding = false;
           this.matched = 0;
         }
+        continue;
+      }
+      if (this.len === 0 && this.matched === 0 && isControl(b)) {
+        this.stats.discardedBytes++;
+        this.stats.leadingNoiseBytes++;
         continue;
       }
       this.buf[this.len++] = b;

@@ -15,6 +15,8 @@ export interface PipelineItem<T> {
 export interface PipelineStats {
   bytesIn: number;
   discardedBytes: number;
+  /** control bytes dropped before delimited frames (line noise), part of discardedBytes */
+  leadingNoiseBytes: number;
   buffered: number;
   frames: number;
   accepted: number;
@@ -89,6 +91,7 @@ export class SerialPipeline<T> {
     return {
       bytesIn: f.bytesIn,
       discardedBytes: f.discardedBytes,
+      leadingNoiseBytes: f.leadingNoiseBytes,
       buffered: this.framer.buffered,
       frames: f.frames,
       accepted: this.accepted,

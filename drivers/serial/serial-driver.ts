@@ -139,6 +139,7 @@ export class SerialDriver extends BaseDriver {
       accepted: s.accepted,
       rejected: s.rejected,
       discardedBytes: s.discardedBytes,
+      leadingNoiseBytes: s.leadingNoiseBytes,
       opens: l.opens,
       openFailures: l.openFailures,
       disconnects: l.disconnects,

@@ -50,6 +50,23 @@ describe('DelimiterFramer', () => {
     balanced(f);
   });
 
+  it('control-byte noise before a frame is discarded and counted; the frame survives whole', () => {
+    const f = new DelimiterFramer(b('\r\n'), 32);
+    const noise = Buffer.from([0x00, 0x13, 0x1b, 0x7f, 0x02, 0x11]);
+    const r = run(f, [noise, 'RR100000017CN\r\n', Buffer.from([0x00, 0x00]), 'AB\x01C\r\n']);
+    // the control byte inside the second frame stays: the profile decides what it means
+    expect(r.frames).toEqual(['RR100000017CN', 'AB\x01C']);
+    expect(f.stats.leadingNoiseBytes).toBe(8);
+    expect(r.rejects).toEqual([]);
+    balanced(f);
+    // CR LF alone is still an empty frame, not noise
+    const g = new DelimiterFramer(b('\r\n'), 32);
+    run(g, ['\r\n\x00\r\n']);
+    expect(g.stats.emptyFrames).toBe(2);
+    expect(g.stats.leadingNoiseBytes).toBe(1);
+    balanced(g);
+  });
+
   it('counts empty frames as discarded, not as frames', () => {
     const f = new DelimiterFramer(b('\r\n'), 8);
     const r = run(f, ['\r\n\r\nA\r\n']);
