@@ -76,7 +76,10 @@ export const OpcuaSignalSchema = Type.Object(
       ),
     ),
     eventType: Type.Optional(
-      Type.String({ description: 'only events of this type (nodeId; default by preset)' }),
+      Type.String({
+        description:
+          'only events of this type: its NodeId or its browse name (Name or <ns index>:Name), checked on the server to be an event type (default by preset)',
+      }),
     ),
     preset: Type.Optional(
       Type.Union(

@@ -13,7 +13,8 @@ import {
   type Variant,
 } from 'node-opcua-client';
 import type { OpcuaServerConfig, OpcuaSignalConfig } from './config-schema.js';
-import { parseNodeId, qualify, resolveAddress } from './node-address.js';
+import { resolveEventType } from './event-type.js';
+import { qualify, resolveAddress } from './node-address.js';
 import {
   EVENT_QUEUE_OVERFLOW_EVENT_TYPE,
   eventSelect,
@@ -103,7 +104,7 @@ export class SignalMonitor {
       keys = select.keys;
       const names = select.names.map((n) => qualify(n, select.namespaceUri, namespaces));
       const where = select.eventType
-        ? ofType(parseNodeId(select.eventType, namespaces))
+        ? ofType(await resolveEventType(session, select.eventType, namespaces))
         : undefined;
       const filter = constructEventFilter(['EventId', 'EventType', 'Time', ...names], where);
       item = ClientMonitoredItem.create(
