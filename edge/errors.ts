@@ -74,6 +74,8 @@ export const ERROR_CODES = {
   EDGE_SERIAL_UNKNOWN_DRIVER: 'A technician request named a serial driver that is not configured.',
   EDGE_SERIAL_PTY: 'socat could not create the pty pair a serial simulator writes to.',
   EDGE_OPCUA_CONNECT: 'An OPC UA server could not be reached or refused the session; retrying.',
+  EDGE_OPCUA_CLIENT_CERT_REFUSED:
+    "An OPC UA server refused the secure channel (BadSecurityChecksFailed): it does not trust the gateway's application certificate; the message gives its thumbprint and where to download it.",
   EDGE_OPCUA_CERT_UNTRUSTED:
     'An OPC UA server certificate is not trusted: it is listed as rejected until a technician trusts it.',
   EDGE_OPCUA_CERT_PIN_MISMATCH:

@@ -37,6 +37,20 @@ export class CertificateStore {
     });
   }
 
+  /** The gateway's own application instance certificate (node-opcua's default place). */
+  get ownCertificateFile(): string {
+    return join(this.rootFolder, 'own', 'certs', 'client_certificate.pem');
+  }
+
+  /** Thumbprint (SHA-1 hex) of the gateway's own certificate; null before it exists. */
+  ownThumbprint(): string | null {
+    try {
+      return makeSHA1Thumbprint(readCertificate(this.ownCertificateFile)).toString('hex');
+    } catch {
+      return null;
+    }
+  }
+
   initialize(): Promise<void> {
     this.initPromise ??= this.manager.initialize();
     return this.initPromise;

@@ -126,6 +126,12 @@ export async function checkPinnedCertificate(
 }
 
 /** The server refused us because we do not trust its certificate (or it does not trust ours). */
+/** The server refused our secure channel: almost always it does not trust the gateway's certificate. */
+export function isRefusedByServer(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /BadSecurityChecksFailed|0x80130000/i.test(message);
+}
+
 export function isUntrusted(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
   return /BadCertificateUntrusted|Certificate verification failed/i.test(message);

@@ -11,6 +11,7 @@ import type { OpcuaServerConfig } from './config-schema.js';
 import {
   checkPinnedCertificate,
   createClient,
+  isRefusedByServer,
   isUntrusted,
   leafOf,
   probeServerCertificate,
@@ -237,6 +238,12 @@ export class ServerLink {
     this.everFailed = true;
     if (err instanceof EdgeError) {
       this.lastError = { code: err.code, message };
+    } else if (this.config.securityMode !== 'None' && isRefusedByServer(err)) {
+      const store = this.deps.store;
+      this.lastError = {
+        code: 'EDGE_OPCUA_CLIENT_CERT_REFUSED',
+        message: `the server ${this.config.endpointUrl} does not trust this gateway's certificate (thumbprint ${store.ownThumbprint() ?? 'not created yet'}): download it (technician console, Devices > OPC UA > gateway certificate, or the file ${store.ownCertificateFile}), add it to the server's trusted certificates, and the gateway connects on its next retry (${message})`,
+      };
     } else if (isUntrusted(err)) {
       this.lastError = {
         code: 'EDGE_OPCUA_CERT_UNTRUSTED',

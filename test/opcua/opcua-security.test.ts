@@ -197,6 +197,34 @@ describe('OPC UA security', () => {
     expect(again.statusCode).toBe(404);
   }, 90_000);
 
+  it('a server that does not trust the gateway says so: its thumbprint and where to get it', async () => {
+    const strict = await startSim(['--strict-clients']);
+    try {
+      const refused = secureDriver('opcua-refused', {
+        endpointUrl: strict.endpoint,
+        serverCertificateThumbprint: strict.thumbprint,
+      });
+      await refused.driver.start();
+      const error = await waitFor(
+        () => {
+          const e = refused.driver.serverHealth()[0]!.lastError;
+          return e?.code === 'EDGE_OPCUA_CLIENT_CERT_REFUSED' ? e : null;
+        },
+        { ...T, what: 'client certificate refused' },
+      );
+      const own = refused.driver.store.ownThumbprint();
+      expect(own).toMatch(/^[0-9a-f]{40}$/);
+      expect(error.message).toContain(
+        `does not trust this gateway's certificate (thumbprint ${own})`,
+      );
+      expect(error.message).toContain(refused.driver.store.ownCertificateFile);
+      expect(refused.driver.serverHealth()[0]!.state).not.toBe('connected');
+      await refused.driver.stop();
+    } finally {
+      await strict.dispose();
+    }
+  });
+
   it('a pinned thumbprint is trusted without a technician; a wrong pin is refused', async () => {
     const good = secureDriver('opcua-pin', {
       serverCertificateThumbprint: sim.thumbprint,

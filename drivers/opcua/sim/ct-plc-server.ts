@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     // X.509 user identities this server accepts (PEM/DER files); any other user certificate is refused
     'user-cert': { type: 'string', multiple: true, default: [] },
     'no-anonymous': { type: 'boolean', default: false },
+    // refuse gateways whose certificate is not in this server's trusted list (like most PLCs)
+    'strict-clients': { type: 'boolean', default: false },
     // node-opcua's default (100) folds value changes inside a 100 ms window; 0 = every change,
     // like a PLC pushing each photo-eye edge
     'min-sample-rate-ms': { type: 'string', default: '0' },
@@ -61,8 +63,9 @@ const users = new Map(
 async function main(): Promise<void> {
   const certificateManager = new OPCUACertificateManager({
     rootFolder: args.pki,
-    // the simulator accepts any gateway: it is the gateway that must not trust blindly
-    automaticallyAcceptUnknownCertificate: true,
+    // the simulator accepts any gateway unless --strict-clients: it is the gateway that must not
+    // trust blindly
+    automaticallyAcceptUnknownCertificate: !args['strict-clients'],
     disableFileWatchers: true,
   });
   await certificateManager.initialize();
