@@ -210,7 +210,7 @@ describe('OPC UA security', () => {
           const e = refused.driver.serverHealth()[0]!.lastError;
           return e?.code === 'EDGE_OPCUA_CLIENT_CERT_REFUSED' ? e : null;
         },
-        { ...T, what: 'client certificate refused' },
+        { timeoutMs: 60_000, what: 'client certificate refused' },
       );
       const own = refused.driver.store.ownThumbprint();
       expect(own).toMatch(/^[0-9a-f]{40}$/);
@@ -223,7 +223,7 @@ describe('OPC UA security', () => {
     } finally {
       await strict.dispose();
     }
-  });
+  }, 120_000);
 
   it('a pinned thumbprint is trusted without a technician; a wrong pin is refused', async () => {
     const good = secureDriver('opcua-pin', {

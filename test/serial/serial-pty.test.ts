@@ -66,7 +66,9 @@ describe('serial barcode scanner over a pty', () => {
     const h = driver.health();
     expect(h.counters.rejected).toBe(2);
     expect(h.details.rejectReasons).toEqual({ 'parse.control-bytes': 1, 'framer.oversize': 1 });
-    expect(h.counters.discardedBytes).toBe(102);
+    // the oversized frame and its CR LF, plus the NUL before the noise frame (leading noise)
+    expect(h.counters.discardedBytes).toBe(103);
+    expect(h.counters.leadingNoiseBytes).toBe(1);
     const monitor = driver.monitorFrames(3);
     expect(monitor.map((m) => m.kind)).toEqual(['reject', 'reject', 'frame']);
     expect(monitor[2]).toMatchObject({
