@@ -124,6 +124,11 @@ export class Gateway {
       priorities: config.outbox.priorities,
       maintenanceIntervalMs: config.outbox.maintenanceIntervalMs,
       quickCheckOnStart: config.outbox.quickCheckOnStart,
+      diskReserveBytes: config.outbox.diskReserveBytes,
+      reserveFileBytes: config.outbox.reserveFileBytes,
+      diskCheckIntervalMs: config.outbox.diskCheckIntervalMs,
+      stuckAfterMs: config.outbox.stuckAfterMs,
+      degradedHoldMs: config.outbox.degradedHoldMs,
       clock,
       log: this.child('outbox'),
     });
@@ -150,7 +155,13 @@ export class Gateway {
       }
     });
 
-    const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
+    // the controller arms on our first heartbeat, sent once the gateway runs (issue 14)
+    const gateLink = new GateLink(
+      'gates',
+      config.gates,
+      { log: this.child('gates'), clock },
+      { heartbeatsFrom: 'owner' },
+    );
     this.gateLink = gateLink;
     gateLink.on('fired', (f) =>
       this.record([
@@ -222,6 +233,8 @@ export class Gateway {
       log: this.child('uplink'),
     });
     this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
+    const uplink = this.uplink;
+    outbox.setDrainProbe(() => uplink.connected);
     this.uplink.start();
 
     this.http = await buildHttpServer({
@@ -245,6 +258,7 @@ export class Gateway {
       },
     ]);
     this.stackLightTimer = setInterval(() => this.stackLight.update(this.lineCondition()), 500);
+    await gateLink.beginHeartbeats();
     this.phase = 'running';
   }
 
@@ -334,10 +348,13 @@ export class Gateway {
         details: {},
       });
     }
-    // a reply store that could not be opened refuses state-changing commands: degraded too
+    // a reply store that could not be opened refuses state-changing commands: degraded too;
+    // so is an outbox that does not record or drain (the reasons say why)
+    const record = this.outbox?.condition();
     const anyBad =
       drivers.some((d) => d.state !== 'running') ||
-      this.commands?.health().replyStore === 'unavailable';
+      this.commands?.health().replyStore === 'unavailable' ||
+      record?.state === 'degraded';
     const uplink = this.uplink?.health();
     const status =
       this.phase === 'running'
@@ -353,7 +370,7 @@ export class Gateway {
       gatewayId: this.o.config.gateway.id,
       uptimeS: Math.round((this.o.clock.wallMs() - this.startedAtWall) / 1000),
       drivers,
-      outbox: this.outbox?.stats() ?? {},
+      outbox: this.outbox ? { ...this.outbox.stats(), condition: record } : {},
       uplink: uplink ?? {},
       commands: this.commands?.health() ?? null,
       engine: {
@@ -372,10 +389,15 @@ export class Gateway {
     const gates = this.gateLink?.gateState;
     const bad = this.drivers.find((d) => d.health().state !== 'running');
     const uplink = this.uplink?.health().state;
-    const alarm =
+    const recent =
       this.lastAlarm && this.o.clock.monoMs() - this.lastAlarm.atMono < 30_000
         ? this.lastAlarm.type
         : null;
+    // an outbox that loses or cannot drain events shows while it lasts (red, white)
+    const record = this.outbox?.condition().reasons ?? [];
+    const losing = record.find((r) => r.code !== 'not-draining');
+    const alarm = losing ? `outbox: ${losing.message}` : recent;
+    const stuck = record.find((r) => r.code === 'not-draining');
     return {
       failSafe:
         engine?.ctDown ??
@@ -385,7 +407,9 @@ export class Gateway {
         ? `${bad.id} ${bad.health().state}`
         : uplink && uplink !== 'connected'
           ? `uplink ${uplink}`
-          : null,
+          : stuck
+            ? `outbox: ${stuck.message}`
+            : null,
       alarm,
       unknown:
         engine && (engine.line === 'estop' || engine.line === 'jam') ? `line ${engine.line}` : null,

@@ -39,12 +39,19 @@ export interface GateLinkEvents extends DriverEvents {
 export interface GateLinkOptions {
   /** the controller reports every output write (tests, simulator, bench) */
   reportWrites?: boolean;
+  /**
+   * Heartbeats (and so arming: the controller arms on the first) begin with start() (default)
+   * or only when the owner calls beginHeartbeats(): the gateway does once it runs, so a
+   * start-up stall of its event loop cannot send the controller safe.
+   */
+  heartbeatsFrom?: 'start' | 'owner';
 }
 
 export class GateLink extends BaseDriver<GateLinkEvents> {
   private readonly child: ControllerChild;
   private readonly commands: GateCommands;
   private hbTimer: NodeJS.Timeout | null = null;
+  private heartbeating = false;
   private controllerState: ControllerState = 'starting';
   private safeReasons: string[] = [];
   private realtime = 0;
@@ -239,6 +246,28 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     }
     await this.spawn();
     this.hbTimer = this.setRepeating(() => this.heartbeat(), this.config.heartbeatIntervalMs);
+    if (this.options.heartbeatsFrom !== 'owner') await this.beginHeartbeats();
+  }
+
+  /**
+   * Start sending heartbeats now: the controller arms on the first one. Resolves once it has
+   * reported its state (armed, or safe with its reasons: E-stop...), or after 2 s.
+   */
+  beginHeartbeats(): Promise<void> {
+    if (!this.heartbeating) {
+      this.heartbeating = true;
+      this.send({ t: 'hb', mono: this.clock.monoMs() });
+    }
+    if (this.gateState !== 'starting') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('controllerState', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2000);
+      this.on('controllerState', done);
+    });
   }
 
   protected async onStop(): Promise<void> {
@@ -306,6 +335,8 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     );
     for (const [output, value] of this.lampRequests) this.send({ t: 'set', output, value });
     if (this.commandedSafe) this.send({ t: 'safe', reason: this.commandedSafe });
+    // a restarted controller arms on our next heartbeat: send it now
+    if (this.heartbeating) this.send({ t: 'hb', mono: this.clock.monoMs() });
   }
 
   private onMessage(msg: FromController): void {
@@ -374,6 +405,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       this.controllerState,
       this.config.heartbeatIntervalMs,
       this.config.safeStateAfterMs,
+      this.heartbeating,
     );
   }
 

@@ -10,7 +10,7 @@ import {
 } from '../events/model.js';
 import type { UuidV7Generator } from '../events/uuidv7.js';
 import type { PriorityTable } from './priority.js';
-import type { DropReport, QuotaKeeper } from './quota.js';
+import { addToRanges, type DropRange, type DropReport, type QuotaKeeper } from './quota.js';
 import { ROW_OVERHEAD_BYTES } from './store.js';
 
 /**
@@ -34,6 +34,8 @@ export interface WriterInit {
 export class EventWriter {
   /** last committed seq per stream */
   readonly lastSeq: Record<Stream, number> = { events: 0, telemetry: 0 };
+  /** streams whose lastSeq moved past a lost batch without a commit: persisted with the next */
+  private readonly unsaved = new Set<Stream>();
   private readonly insert: Database.Statement;
   private readonly setMeta: Database.Statement;
 
@@ -91,7 +93,9 @@ export class EventWriter {
           }
           results.push(stored);
         }
-        for (const s of touched) this.setMeta.run(`seq.${s}`, seqs[s]);
+        for (const s of new Set([...touched, ...this.unsaved])) {
+          this.setMeta.run(`seq.${s}`, seqs[s]);
+        }
         report = this.init.quota.enforce(newBytes, (key, value) => this.setMeta.run(key, value));
       });
       tx.immediate();
@@ -101,7 +105,28 @@ export class EventWriter {
     }
     this.init.quota.commit();
     Object.assign(this.lastSeq, seqs);
+    this.unsaved.clear();
     return { results, report };
+  }
+
+  /**
+   * Groups that could not be stored (the disk was full): each draft still takes the next seq of
+   * its stream, so the loss is a gap the platform sees, and these are the ranges that explain
+   * it (persisted with the next commit). Returns the ranges and counts by priority.
+   */
+  skip(groups: readonly EventDraft[][]): { ranges: DropRange[]; byPriority: number[] } {
+    const ranges: DropRange[] = [];
+    const byPriority = [0, 0, 0];
+    for (const drafts of groups) {
+      for (const d of drafts) {
+        const stream = streamOf(d.type);
+        const seq = ++this.lastSeq[stream];
+        this.unsaved.add(stream);
+        byPriority[this.init.prio.of(d.type)]! += 1;
+        addToRanges(ranges, { stream, seq }, 'disk-full');
+      }
+    }
+    return { ranges, byPriority };
   }
 
   /**
