@@ -230,7 +230,12 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private refusal(): string | null {
     const connected = this.child.connected;
     if (connected && this.controllerState === 'armed') return null;
-    return `gate controller is ${connected ? this.controllerState : 'not running'}${this.safeReasons.length ? ` (${this.safeReasons.join(', ')})` : ''}`;
+    const why = this.safeReasons.length
+      ? ` (${this.safeReasons.join(', ')})`
+      : connected && this.controllerState === 'starting'
+        ? ' (it arms on the first heartbeat from the gateway)'
+        : '';
+    return `gate controller is ${connected ? this.controllerState : 'not running'}${why}`;
   }
 
   protected async onStart(): Promise<void> {
