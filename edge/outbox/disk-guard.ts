@@ -184,8 +184,11 @@ export class DiskGuard {
   relieve(): void {
     this.lastFullWall = this.o.clock.wallMs();
     this.reading = this.statfs(this.dir);
+    // our own stop (the file has all the pages it may have) or the file system itself?
+    const atStop = (this.db.pragma('page_count', { simple: true }) as number) >= this.maxPages;
     const walRoom = Math.max(0, this.walNeed() - sizeOf(`${this.o.file}-wal`));
-    if (this.held && this.reading.freeBytes < walRoom + 64 * this.pageSize) {
+    const fsFull = !atStop || this.reading.freeBytes < walRoom + 16 * this.pageSize;
+    if (this.held && fsFull) {
       try {
         unlinkSync(this.reserveFile);
       } catch (err) {

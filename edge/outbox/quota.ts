@@ -112,11 +112,19 @@ export class QuotaKeeper {
     this.diskBytes = bytes === null ? null : Math.max(0, Math.floor(bytes));
   }
 
-  /** Called inside the append transaction after the new rows are inserted. */
-  enforce(newBytes: number, setMeta: (key: string, value: number) => void): DropReport | null {
+  /**
+   * Called inside the append transaction after the new rows are inserted. `exemptBytes` of them
+   * (drop announcements) do not make room for themselves: an announcement that dropped a row
+   * would need another announcement, and so on, once a second, for as long as nothing drains.
+   */
+  enforce(
+    newBytes: number,
+    setMeta: (key: string, value: number) => void,
+    exemptBytes = 0,
+  ): DropReport | null {
     this.staged = { ...this.fresh(), bytes: newBytes };
     if (this.metaDirty) this.writeCounters(setMeta);
-    const total = this.bytes + newBytes;
+    const total = this.bytes + newBytes - exemptBytes;
     if (total <= this.limit) return null;
     return this.dropDownTo(total, this.limit, Number.MAX_SAFE_INTEGER, setMeta);
   }

@@ -13,6 +13,9 @@ import type { PriorityTable } from './priority.js';
 import { addToRanges, type DropRange, type DropReport, type QuotaKeeper } from './quota.js';
 import { ROW_OVERHEAD_BYTES } from './store.js';
 
+/** The event announcing drops: it never makes room for itself (QuotaKeeper.enforce). */
+const DROP_ANNOUNCEMENT = 'outbox.dropped';
+
 /**
  * The commit path of the outbox: the one place an event gets its per-stream seq (gapless,
  * assigned inside the transaction that stores it, persisted in outbox_meta with it), its wall
@@ -74,6 +77,7 @@ export class EventWriter {
     const seqs = { ...this.lastSeq };
     let report: DropReport | null = null;
     let newBytes = 0;
+    let exemptBytes = 0;
     try {
       const tx = this.db.transaction(() => {
         const touched = new Set<Stream>();
@@ -89,6 +93,7 @@ export class EventWriter {
             );
             touched.add(event.stream);
             newBytes += bytes;
+            if (d.type === DROP_ANNOUNCEMENT) exemptBytes += bytes;
             stored.push(event);
           }
           results.push(stored);
@@ -96,7 +101,11 @@ export class EventWriter {
         for (const s of new Set([...touched, ...this.unsaved])) {
           this.setMeta.run(`seq.${s}`, seqs[s]);
         }
-        report = this.init.quota.enforce(newBytes, (key, value) => this.setMeta.run(key, value));
+        report = this.init.quota.enforce(
+          newBytes,
+          (key, value) => this.setMeta.run(key, value),
+          exemptBytes,
+        );
       });
       tx.immediate();
     } catch (err) {
