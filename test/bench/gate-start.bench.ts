@@ -27,6 +27,9 @@ function burners(n: number): ChildProcess[] {
   );
 }
 
+/** The gateway being started (killed with the burners if the run is interrupted). */
+let current: ChildProcess | null = null;
+
 /** One start: true when the controller went safe for lack of heartbeat during start-up. */
 async function oneStart(file: string): Promise<{ safe: boolean; startMs: number }> {
   const started = performance.now();
@@ -35,6 +38,7 @@ async function oneStart(file: string): Promise<{ safe: boolean; startMs: number 
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
+  current = child;
   let safe = false;
   let runningAt: number | null = null;
   let buffer = '';
@@ -89,6 +93,7 @@ const bench: Bench = async ({ quick }) => {
   // the burners must not outlive an interrupted run
   const killLoad = (): void => {
     for (const b of load) b.kill('SIGKILL');
+    current?.kill('SIGKILL');
   };
   process.once('SIGTERM', () => {
     killLoad();
