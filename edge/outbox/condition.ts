@@ -34,9 +34,9 @@ export interface OutboxWatchOptions {
   monoMs: () => number;
   wallMs: () => number;
   /** how long drops keep the outbox degraded (default 60 s) */
-  holdMs?: number;
+  holdMs?: number | undefined;
   /** connected, pending and nothing marked delivered this long: stuck (default 30 s) */
-  stuckAfterMs?: number;
+  stuckAfterMs?: number | undefined;
 }
 
 export class OutboxWatch {

@@ -70,11 +70,11 @@ export interface DiskGuardOptions {
   clock: Clock;
   log: Logger;
   /** free space kept for the rest of the system (default: defaultReserveBytes) */
-  reserveBytes?: number;
+  reserveBytes?: number | undefined;
   /** size of the reserve file (default: defaultReserveFileBytes; 0: none) */
-  reserveFileBytes?: number;
-  checkIntervalMs?: number;
-  statfs?: StatFs;
+  reserveFileBytes?: number | undefined;
+  checkIntervalMs?: number | undefined;
+  statfs?: StatFs | undefined;
   /** drops made to fit a lower limit, handled like a commit's drops */
   afterDrops: (report: DropReport) => void;
   /** called after every periodic check (the outbox's drain watch) */

@@ -130,8 +130,8 @@ export class Outbox {
     this.watch = new OutboxWatch({
       monoMs: options.clock.monoMs,
       wallMs: options.clock.wallMs,
-      ...(options.degradedHoldMs !== undefined ? { holdMs: options.degradedHoldMs } : {}),
-      ...(options.stuckAfterMs !== undefined ? { stuckAfterMs: options.stuckAfterMs } : {}),
+      holdMs: options.degradedHoldMs,
+      stuckAfterMs: options.stuckAfterMs,
     });
     this.rows = new RowReader(this.db, options.gatewayId);
     const closed = (): boolean => this.closed;
@@ -151,14 +151,10 @@ export class Outbox {
       quota: this.quota,
       clock: options.clock,
       log: this.log,
-      ...(options.diskReserveBytes !== undefined ? { reserveBytes: options.diskReserveBytes } : {}),
-      ...(options.reserveFileBytes !== undefined
-        ? { reserveFileBytes: options.reserveFileBytes }
-        : {}),
-      ...(options.diskCheckIntervalMs !== undefined
-        ? { checkIntervalMs: options.diskCheckIntervalMs }
-        : {}),
-      ...(options.statfs ? { statfs: options.statfs } : {}),
+      reserveBytes: options.diskReserveBytes,
+      reserveFileBytes: options.reserveFileBytes,
+      checkIntervalMs: options.diskCheckIntervalMs,
+      statfs: options.statfs,
       afterDrops: (report) => this.drops.afterDrops(report),
       onCheck: () => this.condition(),
       closed,
