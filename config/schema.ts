@@ -46,6 +46,22 @@ export const ConfigSchema = Type.Object(
           { default: 'info' },
         ),
         pretty: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' }),
+        rateLimit: Type.Object(
+          {
+            burst: Type.Integer({
+              minimum: 1,
+              default: 20,
+              description: 'lines written per message key before it is summarised',
+            }),
+            intervalMs: Type.Integer({
+              minimum: 1000,
+              default: 60_000,
+              description:
+                'a summarised key writes one line per interval with the count of lines not written',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

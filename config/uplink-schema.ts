@@ -102,7 +102,33 @@ export const OutboxSchema = Type.Object(
       minimum: 65_536,
       default: 512 * 1024 * 1024,
       description:
-        'disk quota for stored events; delivered rows go first, then pending rows by priority',
+        'disk quota for stored events; delivered rows go first, then pending rows by priority. The limit in force is the smaller of this and what the disk allows (free space minus diskReserveBytes, re-read every diskCheckIntervalMs): see docs/storage.md',
+    }),
+    diskReserveBytes: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'free space the outbox leaves to the rest of the system (default: 5 % of the file system, at most 256 MiB)',
+      }),
+    ),
+    reserveFileBytes: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'size of the reserve file released when a write fails for lack of space, so deliveries can still be marked (default: 4 % of the file system, 256 KiB to 16 MiB; 0: none)',
+      }),
+    ),
+    diskCheckIntervalMs: Type.Integer({ minimum: 100, default: 5000 }),
+    stuckAfterMs: Type.Integer({
+      minimum: 1000,
+      default: 30_000,
+      description:
+        'uplink connected, events pending and none delivered this long: the outbox is stuck (degraded, alarm)',
+    }),
+    degradedHoldMs: Type.Integer({
+      minimum: 1000,
+      default: 60_000,
+      description: 'how long dropped or unstored events keep health degraded',
     }),
     deliveredRetentionS: Type.Integer({
       minimum: 0,

@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   EDGE_UPLINK_TOO_LARGE:
     "A message exceeds the broker's maximum packet size: an event is parked (alarm.uplink-oversize), a command reply is replaced by this error, telemetry is dropped.",
   EDGE_OUTBOX_QUOTA: 'The outbox disk quota forced undelivered records to be dropped (alarm).',
+  EDGE_OUTBOX_FULL:
+    'The disk was full even after the outbox made room: events could not be stored; they are counted as dropped and their seq ranges announced by outbox.dropped (alarm).',
+  EDGE_OUTBOX_STUCK:
+    'The outbox is not draining: events pending and none marked delivered while the uplink is connected (alarm).',
   EDGE_OUTBOX_CORRUPT:
     'The outbox database was unusable; it was moved aside and a new one started.',
   EDGE_COMMAND_INVALID: 'A platform command is not JSON or does not match its schema.',

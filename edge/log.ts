@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, symbols, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { REDACTED, SECRET_FIELD_NAMES } from '../config/secrets.js';
+import { DEFAULT_LOG_LIMIT, LogRateLimiter, type LogLimitSettings } from './log-limit.js';
 
 export type { Logger } from 'pino';
 
@@ -8,6 +9,14 @@ export interface LogSettings {
   level: string;
   /** pretty output is for development only; 'auto' means: pretty when stdout is a TTY and NODE_ENV is not production */
   pretty: 'auto' | boolean;
+  /** per-message-key rate limit (edge/log-limit.ts); defaults: DEFAULT_LOG_LIMIT */
+  rateLimit?: Partial<Pick<LogLimitSettings, 'burst' | 'intervalMs'>>;
+}
+
+/** Where the root logger writes and how it tells time (tests); default: stdout, Date.now. */
+export interface LogOutput {
+  destination?: DestinationStream;
+  nowMs?: () => number;
 }
 
 /** pino redact needs explicit paths: the key itself and under up to 5 levels of wildcards */
@@ -27,11 +36,17 @@ export const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-export function createRootLogger(settings: LogSettings): Logger {
+export function createRootLogger(settings: LogSettings, output: LogOutput = {}): Logger {
   const options: LoggerOptions = {
     level: settings.level,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     base: { pid: process.pid },
+    hooks: {
+      logMethod: rateLimitHook(
+        { ...DEFAULT_LOG_LIMIT, ...settings.rateLimit },
+        output.nowMs ?? Date.now,
+      ),
+    },
   };
   const pretty =
     settings.pretty === 'auto'
@@ -46,7 +61,68 @@ export function createRootLogger(settings: LogSettings): Logger {
       },
     });
   }
-  return pino(options);
+  return output.destination ? pino(options, output.destination) : pino(options);
+}
+
+type LogMethodHook = NonNullable<NonNullable<LoggerOptions['hooks']>['logMethod']>;
+type LogFn = Parameters<LogMethodHook>[1];
+interface Sink {
+  logger: Logger;
+  method: LogFn;
+  msg: string;
+}
+
+const FATAL = 60;
+
+/**
+ * The pino `logMethod` hook applying a LogRateLimiter: the key is the level, the child's bindings
+ * and the message template. A suppressed key's count is written with its message, as one line per
+ * interval (`logSuppressed`), from the next call of that key or from an unref'd sweep timer.
+ */
+export function rateLimitHook(settings: LogLimitSettings, nowMs: () => number): LogMethodHook {
+  const limiter = new LogRateLimiter<Sink>(settings, nowMs);
+  const writeSummary = (s: { suppressed: number; sink: Sink }): void => {
+    s.sink.method.call(
+      s.sink.logger,
+      { logSuppressed: s.suppressed, logIntervalS: Math.round(settings.intervalMs / 1000) },
+      `${s.sink.msg} (repeated: ${s.suppressed} more lines not written)`,
+    );
+  };
+  let timer: NodeJS.Timeout | null = null;
+  const sweepLater = (): void => {
+    if (timer) return;
+    timer = setTimeout(
+      () => {
+        timer = null;
+        for (const s of limiter.sweep()) writeSummary(s);
+        if (limiter.size > 0) sweepLater();
+      },
+      Math.max(1000, settings.intervalMs),
+    );
+    timer.unref();
+  };
+  return function logMethod(this: Logger, args, method, level) {
+    if (level >= FATAL) {
+      method.apply(this, args);
+      return;
+    }
+    const msg = messageOf(args);
+    const bindings = (this as unknown as Record<symbol, unknown>)[symbols.chindingsSym];
+    const key = `${level}\u0000${typeof bindings === 'string' ? bindings : ''}\u0000${msg}`;
+    const { write, summary } = limiter.admit(key, { logger: this, method, msg });
+    if (summary) writeSummary(summary);
+    if (write) method.apply(this, args);
+    else sweepLater();
+  };
+}
+
+/** The message template of a log call: `(obj, msg, ...)`, `(msg, ...)` or `(err)`. */
+function messageOf(args: unknown[]): string {
+  const [first, second] = args;
+  if (typeof first === 'string') return first;
+  if (typeof second === 'string') return second;
+  if (first instanceof Error) return first.message;
+  return '';
 }
 
 /** A logger that drops everything: for tests that do not look at logs. */

@@ -126,15 +126,21 @@ export class ControllerChild {
   }
 
   /**
-   * One heartbeat tick: send ours, and kill a controller that stopped answering (hung, stopped
-   * by a signal) so that its exit restarts it. `state` is the controller's last reported state
-   * (a starting controller is not judged).
+   * One heartbeat tick: send ours (unless `sendOurs` is false: the gateway is still starting and
+   * the controller must not arm yet), and kill a controller that stopped answering (hung,
+   * stopped by a signal) so that its exit restarts it. `state` is the controller's last reported
+   * state (a starting controller is not judged).
    */
-  heartbeat(state: ControllerState, intervalMs: number, safeStateAfterMs: number): void {
+  heartbeat(
+    state: ControllerState,
+    intervalMs: number,
+    safeStateAfterMs: number,
+    sendOurs = true,
+  ): void {
     const child = this.child;
     if (!child?.connected) return;
     const now = this.clock.monoMs();
-    this.send({ t: 'hb', mono: now });
+    if (sendOurs) this.send({ t: 'hb', mono: now });
     const ownGap = now - this.lastTick;
     this.lastTick = now;
     if (ownGap > 2 * intervalMs) {

@@ -40,12 +40,19 @@ export interface GateLinkEvents extends DriverEvents {
 export interface GateLinkOptions {
   /** the controller reports every output write (tests, simulator, bench) */
   reportWrites?: boolean;
+  /**
+   * Heartbeats (and so arming: the controller arms on the first) begin with start() (default)
+   * or only when the owner calls beginHeartbeats(): the gateway does once it runs, so a
+   * start-up stall of its event loop cannot send the controller safe.
+   */
+  heartbeatsFrom?: 'start' | 'owner';
 }
 
 export class GateLink extends BaseDriver<GateLinkEvents> {
   private readonly child: ControllerChild;
   private readonly commands: GateCommands;
   private hbTimer: TimerHandle | null = null;
+  private heartbeating = false;
   private controllerState: ControllerState = 'starting';
   private safeReasons: string[] = [];
   private realtime = 0;
@@ -224,7 +231,12 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
   private refusal(): string | null {
     const connected = this.child.connected;
     if (connected && this.controllerState === 'armed') return null;
-    return `gate controller is ${connected ? this.controllerState : 'not running'}${this.safeReasons.length ? ` (${this.safeReasons.join(', ')})` : ''}`;
+    const why = this.safeReasons.length
+      ? ` (${this.safeReasons.join(', ')})`
+      : connected && this.controllerState === 'starting'
+        ? ' (it arms on the first heartbeat from the gateway)'
+        : '';
+    return `gate controller is ${connected ? this.controllerState : 'not running'}${why}`;
   }
 
   protected async onStart(): Promise<void> {
@@ -240,6 +252,28 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     }
     await this.spawn();
     this.hbTimer = this.setRepeating(() => this.heartbeat(), this.config.heartbeatIntervalMs);
+    if (this.options.heartbeatsFrom !== 'owner') await this.beginHeartbeats();
+  }
+
+  /**
+   * Start sending heartbeats now: the controller arms on the first one. Resolves once it has
+   * reported its state (armed, or safe with its reasons: E-stop...), or after 2 s.
+   */
+  beginHeartbeats(): Promise<void> {
+    if (!this.heartbeating) {
+      this.heartbeating = true;
+      this.send({ t: 'hb', mono: this.clock.monoMs() });
+    }
+    if (this.gateState !== 'starting') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('controllerState', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2000);
+      this.on('controllerState', done);
+    });
   }
 
   protected async onStop(): Promise<void> {
@@ -307,6 +341,8 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     );
     for (const [output, value] of this.lampRequests) this.send({ t: 'set', output, value });
     if (this.commandedSafe) this.send({ t: 'safe', reason: this.commandedSafe });
+    // a restarted controller arms on our next heartbeat: send it now
+    if (this.heartbeating) this.send({ t: 'hb', mono: this.clock.monoMs() });
   }
 
   private onMessage(msg: FromController): void {
@@ -375,6 +411,7 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
       this.controllerState,
       this.config.heartbeatIntervalMs,
       this.config.safeStateAfterMs,
+      this.heartbeating,
     );
   }
 

@@ -129,6 +129,11 @@ export class Gateway {
       priorities: config.outbox.priorities,
       maintenanceIntervalMs: config.outbox.maintenanceIntervalMs,
       quickCheckOnStart: config.outbox.quickCheckOnStart,
+      diskReserveBytes: config.outbox.diskReserveBytes,
+      reserveFileBytes: config.outbox.reserveFileBytes,
+      diskCheckIntervalMs: config.outbox.diskCheckIntervalMs,
+      stuckAfterMs: config.outbox.stuckAfterMs,
+      degradedHoldMs: config.outbox.degradedHoldMs,
       clock,
       log: this.child('outbox'),
     });
@@ -155,7 +160,13 @@ export class Gateway {
       }
     });
 
-    const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
+    // the controller arms on our first heartbeat, sent once the gateway runs (issue 14)
+    const gateLink = new GateLink(
+      'gates',
+      config.gates,
+      { log: this.child('gates'), clock },
+      { heartbeatsFrom: 'owner' },
+    );
     this.gateLink = gateLink;
     gateLink.on('fired', (f) =>
       this.record([
@@ -228,6 +239,8 @@ export class Gateway {
       log: this.child('uplink'),
     });
     this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
+    const uplink = this.uplink;
+    outbox.setDrainProbe(() => uplink.connected);
     this.uplink.start();
 
     this.http = await buildHttpServer({
@@ -254,6 +267,7 @@ export class Gateway {
       () => this.stackLight.update(this.lineCondition()),
       500,
     );
+    await gateLink.beginHeartbeats();
     this.phase = 'running';
   }
 
@@ -351,6 +365,7 @@ export class Gateway {
       clock: this.o.clock,
       drivers,
       outbox: this.outbox?.stats() ?? null,
+      record: this.outbox?.condition() ?? null,
       uplink: this.uplink?.health() ?? null,
       commands: this.commands?.health() ?? null,
       engine: this.engineHealth(),
@@ -379,6 +394,7 @@ export class Gateway {
       drivers: this.drivers.map((d) => d.health()),
       uplinkState: this.uplink?.health().state ?? null,
       recentAlarm: recent,
+      record: this.outbox?.condition() ?? null,
     });
   }
 

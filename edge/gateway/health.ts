@@ -2,6 +2,7 @@ import type { DriverHealth } from '../../drivers/driver.js';
 import type { Clock } from '../clock.js';
 import type { LineCondition, Lamps } from '../gate/stack-light.js';
 import type { ControllerState } from '../gate/protocol.js';
+import type { OutboxCondition } from '../outbox/condition.js';
 import type { OutboxStats } from '../outbox/stats.js';
 import type { UplinkHealth } from '../uplink/health.js';
 
@@ -31,7 +32,7 @@ export type GatewayHealth = {
   gatewayId: string;
   uptimeS: number;
   drivers: DriverHealth[];
-  outbox: OutboxStats | Record<string, never>;
+  outbox: (OutboxStats & { condition: OutboxCondition | null }) | Record<string, never>;
   uplink: UplinkHealth | Record<string, never>;
   commands: CommandsHealth | null;
   engine: EngineHealth;
@@ -48,6 +49,8 @@ export interface HealthView {
   /** every driver's health, the gate link's first; drivers that could not be created too */
   drivers: DriverHealth[];
   outbox: OutboxStats | null;
+  /** whether events are being recorded and drained (edge/outbox/condition.ts) */
+  record: OutboxCondition | null;
   uplink: UplinkHealth | null;
   commands: CommandsHealth | null;
   engine: EngineHealth;
@@ -55,9 +58,12 @@ export interface HealthView {
 }
 
 export function gatewayHealth(v: HealthView): GatewayHealth {
-  // a reply store that could not be opened refuses state-changing commands: degraded too
+  // a reply store that could not be opened refuses state-changing commands: degraded too; so is
+  // an outbox that does not record or drain (its reasons say why)
   const anyBad =
-    v.drivers.some((d) => d.state !== 'running') || v.commands?.replyStore === 'unavailable';
+    v.drivers.some((d) => d.state !== 'running') ||
+    v.commands?.replyStore === 'unavailable' ||
+    v.record?.state === 'degraded';
   const status: HealthStatus =
     v.phase === 'running'
       ? anyBad || v.uplink?.state !== 'connected'
@@ -72,7 +78,7 @@ export function gatewayHealth(v: HealthView): GatewayHealth {
     gatewayId: v.gatewayId,
     uptimeS: Math.round((v.clock.wallMs() - v.startedAtWall) / 1000),
     drivers: v.drivers,
-    outbox: v.outbox ?? {},
+    outbox: v.outbox ? { ...v.outbox, condition: v.record } : {},
     uplink: v.uplink ?? {},
     commands: v.commands,
     engine: v.engine,
@@ -89,12 +95,17 @@ export interface ConditionView {
   uplinkState: string | null;
   /** the last alarm event type if one was recorded in the last 30 s */
   recentAlarm: string | null;
+  /** the outbox's condition: losing events is an alarm (red), not draining a comm error (white) */
+  record: OutboxCondition | null;
 }
 
 /** What the stack light shows (domain.md colours). */
 export function lineCondition(v: ConditionView): LineCondition {
   const engine = v.engine;
   const bad = v.drivers.find((d) => d.state !== 'running');
+  const reasons = v.record?.reasons ?? [];
+  const losing = reasons.find((r) => r.code !== 'not-draining');
+  const stuck = reasons.find((r) => r.code === 'not-draining');
   return {
     failSafe:
       engine?.ctDown ??
@@ -104,8 +115,10 @@ export function lineCondition(v: ConditionView): LineCondition {
       ? `${bad.id} ${bad.state}`
       : v.uplinkState && v.uplinkState !== 'connected'
         ? `uplink ${v.uplinkState}`
-        : null,
-    alarm: v.recentAlarm,
+        : stuck
+          ? `outbox: ${stuck.message}`
+          : null,
+    alarm: losing ? `outbox: ${losing.message}` : v.recentAlarm,
     unknown:
       engine && (engine.line === 'estop' || engine.line === 'jam') ? `line ${engine.line}` : null,
   };

@@ -82,7 +82,11 @@ export function publicHealth(full: Record<string, unknown>): Record<string, unkn
       const err = obj(r.lastError);
       return { id: r.id, kind: r.kind, state: r.state, error: err.code ?? null };
     }),
-    outbox: { pending: obj(full.outbox).pending ?? null },
+    outbox: {
+      pending: obj(full.outbox).pending ?? null,
+      // the outbox's condition: fixed texts with counts, never paths or error texts
+      ...(obj(full.outbox).condition ? { condition: obj(full.outbox).condition } : {}),
+    },
     uplink: { state: obj(full.uplink).state ?? null },
     engine: { line: obj(full.engine).line ?? null },
     ...(full.stackLight ? { stackLight: full.stackLight } : {}),

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 
 /**
- * Alarms of the outbox: a quota that had to drop undelivered records, and a database file that
- * was unusable and moved aside. Each is logged as an error and handed to every listener; a
+ * Alarms of the outbox: a quota that had to drop undelivered records, events that could not be
+ * stored on a full disk, an outbox that does not drain while the uplink is connected, and a
+ * database file that was unusable and moved aside. Each is logged as an error and handed to every listener; a
  * listener that throws is logged and does not stop the others.
  */
 
 export interface OutboxAlarm {
-  code: 'EDGE_OUTBOX_QUOTA' | 'EDGE_OUTBOX_CORRUPT';
+  code: 'EDGE_OUTBOX_QUOTA' | 'EDGE_OUTBOX_FULL' | 'EDGE_OUTBOX_STUCK' | 'EDGE_OUTBOX_CORRUPT';
   message: string;
   details: Record<string, unknown>;
 }

@@ -3,14 +3,16 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { EdgeEvent, EventDraft } from '../events/model.js';
 import type { OutboxAlarms } from './alarms.js';
 import type { ParkingStore } from './parking.js';
-import type { DropReport, QuotaKeeper } from './quota.js';
+import type { DropRange, DropReport, QuotaKeeper } from './quota.js';
 import type { OutboxCounts } from './stats.js';
 
 /**
  * What follows a commit whose quota enforcement deleted or dropped rows: the row counts are
  * corrected (parked rows apart from pending ones), dropped records raise EDGE_OUTBOX_QUOTA, and
  * the drops are announced on the events stream (`outbox.dropped`, at most once a second), so the
- * platform can tell a quota gap from a transport gap.
+ * platform can tell a quota gap from a transport gap. Events lost to a full disk (never stored,
+ * their seqs skipped) follow the same path with EDGE_OUTBOX_FULL (`afterLost`). An announcement
+ * that cannot be recorded (the disk still full) is kept and sent with the next one.
  */
 
 export interface DropNoticeDeps {
@@ -21,6 +23,8 @@ export interface DropNoticeDeps {
   counts: OutboxCounts;
   alarms: OutboxAlarms;
   append: (drafts: EventDraft[]) => Promise<EdgeEvent[]>;
+  /** undelivered events dropped or lost, by priority (the outbox's condition) */
+  dropped: (byPriority: readonly number[]) => void;
   closed: () => boolean;
 }
 
@@ -39,8 +43,15 @@ export class DropNotices {
     counts.delivered -= report.deliveredDeleted;
     if (report.pendingDropped === 0) return;
     quota.noteRanges(report.ranges);
+    this.d.dropped(report.byPriority);
     this.d.log.warn(
-      { dropped: report.byPriority, bytes: quota.bytes, maxBytes: quota.maxBytes },
+      {
+        dropped: report.byPriority,
+        bytes: quota.bytes,
+        limit: quota.limit,
+        limitBy: quota.limitBy,
+        maxBytes: quota.maxBytes,
+      },
       'outbox quota reached: pending events dropped',
     );
     if (report.byPriority[2] > 0) {
@@ -50,8 +61,33 @@ export class DropNotices {
         details: { dropped: report.byPriority, ranges: report.ranges },
       });
     }
-    // announce drops on the events stream at most once a second, so the platform can tell a
-    // quota gap from a transport gap
+    this.announceSoon();
+  }
+
+  /**
+   * Events that could not be stored (disk full even after making room): counted as dropped with
+   * the seq ranges they took, alarmed (EDGE_OUTBOX_FULL), announced. Returns what was noted.
+   */
+  afterLost(lost: { ranges: DropRange[]; byPriority: number[] }): {
+    ranges: DropRange[];
+    byPriority: number[];
+  } {
+    this.d.quota.noteLost(lost.byPriority, lost.ranges);
+    this.d.dropped(lost.byPriority);
+    this.d.alarms.raise({
+      code: 'EDGE_OUTBOX_FULL',
+      message: `disk full: ${lost.byPriority.reduce((a, b) => a + b, 0)} events could not be stored`,
+      details: { dropped: lost.byPriority, ranges: lost.ranges },
+    });
+    this.announceSoon();
+    return lost;
+  }
+
+  /**
+   * Announce drops on the events stream at most once a second, so the platform can tell a
+   * quota gap from a transport gap.
+   */
+  private announceSoon(): void {
     if (!this.reportTimer && !this.d.closed()) {
       this.reportTimer = this.d.clock.setTimer(
         () => {
@@ -77,7 +113,12 @@ export class DropNotices {
           payload: summary,
         },
       ])
-      .catch((err: unknown) => this.d.log.error({ err }, 'drop announcement not recorded'));
+      .catch((err: unknown) => {
+        // announced with the next one (the announcement's own lost seq is in its ranges)
+        this.d.quota.requeue(summary);
+        this.d.log.error({ err }, 'drop announcement not recorded');
+        this.announceSoon();
+      });
   }
 
   stop(): void {

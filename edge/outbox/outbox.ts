@@ -8,8 +8,11 @@ import type { EdgeEvent, EventDraft, Stream } from '../events/model.js';
 import { UuidV7Generator } from '../events/uuidv7.js';
 import { OutboxAlarms, type OutboxAlarm } from './alarms.js';
 import { AppendQueue, type PendingAppend } from './append-queue.js';
+import { OutboxWatch, type OutboxCondition } from './condition.js';
+import { DiskGuard, isDiskFull, type StatFs } from './disk-guard.js';
 import { DropNotices } from './drops.js';
 import { Housekeeping } from './housekeeping.js';
+import { DeliveryMarks } from './marks.js';
 import { ParkingStore, type UnexplainedParkedRow } from './parking.js';
 import { PriorityTable, type Priority } from './priority.js';
 import { QuotaKeeper } from './quota.js';
@@ -19,6 +22,7 @@ import { openStore } from './store.js';
 import { EventWriter } from './writer.js';
 
 export type { OutboxAlarm } from './alarms.js';
+export type { OutboxCondition, OutboxReason } from './condition.js';
 export type { UnexplainedParkedRow } from './parking.js';
 export type { StoredRow } from './rows.js';
 export type { OutboxStats } from './stats.js';
@@ -29,12 +33,15 @@ export type { OutboxStats } from './stats.js';
  * power loss). A row leaves the pending set only when the uplink has its PUBACK; delivered rows
  * are kept `deliveredRetentionS` for replays. Appends are grouped: all drafts appended in one tick
  * are written in one transaction. A disk quota drops delivered rows first, then pending rows by
- * priority (telemetry, operational, records); dropping records raises an alarm.
+ * priority (telemetry, operational, records); dropping records raises an alarm. The quota
+ * follows the disk, and a write that fails for lack of space is a counted, announced drop, never
+ * a silent loss (disk-guard.ts); `condition()` says whether the record is kept and drained.
  *
  * The parts: store.ts (open, schema, migration, recovery of an unusable file), append-queue.ts
  * (grouped commits), writer.ts (seq assignment and the commit transactions), quota.ts (disk
- * quota), drops.ts (what follows a drop), parking.ts (parked rows), rows.ts (reads),
- * housekeeping.ts (retention, checkpoints), stats.ts (counts), alarms.ts.
+ * quota), disk-guard.ts (the limit from the file system, reserve file, full-disk writes),
+ * drops.ts (what follows a drop), marks.ts (deliveries), parking.ts (parked rows), rows.ts
+ * (reads), housekeeping.ts (retention, checkpoints), stats.ts (counts), condition.ts, alarms.ts.
  */
 
 export interface OutboxOptions {
@@ -47,6 +54,17 @@ export interface OutboxOptions {
   priorities?: Readonly<Record<string, number>>;
   maintenanceIntervalMs?: number;
   quickCheckOnStart?: boolean;
+  /** free space left to the rest of the system (default: 5 % of the file system, <= 256 MiB) */
+  diskReserveBytes?: number;
+  /** the reserve file released on a full disk (default: 4 % of the file system, <= 16 MiB) */
+  reserveFileBytes?: number;
+  diskCheckIntervalMs?: number;
+  /** how long drops keep the condition degraded (default 60 s) */
+  degradedHoldMs?: number;
+  /** uplink connected, events pending, none delivered this long: stuck (default 30 s) */
+  stuckAfterMs?: number;
+  /** file-system reading (tests) */
+  statfs?: StatFs;
   clock: Clock;
   log: Logger;
 }
@@ -65,8 +83,9 @@ export class Outbox {
   private closed = false;
   private readonly recovered: string | null;
   private readonly listeners = new Set<(events: EdgeEvent[]) => void>();
-  private readonly markStmt: Database.Statement;
-  private readonly markTx: Database.Transaction<(list: readonly number[], now: number) => number>;
+  private readonly marks: DeliveryMarks;
+  private readonly guard: DiskGuard;
+  private readonly watch: OutboxWatch;
   private readonly log: Logger;
   private readonly parking: ParkingStore;
 
@@ -108,16 +127,11 @@ export class Outbox {
       meta,
     });
     this.queue = new AppendQueue(options.batchMaxRows, (batch) => this.writeBatch(batch));
-    // one statement per run of consecutive positions: the rows of a run are exactly the listed ones
-    this.markStmt = this.db.prepare(
-      'UPDATE outbox_events SET delivered_at = ? WHERE pos BETWEEN ? AND ? AND delivered_at IS NULL',
-    );
-    this.markTx = this.db.transaction((list: readonly number[], now: number) => {
-      let changed = 0;
-      for (const [from, to] of positionRuns(list)) {
-        changed += this.markStmt.run(now, from, to).changes;
-      }
-      return changed;
+    this.watch = new OutboxWatch({
+      monoMs: options.clock.monoMs,
+      wallMs: options.clock.wallMs,
+      holdMs: options.degradedHoldMs,
+      stuckAfterMs: options.stuckAfterMs,
     });
     this.rows = new RowReader(this.db, options.gatewayId);
     const closed = (): boolean => this.closed;
@@ -129,7 +143,27 @@ export class Outbox {
       counts: this.counts,
       alarms: this.alarms,
       append: (drafts) => this.append(drafts),
+      dropped: (byPriority) => this.watch.dropped(byPriority),
       closed,
+    });
+    this.guard = new DiskGuard(this.db, {
+      file: options.file,
+      quota: this.quota,
+      clock: options.clock,
+      log: this.log,
+      reserveBytes: options.diskReserveBytes,
+      reserveFileBytes: options.reserveFileBytes,
+      checkIntervalMs: options.diskCheckIntervalMs,
+      statfs: options.statfs,
+      afterDrops: (report) => this.drops.afterDrops(report),
+      onCheck: () => this.condition(),
+      closed,
+    });
+    this.marks = new DeliveryMarks(this.db, {
+      synchronous: options.synchronous,
+      guard: this.guard,
+      wallMs: () => options.clock.wallMs(),
+      log: this.log,
     });
     this.housekeeping = new Housekeeping(this.db, {
       clock: options.clock,
@@ -199,14 +233,26 @@ export class Outbox {
 
   private writeBatch(batch: PendingAppend[]): void {
     let committed: ReturnType<EventWriter['commitBatch']>;
+    const groups = batch.map((w) => w.drafts);
     try {
-      committed = this.writer.commitBatch(batch.map((w) => w.drafts));
+      committed = this.guard.retryOnFull(() => this.writer.commitBatch(groups));
     } catch (err) {
-      const error = new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
-      this.log.error({ err }, 'outbox commit failed');
+      const full = isDiskFull(err);
+      this.watch.commitFailed(full);
+      if (full) this.watch.diskFull();
+      // never a silent loss: lost events take their seqs and are announced as dropped
+      const lost = full ? this.drops.afterLost(this.writer.skip(groups)) : null;
+      const error = full
+        ? new EdgeError('EDGE_OUTBOX_FULL', 'disk full: events not stored', {
+            cause: err,
+            details: lost,
+          })
+        : new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
+      this.log.error({ err, ranges: lost?.ranges }, error.message);
       for (const w of batch) w.reject(error);
       return;
     }
+    this.watch.committed();
     const { results, report } = committed;
     const all = results.flat();
     this.counts.pending += all.length;
@@ -289,7 +335,7 @@ export class Outbox {
     if (this.closed) throw new EdgeError('EDGE_OUTBOX_CLOSED', 'outbox is closed');
     let committed: ReturnType<EventWriter['commitAlarm']>;
     try {
-      committed = this.writer.commitAlarm(alarm, mark);
+      committed = this.guard.retryOnFull(() => this.writer.commitAlarm(alarm, mark));
     } catch (err) {
       this.log.error({ err, type: alarm.type }, 'outbox commit of a parking alarm failed');
       throw new EdgeError('EDGE_OUTBOX_WRITE', 'outbox commit failed', { cause: err });
@@ -321,19 +367,19 @@ export class Outbox {
 
   /**
    * Mark events delivered by position (after their PUBACK). Returns how many changed.
-   * Committed without fsync (synchronous NORMAL for this transaction only): a mark lost to a
-   * power cut only means the event is sent again, with the same id; appends stay FULL.
+   * Committed without fsync (marks.ts): a mark lost to a power cut only means the event is sent
+   * again, with the same id; appends stay FULL. A failed mark is retried with the next call.
    */
   markDelivered(positions: readonly number[]): number {
     if (positions.length === 0 || this.closed) return 0;
-    const relax = this.options.synchronous === 'FULL';
-    if (relax) this.db.pragma('synchronous = NORMAL');
     let changed: number;
     try {
-      changed = this.markTx.immediate(positions, this.options.clock.wallMs());
-    } finally {
-      if (relax) this.db.pragma('synchronous = FULL');
+      changed = this.marks.mark(positions);
+    } catch (err) {
+      this.watch.marks(0, true);
+      throw err;
     }
+    this.watch.marks(changed, false);
     this.counts.pending -= changed;
     this.counts.delivered += changed;
     return changed;
@@ -356,7 +402,34 @@ export class Outbox {
       lastSeq: this.writer.lastSeq,
       file: this.options.file,
       recovered: this.recovered,
+      disk: this.guard.status(),
+      unmarked: this.marks.waitingCount,
     });
+  }
+
+  /**
+   * Whether the record is kept and drained (condition.ts): `degraded` with the reasons when
+   * events are not being recorded, are being dropped, or do not drain while the uplink is
+   * connected (that last raises EDGE_OUTBOX_STUCK once). Also evaluated on every disk check.
+   */
+  condition(): OutboxCondition {
+    const c = this.watch.evaluate({
+      pending: this.counts.pending,
+      reserveReleased: this.guard.reserveReleased,
+    });
+    if (c.stuckStarted && !this.closed) {
+      this.alarms.raise({
+        code: 'EDGE_OUTBOX_STUCK',
+        message: `outbox not draining: ${this.counts.pending} events pending and none delivered while the uplink is connected`,
+        details: { pending: this.counts.pending, unmarked: this.marks.waitingCount },
+      });
+    }
+    return { state: c.state, reasons: c.reasons };
+  }
+
+  /** Tell the outbox whether the uplink is connected, for the stuck check of condition(). */
+  setDrainProbe(connected: () => boolean): void {
+    this.watch.setDrainProbe(connected);
   }
 
   priorityOf(type: string): Priority {
@@ -370,20 +443,9 @@ export class Outbox {
     this.flush();
     this.closed = true;
     this.housekeeping.stop();
+    this.guard.stop();
     this.drops.stop();
     this.housekeeping.checkpointOnClose();
     this.db.close();
   }
-}
-
-/** Sorted, distinct positions as [from, to] runs of consecutive integers. */
-function positionRuns(positions: readonly number[]): [number, number][] {
-  const sorted = Float64Array.from(positions).sort();
-  const runs: [number, number][] = [];
-  for (const p of sorted) {
-    const last = runs[runs.length - 1];
-    if (last && p <= last[1] + 1) last[1] = Math.max(last[1], p);
-    else runs.push([p, p]);
-  }
-  return runs;
 }

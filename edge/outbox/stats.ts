@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Stream } from '../events/model.js';
+import type { DiskStatus } from './disk-guard.js';
 import type { QuotaKeeper } from './quota.js';
 
 /**
@@ -22,6 +23,13 @@ export interface OutboxStats {
   batches: number;
   bytes: number;
   maxBytes: number;
+  /** the limit in force: the smaller of maxBytes and what the disk allows */
+  limitBytes: number;
+  limitBy: 'quota' | 'disk';
+  /** the file system under the outbox, the reserve and the reserve file (disk-guard.ts) */
+  disk: DiskStatus;
+  /** delivered rows whose mark failed (full disk) and waits for the next one */
+  unmarked: number;
   fileBytes: number;
   walBytes: number;
   retentionDeleted: number;
@@ -74,6 +82,8 @@ export function outboxStats(s: {
   lastSeq: Readonly<Record<Stream, number>>;
   file: string;
   recovered: string | null;
+  disk: DiskStatus;
+  unmarked: number;
 }): OutboxStats {
   const dropped = s.quota.dropped;
   return {
@@ -87,6 +97,10 @@ export function outboxStats(s: {
     batches: s.counts.batches,
     bytes: s.quota.bytes,
     maxBytes: s.quota.maxBytes,
+    limitBytes: Math.round(s.quota.limit),
+    limitBy: s.quota.limitBy,
+    disk: s.disk,
+    unmarked: s.unmarked,
     fileBytes: fileSize(s.file),
     walBytes: fileSize(`${s.file}-wal`),
     retentionDeleted: s.counts.retentionDeleted,

@@ -50,6 +50,9 @@ export interface OpenStoreOptions {
 }
 
 function configure(db: Database.Database, synchronous: 'FULL' | 'NORMAL'): void {
+  // a new file can give freed pages back to the file system (DiskGuard, on a full disk); an
+  // existing file keeps its mode (changing it would need a VACUUM: twice the space)
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('busy_timeout = 5000');

@@ -10,8 +10,11 @@ import {
 } from '../events/model.js';
 import type { UuidV7Generator } from '../events/uuidv7.js';
 import type { PriorityTable } from './priority.js';
-import type { DropReport, QuotaKeeper } from './quota.js';
+import { addToRanges, type DropRange, type DropReport, type QuotaKeeper } from './quota.js';
 import { ROW_OVERHEAD_BYTES } from './store.js';
+
+/** The event announcing drops: it never makes room for itself (QuotaKeeper.enforce). */
+const DROP_ANNOUNCEMENT = 'outbox.dropped';
 
 /**
  * The commit path of the outbox: the one place an event gets its per-stream seq (gapless,
@@ -34,6 +37,8 @@ export interface WriterInit {
 export class EventWriter {
   /** last committed seq per stream */
   readonly lastSeq: Record<Stream, number> = { events: 0, telemetry: 0 };
+  /** streams whose lastSeq moved past a lost batch without a commit: persisted with the next */
+  private readonly unsaved = new Set<Stream>();
   private readonly insert: Database.Statement;
   private readonly setMeta: Database.Statement;
 
@@ -72,6 +77,7 @@ export class EventWriter {
     const seqs = { ...this.lastSeq };
     let report: DropReport | null = null;
     let newBytes = 0;
+    let exemptBytes = 0;
     try {
       const tx = this.db.transaction(() => {
         const touched = new Set<Stream>();
@@ -87,12 +93,19 @@ export class EventWriter {
             );
             touched.add(event.stream);
             newBytes += bytes;
+            if (d.type === DROP_ANNOUNCEMENT) exemptBytes += bytes;
             stored.push(event);
           }
           results.push(stored);
         }
-        for (const s of touched) this.setMeta.run(`seq.${s}`, seqs[s]);
-        report = this.init.quota.enforce(newBytes, (key, value) => this.setMeta.run(key, value));
+        for (const s of new Set([...touched, ...this.unsaved])) {
+          this.setMeta.run(`seq.${s}`, seqs[s]);
+        }
+        report = this.init.quota.enforce(
+          newBytes,
+          (key, value) => this.setMeta.run(key, value),
+          exemptBytes,
+        );
       });
       tx.immediate();
     } catch (err) {
@@ -101,7 +114,28 @@ export class EventWriter {
     }
     this.init.quota.commit();
     Object.assign(this.lastSeq, seqs);
+    this.unsaved.clear();
     return { results, report };
+  }
+
+  /**
+   * Groups that could not be stored (the disk was full): each draft still takes the next seq of
+   * its stream, so the loss is a gap the platform sees, and these are the ranges that explain
+   * it (persisted with the next commit). Returns the ranges and counts by priority.
+   */
+  skip(groups: readonly EventDraft[][]): { ranges: DropRange[]; byPriority: number[] } {
+    const ranges: DropRange[] = [];
+    const byPriority = [0, 0, 0];
+    for (const drafts of groups) {
+      for (const d of drafts) {
+        const stream = streamOf(d.type);
+        const seq = ++this.lastSeq[stream];
+        this.unsaved.add(stream);
+        byPriority[this.init.prio.of(d.type)]! += 1;
+        addToRanges(ranges, { stream, seq }, 'disk-full');
+      }
+    }
+    return { ranges, byPriority };
   }
 
   /**

@@ -62,6 +62,15 @@ describe('gate-controller process', () => {
     });
     p.heartbeats(true);
     await waitFor(() => p.find('ready'), { timeoutMs: 20_000, what: 'ready' });
+    // it arms on the gateway's first heartbeat after start, not before
+    await waitFor(
+      () =>
+        p.find(
+          'state',
+          (m) => m.state === 'armed' && m.reason === 'first heartbeat from the gateway',
+        ),
+      { what: 'armed' },
+    );
     p.send({ t: 'fire', id: 1, output: 'g', atMono: systemClock.monoMs() + 30, parcelId: 'p1' });
     await waitFor(() => p.find('output', (m) => m.output === 'g' && m.value === 1), {
       what: 'gate active',
@@ -108,9 +117,10 @@ describe('gate-controller process', () => {
       what: 'E-stop safe',
     });
     p.send({ t: 'simInput', input: 'estop', value: 0 });
-    await waitFor(() => p.find('state', (m) => m.state === 'armed'), {
-      what: 'armed after E-stop',
-    });
+    await waitFor(
+      () => p.find('state', (m) => m.state === 'armed' && m.reason === 'E-stop estop released'),
+      { what: 'armed after E-stop' },
+    );
   });
 
   it('writes the safe state and exits when the gateway goes away (IPC closed)', async () => {

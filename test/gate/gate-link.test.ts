@@ -165,6 +165,47 @@ describe('GateLink', () => {
     });
   });
 
+  it('owner-started heartbeats: a long start-up does not send the controller safe; commands before arming fail safe', async () => {
+    link = new GateLink(
+      'gates',
+      gatesConfig(base),
+      { log, clock: systemClock },
+      { reportWrites: true, heartbeatsFrom: 'owner' },
+    );
+    const l = link;
+    const states: string[] = [];
+    l.on('controllerState', (s) => states.push(s.state));
+    const outputs: { output: string; value: number }[] = [];
+    l.on('output', (o) => outputs.push(o));
+    await l.start();
+    // the gateway is still starting: well past safeStateAfterMs (400) without a heartbeat
+    const until = systemClock.monoMs() + 1000;
+    await waitFor(() => systemClock.monoMs() > until, { what: 'a slow start-up' });
+    expect(l.gateState).toBe('starting');
+    expect(states).not.toContain('safe');
+    // a parcel decided now: its gate command is refused, the gate stays off (inspection lane)
+    const failed = next(l, 'failed');
+    l.schedule({
+      gateId: 'gate-pass',
+      parcelId: 'early',
+      lane: 'pass',
+      fireAtMono: systemClock.monoMs() + 50,
+    });
+    expect((await failed).error).toMatch(/starting.*first heartbeat/);
+    await l.beginHeartbeats();
+    expect(l.gateState).toBe('armed');
+    expect(states).toEqual(['armed']);
+    const fired = next(l, 'fired');
+    l.schedule({
+      gateId: 'gate-pass',
+      parcelId: 'armed',
+      lane: 'pass',
+      fireAtMono: systemClock.monoMs() + 50,
+    });
+    expect((await fired).parcelId).toBe('armed');
+    expect(outputs.filter((o) => o.output === 'gate-pass' && o.value === 1)).toHaveLength(1);
+  });
+
   it('refuses commands while the controller is safe and says why', async () => {
     const l = makeLink(base);
     await l.start();

@@ -44,6 +44,7 @@ let sent: FromController[];
 const make = (outputs: OutputSpec[]) => {
   const s = new GateScheduler(gpio, settings(outputs), timers, (m) => sent.push(m));
   s.begin();
+  s.heartbeat(); // the gateway's first heartbeat arms it
   return s;
 };
 const of = <T extends FromController['t']>(t: T) =>
@@ -244,6 +245,45 @@ describe('safe state', () => {
     s.fire(4, 'g', 1900, 'd');
     timers.advanceTo(1950);
     expect(gpio.outputValue(17)).toBe(1);
+  });
+
+  it('arms on the first heartbeat after start: a gateway still starting is not judged silent', () => {
+    const s = new GateScheduler(gpio, settings([gate('g', 17)]), timers, (m) => sent.push(m));
+    s.begin();
+    expect(s.currentState).toBe('starting');
+    // the gateway takes 5 s to start (a loaded machine): no safe state, commands refused
+    timers.advanceTo(6000);
+    s.checkHeartbeat();
+    expect(s.currentState).toBe('starting');
+    expect(of('state')).toEqual([]);
+    s.fire(1, 'g', 6100, 'early');
+    expect(of('failed')).toMatchObject([
+      { id: 1, error: expect.stringMatching(/first heartbeat from the gateway/) },
+    ]);
+    expect(gpio.outputValue(17)).toBe(0);
+    s.heartbeat();
+    expect(s.currentState).toBe('armed');
+    expect(of('state')).toMatchObject([
+      { state: 'armed', reason: 'first heartbeat from the gateway' },
+    ]);
+    s.fire(2, 'g', 6200, 'armed');
+    timers.advanceTo(6250);
+    expect(of('fired')).toMatchObject([{ id: 2 }]);
+    // from now on silence counts
+    timers.advanceTo(6200 + 501);
+    s.checkHeartbeat();
+    expect(s.currentState).toBe('safe');
+  });
+
+  it('E-stop at start: safe before the first heartbeat, and still safe after it', () => {
+    const s = new GateScheduler(gpio, settings([gate('g', 17)]), timers, (m) => sent.push(m));
+    s.onInput('estop', 'estop', 1);
+    s.begin();
+    expect(s.currentState).toBe('safe');
+    s.heartbeat();
+    expect(s.currentState).toBe('safe');
+    s.onInput('estop', 'estop', 0);
+    expect(s.currentState).toBe('armed');
   });
 
   it('E-stop goes safe in the controller itself and stays safe until released', () => {

@@ -55,6 +55,8 @@ export class GateScheduler {
   private state: ControllerState = 'starting';
   private readonly safeReasons = new Map<SafeReason, string>();
   private lastHeartbeat: number;
+  /** the gateway's first heartbeat arrived: until then the controller stays `starting` */
+  private heardGateway = false;
   private readonly presence = new Map<string, string[]>(); // input id -> gate ids
 
   constructor(
@@ -107,18 +109,28 @@ export class GateScheduler {
     return this.channels.get(id)?.value;
   }
 
-  /** Outputs are open and the inputs read: leave `starting`. */
+  /**
+   * Outputs are open and the inputs read. The controller arms on the gateway's first heartbeat
+   * (a gateway still starting is not a hung one); until then it stays `starting`: outputs safe,
+   * fire commands refused (the parcel goes straight on, to inspection), no heartbeat judged.
+   */
   begin(): void {
     this.updateState('configured');
   }
 
   heartbeat(): void {
     this.lastHeartbeat = this.timers.monoMs();
+    if (!this.heardGateway) {
+      this.heardGateway = true;
+      this.updateState('first heartbeat from the gateway');
+      return;
+    }
     this.clearSafe('heartbeat', 'heartbeat resumed');
   }
 
-  /** Called periodically: no heartbeat for safeStateAfterMs -> safe state. */
+  /** Called periodically: no heartbeat for safeStateAfterMs (once armed) -> safe state. */
   checkHeartbeat(): void {
+    if (!this.heardGateway) return;
     const silent = this.timers.monoMs() - this.lastHeartbeat;
     if (silent > this.settings.safeStateAfterMs && !this.safeReasons.has('heartbeat'))
       this.goSafe('heartbeat', `no heartbeat from the gateway for ${Math.round(silent)} ms`);
@@ -216,11 +228,15 @@ export class GateScheduler {
   }
 
   private reasonText(): string {
-    return [...this.safeReasons.values()].join('; ') || 'starting';
+    return (
+      [...this.safeReasons.values()].join('; ') ||
+      (this.heardGateway ? 'starting' : 'waiting for the first heartbeat from the gateway')
+    );
   }
 
   private updateState(reason: string): void {
-    const next: ControllerState = this.safeReasons.size > 0 ? 'safe' : 'armed';
+    const next: ControllerState =
+      this.safeReasons.size > 0 ? 'safe' : this.heardGateway ? 'armed' : 'starting';
     if (next === this.state) {
       if (next === 'safe') this.announce(reason);
       return;
