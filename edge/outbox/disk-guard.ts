@@ -11,7 +11,7 @@ import {
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { DropReport, QuotaKeeper } from './quota.js';
 
 /**
@@ -114,7 +114,7 @@ export class DiskGuard {
   private allowed = Number.MAX_SAFE_INTEGER;
   private maxPages = 0;
   private lastFullWall: number | null = null;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: TimerHandle;
 
   constructor(
     private readonly db: Database.Database,
@@ -137,8 +137,9 @@ export class DiskGuard {
     this.walCapBytes = (checkpointPages + 64) * (this.pageSize + 24);
     this.held = this.reserveFileBytes > 0 && existsSync(this.reserveFile);
     this.refresh();
-    this.timer = setInterval(() => this.check(), o.checkIntervalMs ?? 5000);
-    this.timer.unref();
+    this.timer = o.clock.setRepeatingTimer(() => this.check(), o.checkIntervalMs ?? 5000, {
+      unref: true,
+    });
   }
 
   /** The periodic check: re-read the disk, fit the limit, take the reserve back if possible. */
@@ -329,7 +330,7 @@ export class DiskGuard {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.o.clock.clearTimer(this.timer);
   }
 }
 
