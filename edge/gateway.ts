@@ -30,6 +30,7 @@ import { REPLY_STORE_FILE, ReplyStore } from './commands/reply-store.js';
 import { SystemProbe } from './telemetry/system-probe.js';
 import { TelemetryPublisher } from './telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
+import { eventDraft } from './events/payloads/draft.js';
 
 /**
  * The gateway: wires drivers -> engine -> gate controller and outbox -> uplink, plus HTTP.
@@ -153,27 +154,16 @@ export class Gateway {
     const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
     this.gateLink = gateLink;
     gateLink.on('fired', (f) =>
-      this.record([
-        { type: 'gate.fired', parcelId: f.parcelId, atMono: f.actualMono, payload: { ...f } },
-      ]),
+      this.record([eventDraft('gate.fired', f.parcelId, f.actualMono, { ...f })]),
     );
     gateLink.on('failed', (f) =>
-      this.record([
-        { type: 'gate.failed', parcelId: f.parcelId, atMono: clock.monoMs(), payload: { ...f } },
-      ]),
+      this.record([eventDraft('gate.failed', f.parcelId, clock.monoMs(), { ...f })]),
     );
     // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
     gateLink.on('signal', (signal) => this.runner?.handle(signal));
     gateLink.on('restarted', () => this.stackLight.reset());
     gateLink.on('restarted', (r) =>
-      this.record([
-        {
-          type: 'gate.controller_restarted',
-          parcelId: null,
-          atMono: clock.monoMs(),
-          payload: { ...r },
-        },
-      ]),
+      this.record([eventDraft('gate.controller_restarted', null, clock.monoMs(), { ...r })]),
     );
 
     const parcelIds = new UuidV7Generator(() => clock.wallMs());
@@ -237,12 +227,10 @@ export class Gateway {
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
     this.record([
-      {
-        type: 'gateway.started',
-        parcelId: null,
-        atMono: clock.monoMs(),
-        payload: { version: this.o.version, lineId: config.line.id },
-      },
+      eventDraft('gateway.started', null, clock.monoMs(), {
+        version: this.o.version,
+        lineId: config.line.id,
+      }),
     ]);
     this.stackLightTimer = setInterval(() => this.stackLight.update(this.lineCondition()), 500);
     this.phase = 'running';
@@ -306,7 +294,7 @@ export class Gateway {
   /** An audit entry (who changed what): configuration, manual gate actuation, decisions. */
   recordAudit(entry: { action: string; actor: string } & Record<string, unknown>): void {
     this.o.log.info({ audit: entry }, 'audit');
-    this.record([{ type: 'audit', parcelId: null, atMono: this.o.clock.monoMs(), payload: entry }]);
+    this.record([eventDraft('audit', null, this.o.clock.monoMs(), entry)]);
   }
 
   private record(events: EventDraft[]): void {
@@ -405,9 +393,7 @@ export class Gateway {
         await this.gateLink
           ?.stop()
           .catch((err: unknown) => log.warn({ err }, 'gate link stop failed'));
-        this.record([
-          { type: 'gateway.stopped', parcelId: null, atMono: this.o.clock.monoMs(), payload: {} },
-        ]);
+        this.record([eventDraft('gateway.stopped', null, this.o.clock.monoMs(), {})]);
         this.outbox?.flush();
         await this.http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
         await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));

@@ -5,6 +5,7 @@ import type { OutboxAlarms } from './alarms.js';
 import type { ParkingStore } from './parking.js';
 import type { DropReport, QuotaKeeper } from './quota.js';
 import type { OutboxCounts } from './stats.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * What follows a commit whose quota enforcement deleted or dropped rows: the row counts are
@@ -66,14 +67,7 @@ export class DropNotices {
     const summary = this.d.quota.takeUnannounced();
     if (!summary || this.d.closed()) return;
     this.d
-      .append([
-        {
-          type: 'outbox.dropped',
-          parcelId: null,
-          atMono: this.d.clock.monoMs(),
-          payload: summary,
-        },
-      ])
+      .append([eventDraft('outbox.dropped', null, this.d.clock.monoMs(), summary)])
       .catch((err: unknown) => this.d.log.error({ err }, 'drop announcement not recorded'));
   }
 
