@@ -210,6 +210,8 @@ export class Gateway {
       outbox,
       clock,
       log: this.child('uplink'),
+      devices: () =>
+        [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
     });
     this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
     this.uplink.start();
