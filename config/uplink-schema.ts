@@ -25,8 +25,54 @@ export const UplinkTlsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `uplink.sparkplug`: the Sparkplug B edge node (uplink.mode sparkplug; docs/platform.md). */
+export const SparkplugSchema = Type.Object(
+  {
+    groupId: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#]+$',
+        description: 'Sparkplug group id (default: gateway.site)',
+      }),
+    ),
+    edgeNodeId: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#]+$',
+        description: 'Sparkplug edge node id (default: gateway.id)',
+      }),
+    ),
+    primaryHostId: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#]+$',
+        description:
+          'wait for spBv1.0/STATE/<id> online before NBIRTH; leave the session when it goes offline',
+      }),
+    ),
+    batchMaxEvents: Type.Integer({
+      minimum: 1,
+      maximum: 5000,
+      default: 200,
+      description: 'stored events per NDATA message',
+    }),
+    unconfirmedMaxEvents: Type.Integer({
+      minimum: 1,
+      default: 2000,
+      description:
+        'events published but not yet confirmed received by the broker (UNSUBSCRIBE fence)',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const UplinkSchema = Type.Object(
   {
+    mode: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('sparkplug')], {
+        default: 'json',
+        description:
+          "json: the gateway's own topic tree (edge/uplink/asyncapi.yaml), commands; sparkplug: Sparkplug B 3.0 edge node (docs/platform.md), no JSON commands",
+      }),
+    ),
+    sparkplug: Type.Optional(SparkplugSchema),
     url: Type.String({
       default: 'embedded',
       description: "broker URL (mqtt://, mqtts://) or 'embedded' for the gateway's own broker",

@@ -22,6 +22,8 @@ import {
   type GatewayParts,
 } from './gateway-parts.js';
 import { Outbox } from './outbox/outbox.js';
+import { createUplink, type PlatformUplink } from './uplink/create-uplink.js';
+import type { SparkplugUplink } from './uplink/sparkplug/sparkplug-uplink.js';
 import { EmbeddedBroker } from './uplink/embedded-broker.js';
 import { Uplink } from './uplink/uplink.js';
 import { createDrivers } from './gateway-drivers.js';
@@ -53,6 +55,8 @@ export class Gateway {
   readonly board = new ParcelBoard();
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
+  /** the uplink in Sparkplug B mode (uplink.mode sparkplug); `uplink` is then null */
+  sparkplug: SparkplugUplink | null = null;
   commands: CommandRouter | null = null;
   private replyStore: ReplyStore | null = null;
   telemetry: TelemetryPublisher | null = null;
@@ -88,6 +92,10 @@ export class Gateway {
       clock: o.clock,
       log: o.log.child({ module: 'plc' }),
     });
+  }
+
+  private get platformUplink(): PlatformUplink | null {
+    return this.uplink ?? this.sparkplug;
   }
 
   private child(module: string): Logger {
@@ -198,7 +206,8 @@ export class Gateway {
     await this.startDriver(gateLink);
     for (const driver of created) await this.startDriver(driver);
 
-    this.uplink = new Uplink({
+    const platformUplink = createUplink({
+      dataDir,
       config: {
         ...config.uplink,
         url: config.uplink.url === 'embedded' && this.broker ? this.broker.url : config.uplink.url,
@@ -213,8 +222,10 @@ export class Gateway {
       devices: () =>
         [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
     });
-    this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
-    this.uplink.start();
+    if (platformUplink instanceof Uplink) this.uplink = platformUplink;
+    else this.sparkplug = platformUplink;
+    this.startCommandsAndTelemetry(platformUplink, outbox, dataDir);
+    platformUplink.start();
 
     this.http = await buildHttpServer({
       log: this.child('http'),
@@ -239,9 +250,10 @@ export class Gateway {
   }
 
   /** Platform commands (router + injected handlers) and periodic telemetry. */
-  private startCommandsAndTelemetry(uplink: Uplink, outbox: Outbox, dataDir: string): void {
+  private startCommandsAndTelemetry(uplink: PlatformUplink, outbox: Outbox, dataDir: string): void {
     const { config, clock } = this.o;
-    if (config.uplink.commands.enabled) {
+    // Sparkplug mode has no JSON commands (the host's NCMD rebirth is served by the uplink)
+    if (config.uplink.commands.enabled && uplink instanceof Uplink) {
       let replyStoreError: unknown;
       try {
         this.replyStore = new ReplyStore({
@@ -275,7 +287,7 @@ export class Gateway {
         probe: new SystemProbe({ dataDir }),
         devices: () =>
           [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
-        uplink: () => this.uplink?.health() ?? null,
+        uplink: () => this.platformUplink?.health() ?? null,
         monoMs: clock.monoMs,
         atMono: clock.monoMs,
         log: this.child('telemetry'),
@@ -328,7 +340,7 @@ export class Gateway {
     const anyBad =
       drivers.some((d) => d.state !== 'running') ||
       this.commands?.health().replyStore === 'unavailable';
-    const uplink = this.uplink?.health();
+    const uplink = this.platformUplink?.health();
     const status =
       this.phase === 'running'
         ? anyBad || uplink?.state !== 'connected'
@@ -361,7 +373,7 @@ export class Gateway {
     const engine = this.runner?.engine.state;
     const gates = this.gateLink?.gateState;
     const bad = this.drivers.find((d) => d.health().state !== 'running');
-    const uplink = this.uplink?.health().state;
+    const uplink = this.platformUplink?.health().state;
     const alarm =
       this.lastAlarm && this.o.clock.monoMs() - this.lastAlarm.atMono < 30_000
         ? this.lastAlarm.type
@@ -398,7 +410,9 @@ export class Gateway {
         this.record([eventDraft('gateway.stopped', null, this.o.clock.monoMs(), {})]);
         this.outbox?.flush();
         await this.http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
-        await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
+        await this.platformUplink
+          ?.stop()
+          .catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
         this.outbox?.close();
         this.replyStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
