@@ -109,6 +109,13 @@ export const UplinkSchema = Type.Object(
       {
         initialMs: Type.Integer({ minimum: 10, default: 500 }),
         maxMs: Type.Integer({ minimum: 100, default: 30_000 }),
+        spreadMs: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            description:
+              'the first retry after a lost connection waits a random time in [0, spreadMs] (default maxMs / 2, 15 s): a fleet that loses its broker at once comes back spread over that window (docs/platform.md); 0: no spread',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

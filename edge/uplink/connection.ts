@@ -44,7 +44,9 @@ export class UplinkConnection {
   private readonly backoff: Backoff;
 
   constructor(private readonly o: ConnectionOptions) {
-    this.backoff = new Backoff(o.config.backoff.initialMs, o.config.backoff.maxMs, o.random);
+    const { initialMs, maxMs, spreadMs } = o.config.backoff;
+    // the first retry after a lost connection is spread over spreadMs (default maxMs / 2)
+    this.backoff = new Backoff(initialMs, maxMs, o.random, spreadMs ?? Math.round(maxMs / 2));
   }
 
   get state(): UplinkState {
