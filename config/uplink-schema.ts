@@ -25,8 +25,54 @@ export const UplinkTlsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `uplink.sparkplug`: the Sparkplug B edge node (uplink.mode sparkplug; docs/platform.md). */
+export const SparkplugSchema = Type.Object(
+  {
+    groupId: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#]+$',
+        description: 'Sparkplug group id (default: gateway.site)',
+      }),
+    ),
+    edgeNodeId: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#]+$',
+        description: 'Sparkplug edge node id (default: gateway.id)',
+      }),
+    ),
+    primaryHostId: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#]+$',
+        description:
+          'wait for spBv1.0/STATE/<id> online before NBIRTH; leave the session when it goes offline',
+      }),
+    ),
+    batchMaxEvents: Type.Integer({
+      minimum: 1,
+      maximum: 5000,
+      default: 200,
+      description: 'stored events per NDATA message',
+    }),
+    unconfirmedMaxEvents: Type.Integer({
+      minimum: 1,
+      default: 2000,
+      description:
+        'events published but not yet confirmed received by the broker (UNSUBSCRIBE fence)',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const UplinkSchema = Type.Object(
   {
+    mode: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('sparkplug')], {
+        default: 'json',
+        description:
+          "json: the gateway's own topic tree (edge/uplink/asyncapi.yaml), commands; sparkplug: Sparkplug B 3.0 edge node (docs/platform.md), no JSON commands",
+      }),
+    ),
+    sparkplug: Type.Optional(SparkplugSchema),
     url: Type.String({
       default: 'embedded',
       description: "broker URL (mqtt://, mqtts://) or 'embedded' for the gateway's own broker",
@@ -63,6 +109,13 @@ export const UplinkSchema = Type.Object(
       {
         initialMs: Type.Integer({ minimum: 10, default: 500 }),
         maxMs: Type.Integer({ minimum: 100, default: 30_000 }),
+        spreadMs: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            description:
+              'the first retry after a lost connection waits a random time in [0, spreadMs] (default maxMs / 2, 15 s): a fleet that loses its broker at once comes back spread over that window (docs/platform.md); 0: no spread',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

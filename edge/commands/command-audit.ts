@@ -1,6 +1,7 @@
 import type { EventDraft } from '../events/model.js';
 import { isEdgeError, type EdgeErrorCode } from '../errors.js';
 import type { CommandReply, CommandRequest } from './schemas.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * The audit record of a state-changing command (`command.executed`): who asked what, with the
@@ -19,18 +20,18 @@ export function auditEvent(
     else if (Array.isArray(v)) summary[k] = `[${v.length} items]`;
     else summary[k] = v;
   }
-  return {
-    type: 'command.executed',
-    parcelId: typeof args.parcelId === 'string' ? args.parcelId : null,
+  return eventDraft(
+    'command.executed',
+    typeof args.parcelId === 'string' ? args.parcelId : null,
     atMono,
-    payload: {
+    {
       command: name,
       id: req.id,
       ok: reply.ok,
       ...(reply.error ? { error: reply.error.code } : {}),
       args: summary,
     },
-  };
+  );
 }
 
 /** The error part of a reply: an EdgeError keeps its code and details; anything else is FAILED. */

@@ -5,6 +5,7 @@ import { EdgeError } from '../errors.js';
 import type { EventDraft } from '../events/model.js';
 import type { ReplyDestination, ReplyStore } from './reply-store.js';
 import type { CommandReply, CommandRequest } from './schemas.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * The command ids a router has seen and their replies: in memory (the newest `CACHE_SIZE`) and,
@@ -166,12 +167,12 @@ export class CommandIds {
     store.settle(id, interrupted);
     this.o.log.warn({ command: name, id }, 'command cut by a restart; not run again');
     this.o.record([
-      {
-        type: 'command.executed',
-        parcelId: null,
-        atMono: this.o.clock.monoMs(),
-        payload: { command: name, id, ok: false, error: 'EDGE_COMMAND_INTERRUPTED' },
-      },
+      eventDraft('command.executed', null, this.o.clock.monoMs(), {
+        command: name,
+        id,
+        ok: false,
+        error: 'EDGE_COMMAND_INTERRUPTED',
+      }),
     ]);
     return interrupted;
   }

@@ -22,6 +22,7 @@ import {
   type ReplayArgsT,
   type TargetingReplaceArgsT,
 } from './schemas.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * Routes platform commands: parse, validate (TypeBox schemas via Ajv, every error listed),
@@ -178,15 +179,10 @@ export class CommandRouter {
       const err = this.o.replyStoreError;
       this.o.log.error({ err }, 'command reply store unavailable: state-changing commands refused');
       this.o.record([
-        {
-          type: COMMAND_STORE_ALARM,
-          parcelId: null,
-          atMono: this.o.clock.monoMs(),
-          payload: {
-            code: 'EDGE_COMMAND_REPLY_STORE',
-            message: err instanceof Error ? err.message : String(err),
-          },
-        },
+        eventDraft(COMMAND_STORE_ALARM, null, this.o.clock.monoMs(), {
+          code: 'EDGE_COMMAND_REPLY_STORE',
+          message: err instanceof Error ? err.message : String(err),
+        }),
       ]);
     }
   }

@@ -62,7 +62,7 @@ export class DivertPlanner {
     p.confirm = 'none';
     p.decided = { ...o, atMono };
     out.events.push(
-      this.decisionEvent(p, atMono, {
+      this.decisionEvent(p, o, atMono, {
         revised: true,
         previousLane: previous?.lane ?? null,
         previousRuleId: previous?.ruleId ?? null,
@@ -156,23 +156,23 @@ export class DivertPlanner {
       };
     }
     if (outlet?.geom.confirmPhotoEyeId && !p.unknown) p.confirm = 'pending';
-    out.events.push(this.decisionEvent(p, nowMono, {}));
+    out.events.push(this.decisionEvent(p, o, nowMono, {}));
     this.issue(p, nowMono, out);
   }
   private decisionEvent(
     p: TrackedParcel,
+    d: RuleOutcome,
     nowMono: number,
     extra: Record<string, unknown>,
   ): EngineEventDraft {
-    const d = p.decided;
     const g = p.gate;
     return ev('parcel.decided', p.id, nowMono, {
       lineId: this.config.lineId,
-      lane: d?.lane,
-      outlet: d?.outlet,
-      ruleId: d?.ruleId,
-      reason: d?.reason,
-      customsMode: d?.customsMode ?? null,
+      lane: d.lane,
+      outlet: d.outlet,
+      ruleId: d.ruleId,
+      reason: d.reason,
+      customsMode: d.customsMode ?? null,
       code: p.code,
       codeState: p.codeState,
       verdict: p.verdict,

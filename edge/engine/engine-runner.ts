@@ -12,6 +12,7 @@ import type {
   OfficerVerdictInput,
   PlcDivertCommand,
 } from './types.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * Drives the pure engine in real time: feeds it inputs, wakes it at its next deadline (a timer
@@ -117,12 +118,11 @@ export class EngineRunner<T extends TargetingPersistence = TargetingPersistence>
     const list = this.targeting.replace(version, entries, source);
     this.apply(this.engine.setTargeting(list, this.o.clock.monoMs()));
     this.o.recordEvents([
-      {
-        type: 'targeting.replaced',
-        parcelId: null,
-        atMono: this.o.clock.monoMs(),
-        payload: { version, entries: list.size, source },
-      },
+      eventDraft('targeting.replaced', null, this.o.clock.monoMs(), {
+        version,
+        entries: list.size,
+        source,
+      }),
     ]);
     return list;
   }
@@ -174,18 +174,15 @@ export class EngineRunner<T extends TargetingPersistence = TargetingPersistence>
   /** The engine withdrew a command the gate link no longer had: it fired already, or failed. */
   private unmatched(cancel: GateCancel, out: EngineOutput): void {
     this.log.warn({ cancel }, 'gate cancel matched no pending command');
-    out.events.push({
-      type: 'gate.cancel_unmatched',
-      parcelId: cancel.parcelId,
-      atMono: this.o.clock.monoMs(),
-      payload: {
+    out.events.push(
+      eventDraft('gate.cancel_unmatched', cancel.parcelId, this.o.clock.monoMs(), {
         gateId: cancel.gateId,
         parcelId: cancel.parcelId,
         fireAtMono: cancel.fireAtMono,
         reason: cancel.reason,
         note: 'no pending command for this parcel on this gate: it already fired, or was refused / lost (see gate.fired / gate.failed)',
-      },
-    });
+      }),
+    );
   }
 
   private guard(fn: () => void, msg: string, what: unknown): void {

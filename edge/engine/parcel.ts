@@ -1,3 +1,4 @@
+import type { EventPayload } from '../events/payloads/index.js';
 import type { ParcelFacts, RuleOutcome } from './rules.js';
 import type { EngineEventDraft, EngineOutput, Lane, LaneGeometry } from './types.js';
 
@@ -45,13 +46,14 @@ export function newOutput(): EngineOutput {
   return { events: [], gateCommands: [], gateCancels: [], plcCommands: [] };
 }
 
-export function ev(
-  type: string,
+/** An event draft; its payload is checked against the schema of its type (edge/events/payloads). */
+export function ev<T extends string>(
+  type: T,
   parcelId: string | null,
   atMono: number,
-  payload: Record<string, unknown>,
+  payload: EventPayload<T>,
 ): EngineEventDraft {
-  return { type, parcelId, atMono, payload };
+  return { type, parcelId, atMono, payload: payload as Record<string, unknown> };
 }
 
 export function takeSnapshot(

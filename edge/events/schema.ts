@@ -31,6 +31,36 @@ export const StatusSchema = Type.Object(
     gatewayId: Type.String(),
     version: Type.String(),
     startedAt: Type.String({ format: 'date-time' }),
+    session: Type.Optional(
+      Type.String({
+        description:
+          'id of the MQTT connection this status belongs to (the will carries the id of the connection it was registered on); a device status counts only while it carries the session of an online gateway status',
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'Status' },
+);
+
+/**
+ * The retained availability of one device (`<base>/devices/<deviceId>/status`). Valid only while
+ * the gateway's own status is online with the same `session`: when the gateway dies its last will
+ * turns `<base>/status` offline and every device status under it is stale (unknown) until the
+ * gateway republishes them all after its next connect (docs/platform.md).
+ */
+export const DeviceStatusSchema = Type.Object(
+  {
+    schema: Type.Literal(1),
+    gatewayId: Type.String(),
+    deviceId: Type.String({ minLength: 1 }),
+    kind: Type.String({
+      description: 'driver kind or device role (gates, opcua, ct, scanner, ...)',
+    }),
+    state: Type.Union([Type.Literal('online'), Type.Literal('degraded'), Type.Literal('lost')]),
+    reason: Type.Union([Type.String(), Type.Null()], {
+      description: 'why it is degraded or lost (null when online)',
+    }),
+    since: Type.String({ format: 'date-time', description: 'when it entered this state' }),
+    session: Type.String({ description: 'the gateway connection that published it' }),
+  },
+  { additionalProperties: false, $id: 'DeviceStatus' },
 );

@@ -4,6 +4,7 @@ import type { Driver, LineSignal } from '../../drivers/driver.js';
 import type { DriverKind } from '../../drivers/kinds.js';
 import type { Clock } from '../clock.js';
 import type { EventDraft } from '../events/model.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * The configured devices as drivers, wired to the gateway: signals to the engine, every health
@@ -57,22 +58,21 @@ export async function createDrivers(o: {
     driver.on('signal', (signal) => wiring.signal(signal));
     driver.on('health', (h) =>
       wiring.record([
-        {
-          type: 'driver.state',
-          parcelId: null,
-          atMono: clock.monoMs(),
-          payload: { driverId: h.id, kind: h.kind, state: h.state, lastError: h.lastError },
-        },
+        eventDraft('driver.state', null, clock.monoMs(), {
+          driverId: h.id,
+          kind: h.kind,
+          state: h.state,
+          lastError: h.lastError,
+        }),
       ]),
     );
     driver.on('alarm', (a) =>
       wiring.record([
-        {
-          type: 'alarm.driver',
-          parcelId: null,
-          atMono: clock.monoMs(),
-          payload: { driverId: driver.id, kind: driver.kind, ...a },
-        },
+        eventDraft('alarm.driver', null, clock.monoMs(), {
+          driverId: driver.id,
+          kind: driver.kind,
+          ...a,
+        }),
       ]),
     );
     drivers.push(driver);

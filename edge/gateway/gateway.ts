@@ -32,11 +32,14 @@ import {
   type GatewayHealth,
   type GatewayPhase,
 } from './health.js';
+import { createUplink, type PlatformUplink } from '../uplink/create-uplink.js';
+import type { SparkplugUplink } from '../uplink/sparkplug/sparkplug-uplink.js';
 import { CommandRouter } from '../commands/router.js';
 import { REPLY_STORE_FILE, ReplyStore } from '../commands/reply-store.js';
 import { SystemProbe } from '../telemetry/system-probe.js';
 import { TelemetryPublisher } from '../telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * The gateway: wires drivers -> engine -> gate controller and outbox -> uplink, plus HTTP.
@@ -57,6 +60,8 @@ export class Gateway {
   readonly board = new ParcelBoard();
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
+  /** the uplink in Sparkplug B mode (uplink.mode sparkplug); `uplink` is then null */
+  sparkplug: SparkplugUplink | null = null;
   commands: CommandRouter | null = null;
   private replyStore: ReplyStore | null = null;
   telemetry: TelemetryPublisher | null = null;
@@ -92,6 +97,10 @@ export class Gateway {
       clock: o.clock,
       log: o.log.child({ module: 'plc' }),
     });
+  }
+
+  private get platformUplink(): PlatformUplink | null {
+    return this.uplink ?? this.sparkplug;
   }
 
   private child(module: string): Logger {
@@ -169,27 +178,16 @@ export class Gateway {
     );
     this.gateLink = gateLink;
     gateLink.on('fired', (f) =>
-      this.record([
-        { type: 'gate.fired', parcelId: f.parcelId, atMono: f.actualMono, payload: { ...f } },
-      ]),
+      this.record([eventDraft('gate.fired', f.parcelId, f.actualMono, { ...f })]),
     );
     gateLink.on('failed', (f) =>
-      this.record([
-        { type: 'gate.failed', parcelId: f.parcelId, atMono: clock.monoMs(), payload: { ...f } },
-      ]),
+      this.record([eventDraft('gate.failed', f.parcelId, clock.monoMs(), { ...f })]),
     );
     // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
     gateLink.on('signal', (signal) => this.runner?.handle(signal));
     gateLink.on('restarted', () => this.stackLight.reset());
     gateLink.on('restarted', (r) =>
-      this.record([
-        {
-          type: 'gate.controller_restarted',
-          parcelId: null,
-          atMono: clock.monoMs(),
-          payload: { ...r },
-        },
-      ]),
+      this.record([eventDraft('gate.controller_restarted', null, clock.monoMs(), { ...r })]),
     );
 
     const parcelIds = new UuidV7Generator(() => clock.wallMs());
@@ -225,7 +223,8 @@ export class Gateway {
     await this.startDriver(gateLink);
     for (const driver of created) await this.startDriver(driver);
 
-    this.uplink = new Uplink({
+    const platformUplink = createUplink({
+      dataDir,
       config: {
         ...config.uplink,
         url: config.uplink.url === 'embedded' && this.broker ? this.broker.url : config.uplink.url,
@@ -237,11 +236,14 @@ export class Gateway {
       outbox,
       clock,
       log: this.child('uplink'),
+      devices: () =>
+        [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
     });
-    this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
-    const uplink = this.uplink;
-    outbox.setDrainProbe(() => uplink.connected);
-    this.uplink.start();
+    if (platformUplink instanceof Uplink) this.uplink = platformUplink;
+    else this.sparkplug = platformUplink;
+    this.startCommandsAndTelemetry(platformUplink, outbox, dataDir);
+    outbox.setDrainProbe(() => platformUplink.health().state === 'connected');
+    platformUplink.start();
 
     this.http = await buildHttpServer({
       log: this.child('http'),
@@ -256,12 +258,10 @@ export class Gateway {
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
     this.record([
-      {
-        type: 'gateway.started',
-        parcelId: null,
-        atMono: clock.monoMs(),
-        payload: { version: this.o.version, lineId: config.line.id },
-      },
+      eventDraft('gateway.started', null, clock.monoMs(), {
+        version: this.o.version,
+        lineId: config.line.id,
+      }),
     ]);
     this.stackLightTimer = clock.setRepeatingTimer(
       () => this.stackLight.update(this.lineCondition()),
@@ -272,9 +272,10 @@ export class Gateway {
   }
 
   /** Platform commands (router + injected handlers) and periodic telemetry. */
-  private startCommandsAndTelemetry(uplink: Uplink, outbox: Outbox, dataDir: string): void {
+  private startCommandsAndTelemetry(uplink: PlatformUplink, outbox: Outbox, dataDir: string): void {
     const { config, clock } = this.o;
-    if (config.uplink.commands.enabled) {
+    // Sparkplug mode has no JSON commands (the host's NCMD rebirth is served by the uplink)
+    if (config.uplink.commands.enabled && uplink instanceof Uplink) {
       let replyStoreError: unknown;
       try {
         this.replyStore = new ReplyStore({
@@ -308,7 +309,7 @@ export class Gateway {
         probe: new SystemProbe({ dataDir }),
         devices: () =>
           [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
-        uplink: () => this.uplink?.health() ?? null,
+        uplink: () => this.platformUplink?.health() ?? null,
         monoMs: clock.monoMs,
         atMono: clock.monoMs,
         log: this.child('telemetry'),
@@ -329,7 +330,7 @@ export class Gateway {
   /** An audit entry (who changed what): configuration, manual gate actuation, decisions. */
   recordAudit(entry: { action: string; actor: string } & Record<string, unknown>): void {
     this.o.log.info({ audit: entry }, 'audit');
-    this.record([{ type: 'audit', parcelId: null, atMono: this.o.clock.monoMs(), payload: entry }]);
+    this.record([eventDraft('audit', null, this.o.clock.monoMs(), entry)]);
   }
 
   private record(events: EventDraft[]): void {
@@ -366,7 +367,7 @@ export class Gateway {
       drivers,
       outbox: this.outbox?.stats() ?? null,
       record: this.outbox?.condition() ?? null,
-      uplink: this.uplink?.health() ?? null,
+      uplink: this.platformUplink?.health() ?? null,
       commands: this.commands?.health() ?? null,
       engine: this.engineHealth(),
       stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
@@ -392,7 +393,7 @@ export class Gateway {
       engine: this.runner?.engine.state ?? null,
       gates: this.gateLink?.gateState ?? null,
       drivers: this.drivers.map((d) => d.health()),
-      uplinkState: this.uplink?.health().state ?? null,
+      uplinkState: this.platformUplink?.health().state ?? null,
       recentAlarm: recent,
       record: this.outbox?.condition() ?? null,
     });
@@ -411,12 +412,12 @@ export class Gateway {
         await this.gateLink
           ?.stop()
           .catch((err: unknown) => log.warn({ err }, 'gate link stop failed'));
-        this.record([
-          { type: 'gateway.stopped', parcelId: null, atMono: this.o.clock.monoMs(), payload: {} },
-        ]);
+        this.record([eventDraft('gateway.stopped', null, this.o.clock.monoMs(), {})]);
         this.outbox?.flush();
         await this.http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
-        await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
+        await this.platformUplink
+          ?.stop()
+          .catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
         this.outbox?.close();
         this.replyStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));

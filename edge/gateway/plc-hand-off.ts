@@ -3,6 +3,7 @@ import { isOpcuaControl } from '../../drivers/opcua/api.js';
 import type { Clock } from '../clock.js';
 import type { PlcDivertCommand } from '../engine/types.js';
 import type { EventDraft } from '../events/model.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * Hands the engine's decisions for PLC-mode lanes to the sorter PLC over OPC UA: the lane's
@@ -41,12 +42,7 @@ export class PlcHandOff {
     const failed = (error: string) => {
       this.o.log.error({ ...base, parcelId: command.parcelId, error }, 'PLC hand-off failed');
       this.o.record([
-        {
-          type: 'plc.handoff_failed',
-          parcelId: command.parcelId,
-          atMono: clock.monoMs(),
-          payload: { ...base, error },
-        },
+        eventDraft('plc.handoff_failed', command.parcelId, clock.monoMs(), { ...base, error }),
       ]);
     };
     if (!owner || !output) {
@@ -62,12 +58,11 @@ export class PlcHandOff {
           const slackMs =
             command.atDiverterMono === null ? null : Math.round(command.atDiverterMono - done);
           this.o.record([
-            {
-              type: 'plc.handoff',
-              parcelId: command.parcelId,
-              atMono: done,
-              payload: { ...base, latencyMs: Math.round((done - started) * 10) / 10, slackMs },
-            },
+            eventDraft('plc.handoff', command.parcelId, done, {
+              ...base,
+              latencyMs: Math.round((done - started) * 10) / 10,
+              slackMs,
+            }),
           ]);
         },
         (err: unknown) => failed((err as Error).message),

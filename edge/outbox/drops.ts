@@ -5,6 +5,7 @@ import type { OutboxAlarms } from './alarms.js';
 import type { ParkingStore } from './parking.js';
 import type { DropRange, DropReport, QuotaKeeper } from './quota.js';
 import type { OutboxCounts } from './stats.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * What follows a commit whose quota enforcement deleted or dropped rows: the row counts are
@@ -105,14 +106,7 @@ export class DropNotices {
     const summary = this.d.quota.takeUnannounced();
     if (!summary || this.d.closed()) return;
     this.d
-      .append([
-        {
-          type: 'outbox.dropped',
-          parcelId: null,
-          atMono: this.d.clock.monoMs(),
-          payload: summary,
-        },
-      ])
+      .append([eventDraft('outbox.dropped', null, this.d.clock.monoMs(), summary)])
       .catch((err: unknown) => {
         // announced with the next one (the announcement's own lost seq is in its ranges)
         this.d.quota.requeue(summary);

@@ -20,6 +20,7 @@ import { RowReader, type StoredRow } from './rows.js';
 import { loadCounts, outboxStats, type OutboxCounts, type OutboxStats } from './stats.js';
 import { openStore } from './store.js';
 import { EventWriter } from './writer.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 export type { OutboxAlarm } from './alarms.js';
 export type { OutboxCondition, OutboxReason } from './condition.js';
@@ -196,12 +197,7 @@ export class Outbox {
         }),
       );
       void this.append([
-        {
-          type: 'outbox.reset',
-          parcelId: null,
-          atMono: options.clock.monoMs(),
-          payload: { reason, movedTo, seqBase },
-        },
+        eventDraft('outbox.reset', null, options.clock.monoMs(), { reason, movedTo, seqBase }),
       ]).catch(() => undefined);
     }
   }

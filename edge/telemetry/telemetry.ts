@@ -5,6 +5,7 @@ import type { UplinkHealth } from '../uplink/uplink.js';
 import { LineKpis } from './line-kpis.js';
 import { TELEMETRY_PAYLOAD_VERSION, type TelemetryPayload } from './schema.js';
 import type { SystemProbe } from './system-probe.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * Every `intervalMs`, one `telemetry` event into the outbox (stream `telemetry`, lowest priority
@@ -98,7 +99,7 @@ export class TelemetryPublisher {
     }
     this.samples++;
     this.o.outbox
-      .append([{ type: TELEMETRY_TYPE, parcelId: null, atMono: this.o.atMono(), payload }])
+      .append([eventDraft(TELEMETRY_TYPE, null, this.o.atMono(), payload)])
       .catch((err: unknown) => this.o.log.warn({ err }, 'telemetry not recorded'));
   }
 

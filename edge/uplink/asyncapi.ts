@@ -5,21 +5,22 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TSchema } from 'typebox';
 import { stringify } from 'yaml';
 import { COMMAND_ARGS, CommandReplySchema, CommandRequestSchema } from '../commands/schemas.js';
-import { EventEnvelopeSchema, StatusSchema } from '../events/schema.js';
-import { TelemetryPayloadSchema } from '../telemetry/schema.js';
-import { UPLINK_OVERSIZE_ALARM, UplinkOversizeAlarmSchema } from './packet-size.js';
+import { DeviceStatusSchema, EventEnvelopeSchema, StatusSchema } from '../events/schema.js';
+import {
+  eventChannelTypes,
+  eventMessageKey,
+  eventMessages,
+  eventPayloadSchemas,
+  payloadSchemaKey,
+  plain,
+} from './asyncapi-events.js';
+
+/** `<schema>.<minor>.<patch>`: see docs/platform.md for when each part moves. */
+export const CONTRACT_VERSION = '1.1.0';
 
 export const ASYNCAPI_FILE = fileURLToPath(new URL('./asyncapi.yaml', import.meta.url));
-
-/** Plain JSON Schema: TypeBox's symbol keys dropped, `$id` removed (components name them). */
-function plain(schema: TSchema): Record<string, unknown> {
-  const out = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
-  delete out.$id;
-  return out;
-}
 
 const ref = (path: string) => ({ $ref: path });
 const param = (description: string) => ({ description });
@@ -55,7 +56,7 @@ export function buildAsyncApi(): Record<string, unknown> {
     asyncapi: '3.0.0',
     info: {
       title: 'Customs CT line edge gateway <-> central platform',
-      version: '1.0.0',
+      version: CONTRACT_VERSION,
       description: [
         'MQTT contract between an edge gateway of a customs CT inspection line and the central platform.',
         'Events are stored in the gateway outbox (SQLite) before they are acknowledged and published',
@@ -63,8 +64,11 @@ export function buildAsyncApi(): Record<string, unknown> {
         'send the `replay` command; disk-quota drops are announced by an `outbox.dropped` event; an',
         "event larger than the broker's Maximum Packet Size is parked, not sent, and named by an",
         '`alarm.uplink-oversize` event: replay it once the limit allows);',
-        'a duplicate delivery carries the same `id`. Generated from the TypeBox schemas by',
-        'edge/uplink/asyncapi.ts; do not edit by hand.',
+        'a duplicate delivery carries the same `id`. Every event type has its own payload schema',
+        '(message `event.<type>`); consumers ignore fields and event types they do not know.',
+        'The envelope `schema` is the major version of this contract and moves only on a breaking',
+        'change; `info.version` is <schema>.<minor>.<patch> (rules: docs/platform.md).',
+        'Generated from the TypeBox schemas by edge/uplink/asyncapi.ts; do not edit by hand.',
       ].join(' '),
     },
     defaultContentType: 'application/json',
@@ -79,11 +83,16 @@ export function buildAsyncApi(): Record<string, unknown> {
     channels: {
       events: {
         address: `${BASE}/events/{eventType}`,
-        parameters: { ...baseParams, eventType: param('event type, e.g. parcel.decided') },
-        messages: {
-          event: ref('#/components/messages/Event'),
-          uplinkOversize: ref('#/components/messages/UplinkOversizeAlarm'),
+        parameters: {
+          ...baseParams,
+          eventType: { description: 'the event type', enum: eventChannelTypes() },
         },
+        messages: Object.fromEntries(
+          eventChannelTypes().map((t) => [
+            eventMessageKey(t),
+            ref(`#/components/messages/${eventMessageKey(t)}`),
+          ]),
+        ),
       },
       telemetry: {
         address: `${BASE}/telemetry`,
@@ -94,6 +103,13 @@ export function buildAsyncApi(): Record<string, unknown> {
         address: `${BASE}/status`,
         parameters: baseParams,
         messages: { status: ref('#/components/messages/Status') },
+      },
+      deviceStatus: {
+        address: `${BASE}/devices/{deviceId}/status`,
+        description:
+          'Retained availability of each device (driver, gate controller, line device). Stale while `<base>/status` is offline or carries another session; republished after every connect; cleared (empty retained message) for a device no longer configured.',
+        parameters: { ...baseParams, deviceId: param('driver or device id') },
+        messages: { deviceStatus: ref('#/components/messages/DeviceStatus') },
       },
       commands: {
         address: `${BASE}/commands/{command}`,
@@ -128,6 +144,12 @@ export function buildAsyncApi(): Record<string, unknown> {
         description: 'online on connect; offline as the last will and on a clean stop',
         bindings: { mqtt: { qos: 1, retain: true } },
       },
+      sendDeviceStatus: {
+        action: 'send',
+        channel: ref('#/channels/deviceStatus'),
+        description: 'on every change and for every device after each connect',
+        bindings: { mqtt: { qos: 1, retain: true } },
+      },
       receiveCommands: {
         action: 'receive',
         channel: ref('#/channels/commands'),
@@ -138,11 +160,11 @@ export function buildAsyncApi(): Record<string, unknown> {
     components: {
       schemas: {
         EventEnvelope: plain(EventEnvelopeSchema),
-        TelemetryPayload: plain(TelemetryPayloadSchema),
         Status: plain(StatusSchema),
+        DeviceStatus: plain(DeviceStatusSchema),
+        ...eventPayloadSchemas(),
         CommandRequest: plain(CommandRequestSchema),
         CommandReply: plain(CommandReplySchema),
-        UplinkOversizeAlarm: plain(UplinkOversizeAlarmSchema),
         ...argSchemas,
       },
       correlationIds: {
@@ -152,7 +174,7 @@ export function buildAsyncApi(): Record<string, unknown> {
         },
       },
       messages: {
-        Event: { name: 'event', payload: ref('#/components/schemas/EventEnvelope') },
+        ...eventMessages(),
         Telemetry: {
           name: 'telemetry',
           payload: {
@@ -160,25 +182,16 @@ export function buildAsyncApi(): Record<string, unknown> {
               ref('#/components/schemas/EventEnvelope'),
               {
                 type: 'object',
-                properties: { payload: ref('#/components/schemas/TelemetryPayload') },
-              },
-            ],
-          },
-        },
-        UplinkOversizeAlarm: {
-          name: UPLINK_OVERSIZE_ALARM,
-          title: 'an event too large for the broker was parked',
-          payload: {
-            allOf: [
-              ref('#/components/schemas/EventEnvelope'),
-              {
-                type: 'object',
-                properties: { payload: ref('#/components/schemas/UplinkOversizeAlarm') },
+                properties: {
+                  type: { const: 'telemetry' },
+                  payload: ref(`#/components/schemas/${payloadSchemaKey('telemetry')}`),
+                },
               },
             ],
           },
         },
         Status: { name: 'status', payload: ref('#/components/schemas/Status') },
+        DeviceStatus: { name: 'device-status', payload: ref('#/components/schemas/DeviceStatus') },
         CommandReply: {
           name: 'reply',
           payload: ref('#/components/schemas/CommandReply'),
@@ -195,6 +208,12 @@ export function renderAsyncApi(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--write')) {
-  writeFileSync(ASYNCAPI_FILE, renderAsyncApi());
+  // formatted as `npm run lint` wants it (prettier is a development dependency)
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(ASYNCAPI_FILE)) ?? {};
+  writeFileSync(
+    ASYNCAPI_FILE,
+    await prettier.format(renderAsyncApi(), { ...options, filepath: ASYNCAPI_FILE }),
+  );
   process.stdout.write(`wrote ${ASYNCAPI_FILE}\n`);
 }

@@ -3,6 +3,14 @@ import type { IClientOptions } from 'mqtt';
 import type { UplinkConfig } from '../../config/schema.js';
 import { EdgeError } from '../errors.js';
 
+/** The last will of a connection: the JSON uplink's retained offline status, or an NDEATH. */
+export interface ConnectWill {
+  topic: string;
+  payload: string | Buffer;
+  /** default true (the retained offline status); Sparkplug's NDEATH is not retained */
+  retain?: boolean;
+}
+
 /**
  * mqtt.js options for one connection attempt. Certificates and keys are read on every attempt,
  * so a renewed certificate is picked up at the next reconnect. reconnectPeriod 0: reconnects are
@@ -12,21 +20,29 @@ import { EdgeError } from '../errors.js';
 export function connectOptions(
   config: UplinkConfig,
   gatewayId: string,
-  will: { topic: string; payload: string },
+  will: ConnectWill,
+  session: 'persistent' | 'clean' = 'persistent',
 ): IClientOptions {
+  const clean = session === 'clean';
   const options: IClientOptions = {
     clientId: gatewayId,
     protocolVersion: config.protocolVersion,
-    clean: false,
+    clean,
     reconnectPeriod: 0,
     connectTimeout: 10_000,
     keepalive: config.keepaliveS,
     queueQoSZero: false,
     resubscribe: false,
-    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+    will: {
+      topic: will.topic,
+      payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
+      qos: 1,
+      retain: will.retain ?? true,
+    },
   };
   if (config.protocolVersion === 5) {
-    options.properties = { sessionExpiryInterval: config.sessionExpiryS };
+    // a clean session (Sparkplug B: Clean Start true, Session Expiry Interval 0)
+    options.properties = { sessionExpiryInterval: clean ? 0 : config.sessionExpiryS };
   }
   if (config.username !== undefined) options.username = config.username;
   if (config.password !== undefined) options.password = config.password;

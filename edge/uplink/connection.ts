@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { Backoff } from '../backoff.js';
-import { connectOptions } from './connect-options.js';
+import { connectOptions, type ConnectWill } from './connect-options.js';
 import type { UplinkState, UplinkStats } from './health.js';
 
 /**
@@ -24,8 +24,10 @@ export interface ConnectionHooks {
 export interface ConnectionOptions {
   config: UplinkConfig;
   gatewayId: string;
-  /** The last will (retained offline status), built for each new client. */
-  will: () => { topic: string; payload: string };
+  /** The last will (retained offline status, or Sparkplug's NDEATH), built for each new client. */
+  will: () => ConnectWill;
+  /** persistent (default) or clean (Sparkplug B requires a clean session) */
+  session?: 'persistent' | 'clean';
   clock: Clock;
   log: Logger;
   stats: UplinkStats;
@@ -42,7 +44,9 @@ export class UplinkConnection {
   private readonly backoff: Backoff;
 
   constructor(private readonly o: ConnectionOptions) {
-    this.backoff = new Backoff(o.config.backoff.initialMs, o.config.backoff.maxMs, o.random);
+    const { initialMs, maxMs, spreadMs } = o.config.backoff;
+    // the first retry after a lost connection is spread over spreadMs (default maxMs / 2)
+    this.backoff = new Backoff(initialMs, maxMs, o.random, spreadMs ?? Math.round(maxMs / 2));
   }
 
   get state(): UplinkState {
@@ -71,7 +75,7 @@ export class UplinkConnection {
     const { config, stats, log, hooks } = this.o;
     let client: MqttClient;
     try {
-      const options = connectOptions(config, this.o.gatewayId, this.o.will());
+      const options = connectOptions(config, this.o.gatewayId, this.o.will(), this.o.session);
       client = connect(config.url, options);
     } catch (err) {
       stats.lastError = (err as Error).message;

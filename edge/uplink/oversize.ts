@@ -9,6 +9,7 @@ import {
   type PublishShape,
   type UplinkOversizeAlarm,
 } from './packet-size.js';
+import { eventDraft } from '../events/payloads/draft.js';
 
 /**
  * What the uplink does with a publish larger than the broker accepts (a broker disconnects a
@@ -138,7 +139,7 @@ export class OversizeGuard {
       bytes,
       limit,
     };
-    return { type: UPLINK_OVERSIZE_ALARM, parcelId: null, atMono: this.o.clock.monoMs(), payload };
+    return eventDraft(UPLINK_OVERSIZE_ALARM, null, this.o.clock.monoMs(), payload);
   }
 
   /** A replayed row still too large: skipped (it stays parked or pending). */

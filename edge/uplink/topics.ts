@@ -5,6 +5,7 @@ import type { Stream } from '../events/model.js';
  *   <root>/<site>/<gateway>/events/<type>      event envelopes, QoS 1, in seq order
  *   <root>/<site>/<gateway>/telemetry          telemetry envelopes, QoS 0 or 1
  *   <root>/<site>/<gateway>/status             retained online / offline (last will)
+ *   <root>/<site>/<gateway>/devices/<id>/status retained availability of each device
  *   <root>/<site>/<gateway>/commands/<name>    commands from the platform (QoS 1)
  *   <root>/<site>/<gateway>/replies/<name>     replies when the command carried no MQTT 5
  *                                              response topic (the MQTT 3.1.1 fallback)
@@ -46,5 +47,22 @@ export class Topics {
 
   reply(name: string): string {
     return `${this.base}/replies/${name}`;
+  }
+
+  /** Retained availability of one device (device-status.ts). */
+  device(deviceId: string): string {
+    return `${this.base}/devices/${deviceId}/status`;
+  }
+
+  get deviceFilter(): string {
+    return `${this.base}/devices/+/status`;
+  }
+
+  /** The device id of a devices/<id>/status topic, or null for any other topic. */
+  deviceIdOf(topic: string): string | null {
+    const prefix = `${this.base}/devices/`;
+    if (!topic.startsWith(prefix) || !topic.endsWith('/status')) return null;
+    const id = topic.slice(prefix.length, -'/status'.length);
+    return id.length > 0 && !id.includes('/') ? id : null;
   }
 }

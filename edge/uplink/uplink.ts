@@ -7,6 +7,9 @@ import type { StatusMessage, Stream } from '../events/model.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { closeClient, UplinkConnection } from './connection.js';
 import { redactUrl } from './connect-options.js';
+import { UuidV7Generator } from '../events/uuidv7.js';
+import type { HealthLike } from './device-availability.js';
+import { DeviceStatusPublisher } from './device-status.js';
 import { newUplinkStats, type UplinkHealth, type UplinkStats } from './health.js';
 import { dispatchInbound, type InboundHandler } from './inbound.js';
 import { OversizeGuard } from './oversize.js';
@@ -45,6 +48,8 @@ export interface UplinkOptions {
   clock: Clock;
   log: Logger;
   random?: () => number;
+  /** health snapshots of the devices (drivers, gate controller): retained devices/<id>/status */
+  devices?: () => readonly HealthLike[];
 }
 
 export class Uplink {
@@ -59,6 +64,11 @@ export class Uplink {
   private readonly stats: UplinkStats = newUplinkStats();
   private readonly log: Logger;
   private readonly oversize: OversizeGuard;
+  /** retained per-device availability; null when no device snapshot is wired */
+  readonly deviceStatus: DeviceStatusPublisher | null;
+  /** id of the current connection (a new one per connect attempt; also in its will) */
+  private session = '';
+  private readonly sessionIds: UuidV7Generator;
 
   constructor(private readonly o: UplinkOptions) {
     this.log = o.log;
@@ -70,10 +80,24 @@ export class Uplink {
       log: o.log,
     });
     this.topics = new Topics(o.config.topicRoot, o.site, o.gatewayId);
+    this.sessionIds = new UuidV7Generator(o.clock.wallMs);
+    this.deviceStatus = o.devices
+      ? new DeviceStatusPublisher({
+          topics: this.topics,
+          gatewayId: o.gatewayId,
+          outbox: o.outbox,
+          healths: o.devices,
+          wallMs: o.clock.wallMs,
+          log: o.log,
+        })
+      : null;
     this.connection = new UplinkConnection({
       config: o.config,
       gatewayId: o.gatewayId,
-      will: () => ({ topic: this.statusTopic, payload: this.statusPayload('offline') }),
+      will: () => {
+        this.session = this.sessionIds.next();
+        return { topic: this.statusTopic, payload: this.statusPayload('offline') };
+      },
       clock: o.clock,
       log: o.log,
       stats: this.stats,
@@ -81,10 +105,17 @@ export class Uplink {
       hooks: {
         connected: (client, connack) => this.onConnect(client, connack),
         message: (topic, payload, packet) => {
+          if (this.deviceStatus?.handles(topic)) {
+            this.deviceStatus.received(topic, payload, packet);
+            return;
+          }
           if (!this.messageHandler) return;
           dispatchInbound(this.messageHandler, topic, payload, packet, this.log);
         },
-        dropped: () => this.window.dropped(),
+        dropped: () => {
+          this.window.dropped();
+          this.deviceStatus?.dropped();
+        },
       },
     });
     this.window = new PublishWindow({
@@ -125,6 +156,7 @@ export class Uplink {
   start(): void {
     if (this.connection.state !== 'idle') return;
     this.unsubscribe = this.o.outbox.onCommitted(() => this.window.pump());
+    this.deviceStatus?.start();
     this.sweepTimer = this.o.clock.setRepeatingTimer(
       () => this.window.sweep(),
       Math.min(1000, this.o.config.publishTimeoutMs / 2),
@@ -162,6 +194,7 @@ export class Uplink {
       gatewayId: this.o.gatewayId,
       version: this.o.version,
       startedAt: this.o.startedAt,
+      session: this.session,
     };
     return JSON.stringify(status);
   }
@@ -188,6 +221,7 @@ export class Uplink {
         if (err) this.log.warn({ err }, 'status publish failed');
       },
     );
+    this.deviceStatus?.connected(client, this.session);
     if (this.messageHandler) {
       client.subscribe(this.topics.commandFilter, { qos: 1 }, (err) => {
         if (err) this.log.warn({ err }, 'command subscription failed');
@@ -246,6 +280,7 @@ export class Uplink {
     if (!this.stopPromise) {
       this.stopPromise = (async () => {
         this.unsubscribe?.();
+        this.deviceStatus?.stop();
         this.o.clock.clearTimer(this.sweepTimer);
         this.window.stopReplay();
         const client = this.connection.detach();

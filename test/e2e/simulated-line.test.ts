@@ -11,6 +11,7 @@ import { systemClock } from '../../edge/clock.js';
 import type { EdgeEvent } from '../../edge/events/model.js';
 import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
+import { ContractChecker } from '../support/contract.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';
 
@@ -55,14 +56,20 @@ describe('simulated line end to end (real Mosquitto)', () => {
   let dataDir: string;
   const received: EdgeEvent[] = [];
   const topics = new Map<number, string>();
+  const contract = new ContractChecker();
+  const statuses = new Map<string, unknown>();
 
   beforeAll(async () => {
     broker = await startMosquitto();
     dataDir = mkdtempSync(join(tmpdir(), 'edge-e2e-'));
     subscriber = await connectAsync(broker.url, { clientId: 'platform-test', clean: true });
     subscriber.on('message', (topic, payload) => {
+      if (topic.endsWith('/status') && payload.length > 0)
+        statuses.set(topic, JSON.parse(payload.toString()));
+      if (topic.endsWith('/telemetry')) contract.check(JSON.parse(payload.toString()));
       if (!topic.includes('/events/')) return;
       const event = JSON.parse(payload.toString()) as EdgeEvent;
+      contract.check(event as unknown as EdgeEvent & Record<string, unknown>);
       received.push(event);
       topics.set(event.seq, topic);
     });
@@ -160,6 +167,24 @@ describe('simulated line end to end (real Mosquitto)', () => {
     const fired = received.filter((e) => e.type === 'gate.fired').length;
     expect(fired).toBeGreaterThan(diverted * 0.9);
   }, 120_000);
+
+  it('every message on the wire validates against asyncapi.yaml (events, telemetry, statuses)', async () => {
+    await waitFor(() => contract.checkedTypes.has('telemetry') || gateway.telemetry === null, {
+      timeoutMs: 20_000,
+      what: 'a telemetry message',
+    });
+    expect(contract.report()).toBe('');
+    expect(contract.checkedTypes.get('parcel.decided')).toBeGreaterThanOrEqual(PARCELS);
+    expect(contract.checkedTypes.has('gateway.started')).toBe(true);
+    expect(contract.checkedTypes.has('gate.fired')).toBe(true);
+    const base = 'customs/demo-site/gw-demo-01';
+    expect(contract.checkComponent('Status', statuses.get(`${base}/status`))).toBeNull();
+    const devices = [...statuses].filter(([t]) => t.startsWith(`${base}/devices/`));
+    expect(devices.map(([t]) => t).sort()).toEqual(
+      [`${base}/devices/gates/status`, `${base}/devices/sim-line/status`].sort(),
+    );
+    for (const [, s] of devices) expect(contract.checkComponent('DeviceStatus', s)).toBeNull();
+  }, 30_000);
 
   it('health is public; the parcel list needs a login', async () => {
     const base = gateway.httpAddress!;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,9 @@ export class MosquittoProcess {
     private readonly options: MosquittoOptions,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
+    // started as root, mosquitto drops to the `mosquitto` user: without this it cannot write its
+    // persistence file ("Error: Permission denied") and a restart forgets every session
+    chmodSync(this.dir, 0o777);
     this.confFile = join(this.dir, 'mosquitto.conf');
     const lines = [
       `listener ${port} 127.0.0.1`,

@@ -69,7 +69,7 @@ describe('AsyncAPI document', () => {
       atMono: systemClock.monoMs,
       log: silentLogger(),
     });
-    check('TelemetryPayload', telemetry.collect());
+    check('telemetry.payload', telemetry.collect());
     check('Status', {
       schema: 1,
       state: 'online',

@@ -1,0 +1,42 @@
+import { Type } from 'typebox';
+import { Closed, Id, Lane, Mono, Nullable, Verdict } from './common.js';
+
+/** Payloads of CT verdicts (machine and officer). */
+
+const CtVerdictFields = {
+  deviceId: Id(),
+  verdict: Verdict,
+  scanId: Id("the scanner's id of the scan"),
+  imageId: Nullable(Type.String({ description: 'image / report id on the vendor image server' })),
+  scannedAtMono: Mono('when the parcel was in the tunnel'),
+  waybill: Type.Optional(Nullable(Type.String())),
+  confidence: Type.Optional(Nullable(Type.Number())),
+  operator: Type.Optional(Nullable(Type.String())),
+  note: Type.Optional(Type.String({ description: 'why the verdict was changed on the way in' })),
+};
+
+export const CT_PAYLOADS = {
+  'ct.verdict': Closed({
+    ...CtVerdictFields,
+    afterDecision: Type.Boolean({ description: 'arrived after the parcel was decided' }),
+    decidedLane: Nullable(Lane),
+  }),
+  'ct.unmatched': Closed(CtVerdictFields),
+  'ct.duplicate': Closed(CtVerdictFields),
+  'ct.conflict': Closed(CtVerdictFields),
+  'ct.verdict_revised': Closed({
+    ...CtVerdictFields,
+    previous: Verdict,
+    applied: Type.Boolean({ description: 'the stricter verdict stands' }),
+  }),
+  'ct.officer_verdict': Closed({
+    officerId: Id(),
+    verdict: Verdict,
+    reportId: Nullable(Type.String()),
+    requestedParcelId: Nullable(Type.String()),
+    waybill: Nullable(Type.String()),
+    applied: Type.Boolean(),
+    reason: Type.String(),
+    decidedLane: Type.Optional(Nullable(Lane)),
+  }),
+} as const;
