@@ -70,7 +70,12 @@ export class ConfigValidator {
       }
       if (!validate(d)) issues.push(...toIssues(validate.errors ?? [], `/drivers/${i}`));
     });
-    if (issues.length === 0) issues.push(...semanticIssues(doc as GatewayConfig));
+    // the cross-checks run on a document with schema errors too (every error in one pass); one
+    // that cannot run on a broken part throws and is left out until the schema errors are fixed
+    const seen = new Set(issues.map((i) => `${i.path}\0${i.message}`));
+    for (const issue of semanticIssuesOf(doc as GatewayConfig)) {
+      if (!seen.has(`${issue.path}\0${issue.message}`)) issues.push(issue);
+    }
     return issues;
   }
 
@@ -114,6 +119,25 @@ function invalid(issues: ConfigIssue[]): EdgeError {
     `configuration invalid (${issues.length} error${issues.length === 1 ? '' : 's'}):\n${lines}`,
     { details: issues },
   );
+}
+
+/** Every cross-check that can run on this (possibly schema-invalid) document. */
+function semanticIssuesOf(c: GatewayConfig): ConfigIssue[] {
+  const parts: (() => ConfigIssue[])[] = [
+    () =>
+      c.uplink.url === 'embedded' && !c.embeddedBroker.enabled
+        ? [{ path: '/uplink/url', message: "'embedded' needs embeddedBroker.enabled: true" }]
+        : [],
+    () => validateGates(c.gates),
+    () => lineConfigIssues(c.line, new Set(c.gates.outputs.map((o) => o.id))),
+  ];
+  return parts.flatMap((part) => {
+    try {
+      return part();
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Cross-field checks the schema cannot express: lanes, gates and line geometry. */

@@ -15,6 +15,8 @@ import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
 import { buildHttpServer } from './http/server.js';
+import { buildLineView, lineReason, RecentAlarms } from './http/line-view.js';
+import type { HttpState } from './http/sessions.js';
 import {
   commandHandlers,
   releaseHandHeldOn,
@@ -44,12 +46,15 @@ export interface GatewayOptions {
   driverKinds?: readonly DriverKind[];
   /** run-time configuration changes (HTTP PUT /api/config, the platform's put-config command) */
   configControl?: ConfigControl;
+  /** HTTP sessions and login throttle that outlive this gateway (kept by the host) */
+  httpState?: HttpState;
 }
 
 type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export class Gateway {
   readonly board = new ParcelBoard();
+  readonly alarms = new RecentAlarms();
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
   commands: CommandRouter | null = null;
@@ -144,6 +149,7 @@ export class Gateway {
     );
     outbox.onCommitted((events) => {
       this.board.apply(events);
+      this.alarms.apply(events);
       for (const e of events) {
         if (e.type.startsWith('alarm.') || e.type === 'outbox.dropped')
           this.lastAlarm = { atMono: clock.monoMs(), type: e.type };
@@ -232,7 +238,19 @@ export class Gateway {
       runningConfig: () => withoutSecrets(config),
       routes: routeModules(this.parts),
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
+      ...(this.o.httpState ? { state: this.o.httpState } : {}),
       audit: (entry) => this.recordAudit(entry),
+      line: () =>
+        buildLineView({
+          config,
+          runner: () => this.runner,
+          condition: () => this.lineCondition(),
+          lamps: () => this.stackLight.current,
+          board: this.board,
+          alarms: this.alarms,
+          uplink: () => this.uplink?.health().state ?? null,
+          monoMs: clock.monoMs,
+        }),
     });
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
@@ -339,9 +357,13 @@ export class Gateway {
       drivers.some((d) => d.state !== 'running') ||
       this.commands?.health().replyStore === 'unavailable';
     const uplink = this.uplink?.health();
+    // E-stop, jam, CT or scanner lost, gates safe: the line is not ok whatever the parts say
+    const lineState = this.runner?.engine.state.line ?? 'starting';
+    const reason = this.runner ? lineReason(lineState, this.lineCondition()) : null;
+    const lineBad = reason !== null && reason.code !== 'stopped';
     const status =
       this.phase === 'running'
-        ? anyBad || uplink?.state !== 'connected'
+        ? anyBad || lineBad || uplink?.state !== 'connected'
           ? 'degraded'
           : 'ok'
         : this.phase === 'stopping' || this.phase === 'stopped'
@@ -363,6 +385,7 @@ export class Gateway {
         targetingVersion: this.runner?.targeting?.active()?.version ?? null,
       },
       stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
+      line: { state: lineState, reason: reason?.code ?? null, detail: reason?.text ?? null },
     };
   }
 
