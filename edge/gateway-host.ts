@@ -18,6 +18,7 @@ import type { ApplyProgress, ApplyResult, ConfigControl } from './config-control
 import { configVersions, configVersionText } from './config-history.js';
 import { Gateway } from './gateway.js';
 import { createHttpState, type HttpState } from './http/sessions.js';
+import type { LogTail } from './log-tail.js';
 
 export type { ApplyResult, ConfigControl } from './config-control.js';
 
@@ -36,6 +37,8 @@ export interface GatewayHostOptions {
   clock: Clock;
   version: string;
   secrets?: SecretSources;
+  /** the last log lines, for the console's log view */
+  logTail?: LogTail;
   /** replaces `new Gateway` (tests) */
   createGateway?: (config: GatewayConfig, control: ConfigControl) => Gateway;
 }
@@ -85,6 +88,7 @@ export class GatewayHost implements ConfigControl {
           version: this.o.version,
           configControl: this,
           httpState: this.httpState,
+          ...(this.o.logTail ? { logTail: this.o.logTail } : {}),
         });
     this.gateway = gateway;
     this.config = config;

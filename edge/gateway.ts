@@ -17,6 +17,7 @@ import { withoutSecrets } from './http/redact.js';
 import { buildHttpServer } from './http/server.js';
 import { buildLineView, lineReason, RecentAlarms } from './http/line-view.js';
 import type { HttpState } from './http/sessions.js';
+import type { LogTail } from './log-tail.js';
 import {
   commandHandlers,
   releaseHandHeldOn,
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   configControl?: ConfigControl;
   /** HTTP sessions and login throttle that outlive this gateway (kept by the host) */
   httpState?: HttpState;
+  /** the last log lines (GET /api/logs) */
+  logTail?: LogTail;
 }
 
 type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -239,6 +242,8 @@ export class Gateway {
       routes: routeModules(this.parts),
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
       ...(this.o.httpState ? { state: this.o.httpState } : {}),
+      ...(this.o.logTail ? { logTail: this.o.logTail } : {}),
+      events: (q) => this.outbox?.search(q) ?? { events: [], scannedFromPos: 0 },
       audit: (entry) => this.recordAudit(entry),
       line: () =>
         buildLineView({

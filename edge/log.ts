@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { LogTail } from './log-tail.js';
 
 export type { Logger } from 'pino';
 
@@ -36,7 +37,8 @@ export const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-export function createRootLogger(settings: LogSettings): Logger {
+/** `tail`: also keep the last lines in memory (the console's log view; edge/log-tail.ts). */
+export function createRootLogger(settings: LogSettings, tail?: LogTail): Logger {
   const options: LoggerOptions = {
     level: settings.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -46,16 +48,31 @@ export function createRootLogger(settings: LogSettings): Logger {
     settings.pretty === 'auto'
       ? process.stdout.isTTY && process.env.NODE_ENV !== 'production'
       : settings.pretty;
-  if (pretty && prettyAvailable()) {
-    return pino({
-      ...options,
-      transport: {
+  const usePretty = pretty && prettyAvailable();
+  if (!tail) {
+    if (usePretty)
+      return pino({
+        ...options,
+        transport: {
+          target: 'pino-pretty',
+          options: { colorize: true, translateTime: 'HH:MM:ss.l' },
+        },
+      });
+    return pino(options);
+  }
+  const out: DestinationStream = usePretty
+    ? (pino.transport({
         target: 'pino-pretty',
         options: { colorize: true, translateTime: 'HH:MM:ss.l' },
-      },
-    });
-  }
-  return pino(options);
+      }))
+    : pino.destination(1);
+  return pino(
+    options,
+    pino.multistream([
+      { level: 'trace', stream: out },
+      { level: 'trace', stream: tail },
+    ]),
+  );
 }
 
 /** A logger that drops everything: for tests that do not look at logs. */

@@ -9,6 +9,7 @@ import type { UserDirectory } from './auth.js';
 import { consoleRoutes } from './console-assets.js';
 import type { ParcelBoard } from './parcel-board.js';
 import { configRoutes } from './routes/config-routes.js';
+import { eventRoutes, type EventRouteDeps } from './routes/events-routes.js';
 import { lineRoutes, type LineView } from './routes/line-routes.js';
 import { createHttpState, type HttpState } from './sessions.js';
 
@@ -37,6 +38,10 @@ export interface HttpDeps {
   line?: () => LineView;
   /** where the built console is (default: dist/ui of this package) */
   uiDir?: string;
+  /** event search over the outbox (routes/events-routes.ts) */
+  events?: EventRouteDeps['events'];
+  /** the last log lines (GET /api/logs) */
+  logTail?: EventRouteDeps['logTail'];
 }
 
 export const HealthSchema = Type.Object(
@@ -147,6 +152,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       ...(deps.audit ? { audit: deps.audit } : {}),
     });
   }
+  eventRoutes(app, {
+    ...(deps.events ? { events: deps.events } : {}),
+    ...(deps.logTail ? { logTail: deps.logTail } : {}),
+  });
   consoleRoutes(app, deps.uiDir);
 
   for (const register of deps.routes ?? []) await register(app);

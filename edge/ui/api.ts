@@ -96,7 +96,9 @@ export function sse(
 ): () => void {
   const source = new EventSource(path, { withCredentials: true });
   for (const [event, fn] of Object.entries(handlers)) {
-    source.addEventListener(event, (e) => fn(JSON.parse((e as MessageEvent<string>).data) as never));
+    source.addEventListener(event, (e) =>
+      fn(JSON.parse((e as MessageEvent<string>).data) as never),
+    );
   }
   source.onopen = () => onState?.(true);
   source.onerror = () => onState?.(false);

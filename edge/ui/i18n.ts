@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import { BUNDLES, type Bundle } from './i18n/index.js';
+import { BUNDLES } from './i18n/index.js';
 
 /**
  * Chinese and English. Strings live per page in i18n/<page>.ts as { en: {...}, zh: {...} } and
@@ -23,7 +23,7 @@ export type Translate = (key: string, vars?: Record<string, string | number>) =>
 export function translator(lang: Lang): Translate {
   return (key, vars) => {
     const dot = key.indexOf('.');
-    const bundle = (BUNDLES as Record<string, Bundle>)[key.slice(0, dot)];
+    const bundle = BUNDLES[key.slice(0, dot)];
     const name = key.slice(dot + 1);
     let s = bundle?.[lang]?.[name] ?? bundle?.en[name] ?? key;
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));

@@ -1,6 +1,14 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { allows, api, ApiError, onSessionExpired, setCsrfToken, sse, type SessionInfo } from './api.js';
+import {
+  allows,
+  api,
+  ApiError,
+  onSessionExpired,
+  setCsrfToken,
+  sse,
+  type SessionInfo,
+} from './api.js';
 import { I18n, initialLang, translator, type Lang } from './i18n.js';
 import { PAGES } from './pages/index.js';
 import { Header } from './components/header.js';
@@ -111,7 +119,9 @@ function App() {
     navigate(start.path);
   }
   const Page = page?.component;
-  const sub = page ? path.slice(page.path.length).split('/').filter(Boolean).map(decodeURIComponent) : [];
+  const sub = page
+    ? path.slice(page.path.length).split('/').filter(Boolean).map(decodeURIComponent)
+    : [];
   return (
     <I18n.Provider value={i18n}>
       <Header
@@ -120,9 +130,11 @@ function App() {
         online={online}
         pages={visible}
         current={page?.path ?? ''}
-        onLogout={async () => {
-          await api.del('/api/session').catch(() => undefined);
-          ended(null);
+        onLogout={() => {
+          void api
+            .del('/api/session')
+            .catch(() => undefined)
+            .then(() => ended(null));
         }}
       />
       <main>

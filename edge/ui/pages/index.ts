@@ -1,6 +1,9 @@
 import type { ComponentType } from 'preact';
 import type { Role } from '../api.js';
 import type { PageProps } from '../types.js';
+import Config from './config.js';
+import Devices from './devices.js';
+import Events from './events.js';
 import Overview from './overview.js';
 
 /**
@@ -17,4 +20,7 @@ export interface PageDef {
 
 export const PAGES: PageDef[] = [
   { path: '/overview', titleKey: 'overview.title', minRole: 'viewer', component: Overview },
+  { path: '/devices', titleKey: 'devices.title', minRole: 'technician', component: Devices },
+  { path: '/config', titleKey: 'config.title', minRole: 'technician', component: Config },
+  { path: '/events', titleKey: 'events.title', minRole: 'technician', component: Events },
 ];
