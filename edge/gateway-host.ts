@@ -56,7 +56,7 @@ export class GatewayHost implements ConfigControl {
   private phase: ApplyProgress['phase'] = 'idle';
   private phaseActor: string | null = null;
   /** console sessions survive the HTTP restart a configuration change causes */
-  readonly httpState: HttpState = createHttpState();
+  httpState: HttpState = createHttpState();
   private applying: Promise<ApplyResult> | null = null;
   private applyStartedMono: number | null = null;
   private readonly validator: ConfigValidator;
@@ -72,6 +72,9 @@ export class GatewayHost implements ConfigControl {
       driverKinds: driverKindSchemas(this.o.driverKinds),
       persistMigration: true,
       ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
+    });
+    this.httpState = createHttpState({
+      sessions: { idleMs: loaded.config.http.sessionIdleMinutes * 60_000 },
     });
     this.fileText = readFileSync(this.o.file, 'utf8');
     this.fileDoc = parseYaml(this.fileText, this.o.file);

@@ -16,6 +16,7 @@ import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
 import { buildHttpServer } from './http/server.js';
 import { buildLineView, lineReason, RecentAlarms } from './http/line-view.js';
+import { GatewayMetrics } from './http/metrics.js';
 import type { HttpState } from './http/sessions.js';
 import type { LogTail } from './log-tail.js';
 import {
@@ -58,6 +59,7 @@ type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 export class Gateway {
   readonly board = new ParcelBoard();
   readonly alarms = new RecentAlarms();
+  readonly metrics = new GatewayMetrics({ health: () => this.health() });
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
   commands: CommandRouter | null = null;
@@ -153,6 +155,7 @@ export class Gateway {
     outbox.onCommitted((events) => {
       this.board.apply(events);
       this.alarms.apply(events);
+      this.metrics.apply(events);
       for (const e of events) {
         if (e.type.startsWith('alarm.') || e.type === 'outbox.dropped')
           this.lastAlarm = { atMono: clock.monoMs(), type: e.type };
@@ -243,6 +246,19 @@ export class Gateway {
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
       ...(this.o.httpState ? { state: this.o.httpState } : {}),
       ...(this.o.logTail ? { logTail: this.o.logTail } : {}),
+      metrics: this.metrics,
+      ...(config.http.metrics
+        ? {
+            metricsCredential: {
+              name: config.http.metrics.user,
+              role: 'viewer' as const,
+              ...(config.http.metrics.password ? { password: config.http.metrics.password } : {}),
+              ...(config.http.metrics.passwordHash
+                ? { passwordHash: config.http.metrics.passwordHash }
+                : {}),
+            },
+          }
+        : {}),
       events: (q) => this.outbox?.search(q) ?? { events: [], scannedFromPos: 0 },
       audit: (entry) => this.recordAudit(entry),
       line: () =>

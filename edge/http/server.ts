@@ -10,6 +10,8 @@ import { consoleRoutes } from './console-assets.js';
 import type { ParcelBoard } from './parcel-board.js';
 import { configRoutes } from './routes/config-routes.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events-routes.js';
+import { metricsRoute, type GatewayMetrics } from './metrics.js';
+import type { HttpUser } from '../../config/schema.js';
 import { lineRoutes, type LineView } from './routes/line-routes.js';
 import { createHttpState, type HttpState } from './sessions.js';
 
@@ -42,6 +44,9 @@ export interface HttpDeps {
   events?: EventRouteDeps['events'];
   /** the last log lines (GET /api/logs) */
   logTail?: EventRouteDeps['logTail'];
+  /** Prometheus metrics and the read-only credential that may scrape them */
+  metrics?: GatewayMetrics;
+  metricsCredential?: HttpUser;
 }
 
 export const HealthSchema = Type.Object(
@@ -87,12 +92,44 @@ export function publicHealth(full: Record<string, unknown>): Record<string, unkn
   };
 }
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  minRole: string | null;
+  public: boolean;
+}
+interface RouteSeen {
+  method: string | string[];
+  url: string;
+  config?: unknown;
+}
+const ROUTES = new WeakMap<FastifyInstance, RouteSeen[]>();
+
+/** Every route of a server with the role it names (the route x role test walks them all). */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return (ROUTES.get(app) ?? []).flatMap((r) => {
+    // read at call time: a later onRoute hook (api-docs) may set the role
+    const config = (r.config ?? {}) as { minRole?: string; public?: boolean };
+    return (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({
+      method,
+      url: r.url,
+      minRole: config.minRole ?? null,
+      public: config.public === true,
+    }));
+  });
+}
+
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // request lines are not logged (they would flood an SD card); warnings and errors are
     loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const seen: RouteSeen[] = [];
+  ROUTES.set(app, seen);
+  app.addHook('onRoute', (r) => {
+    seen.push(r);
+  });
   const version = deps.health().version;
   await registerApiDocs(app, typeof version === 'string' ? version : '0.0.0');
 
@@ -155,6 +192,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   eventRoutes(app, {
     ...(deps.events ? { events: deps.events } : {}),
     ...(deps.logTail ? { logTail: deps.logTail } : {}),
+  });
+  metricsRoute(app, {
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    credential: deps.metricsCredential,
+    state: access.state,
   });
   consoleRoutes(app, deps.uiDir);
 

@@ -28,6 +28,7 @@ describe('health and the line picture tell the line state and why', () => {
     doc.log = { level: 'silent', pretty: false };
     doc.http.port = 0;
     doc.http.users = [{ name: 'tech', role: 'technician', password: 'tech-password' }];
+    doc.http.metrics = { user: 'prom', password: 'scrape-password' };
     doc.embeddedBroker.port = 0;
     const config = new ConfigValidator(driverKindSchemas()).parse(doc);
     gateway = new Gateway({ config, log: silentLogger(), clock: systemClock, version: 't' });
@@ -94,5 +95,35 @@ describe('health and the line picture tell the line state and why', () => {
       reason: string;
     }>();
     expect(line.reason).toMatch(/fail-safe: .*life bit lost/);
+  });
+
+  it('Prometheus metrics: only the read-only credential scrapes them; line state, decisions, lateness', async () => {
+    const prom = {
+      authorization: `Basic ${Buffer.from('prom:scrape-password').toString('base64')}`,
+    };
+    await waitFor(
+      async () => {
+        const r = await gateway.http!.inject({ url: '/metrics', headers: prom });
+        return r.body.includes('edge_parcel_decisions_total{');
+      },
+      { what: 'decisions counted', timeoutMs: 20_000 },
+    );
+    const res = await gateway.http!.inject({ url: '/metrics', headers: prom });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    for (const name of [
+      'edge_gate_lateness_ms_bucket',
+      'edge_outbox_pending',
+      'edge_uplink_connected',
+      'edge_driver_up',
+      'edge_line_ok',
+    ])
+      expect(res.body).toContain(name);
+    // a console user's password does not open the metrics, and the metrics password opens nothing else
+    expect((await gateway.http!.inject({ url: '/metrics', headers: tech })).statusCode).toBe(401);
+    expect((await gateway.http!.inject({ url: '/metrics' })).statusCode).toBe(401);
+    expect((await gateway.http!.inject({ url: '/api/parcels', headers: prom })).statusCode).toBe(
+      401,
+    );
   });
 });
