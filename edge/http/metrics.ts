@@ -102,10 +102,9 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         const line = obj(sources.health().line);
-        this.set(
-          { state: String(line.state ?? 'unknown'), reason: String(line.reason ?? 'none') },
-          line.reason ? 0 : 1,
-        );
+        const state = typeof line.state === 'string' ? line.state : 'unknown';
+        const reason = typeof line.reason === 'string' ? line.reason : 'none';
+        this.set({ state, reason }, reason === 'none' ? 1 : 0);
       },
     });
     new Gauge({
@@ -145,12 +144,10 @@ export function metricsRoute(
     { config: { public: true }, schema: { tags: ['metrics'], hide: false } },
     async (req, reply) => {
       if (!metrics || !scraper)
-        return reply
-          .code(404)
-          .send({
-            code: 'EDGE_HTTP_NOT_FOUND',
-            message: 'metrics need http.metrics in the configuration',
-          });
+        return reply.code(404).send({
+          code: 'EDGE_HTTP_NOT_FOUND',
+          message: 'metrics need http.metrics in the configuration',
+        });
       const basic = parseBasic(req.headers.authorization);
       const attempt = { address: req.ip, user: `metrics:${basic?.name ?? ''}`, device: null };
       const refused = state.throttle.refused(attempt);

@@ -112,7 +112,7 @@ describe('health and the line picture tell the line state and why', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     for (const name of [
-      'edge_gate_lateness_ms_bucket',
+      '# TYPE edge_gate_lateness_ms histogram',
       'edge_outbox_pending',
       'edge_uplink_connected',
       'edge_driver_up',
