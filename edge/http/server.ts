@@ -124,6 +124,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // request lines are not logged (they would flood an SD card); warnings and errors are
     loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     bodyLimit: 1024 * 1024,
+    // live streams (SSE) never go idle: a configuration change must not wait for browsers
+    forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   const seen: RouteSeen[] = [];
   ROUTES.set(app, seen);
