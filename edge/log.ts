@@ -61,10 +61,10 @@ export function createRootLogger(settings: LogSettings, tail?: LogTail): Logger 
     return pino(options);
   }
   const out: DestinationStream = usePretty
-    ? (pino.transport({
+    ? pino.transport({
         target: 'pino-pretty',
         options: { colorize: true, translateTime: 'HH:MM:ss.l' },
-      }))
+      })
     : pino.destination(1);
   return pino(
     options,
