@@ -10,6 +10,7 @@ import type {
   ServerHealth,
 } from './api.js';
 import { CertificateStore } from './certificate-store.js';
+import { routeNodeOpcuaLogs } from './console-log.js';
 import type { OpcuaDriverConfig } from './config-schema.js';
 import { browseChildren, parseNodeId, readAttributes } from './node-address.js';
 import { OutputWriter } from './output-writer.js';
@@ -38,6 +39,7 @@ export class OpcuaDriver extends BaseDriver implements OpcuaControl {
     ctx: OpcuaDriverContext,
   ) {
     super(config.id, 'opcua', ctx);
+    routeNodeOpcuaLogs(ctx.log);
     const pkiDir = isAbsolute(config.pkiDir)
       ? config.pkiDir
       : resolve(ctx.dataDir ?? 'data', config.pkiDir);
