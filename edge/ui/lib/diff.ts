@@ -36,7 +36,7 @@ export function diffLines(before: string, after: string): DiffLine[] {
       out.push({ op: ' ', text: x[i]! });
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i * (m + 1) + j + 1]! >= lcs[(i + 1) * (m + 1) + j]!)) {
+    } else if (j < m && (i >= n || lcs[i * (m + 1) + j + 1]! > lcs[(i + 1) * (m + 1) + j]!)) {
       out.push({ op: '+', text: y[j]! });
       j++;
     } else {
