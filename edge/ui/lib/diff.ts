@@ -59,7 +59,7 @@ export function hunks(lines: DiffLine[], context = 3): (DiffLine | null)[] {
   const out: (DiffLine | null)[] = [];
   lines.forEach((l, i) => {
     if (keep[i]) out.push(l);
-    else if (out.length > 0 && out[out.length - 1] !== null) out.push(null);
+    else if (out[out.length - 1] !== null) out.push(null);
   });
   return out;
 }
