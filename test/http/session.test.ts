@@ -161,13 +161,14 @@ describe('console login', () => {
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => login(app, 'tech', `wrong-${i}`)),
+      Array.from({ length: 40 }, (_, i) => login(app, 'tech', `wrong-${i}`)),
     );
     delay.disable();
     expect(results.every((r) => r.statusCode === 401)).toBe(true);
-    // 30 synchronous scrypt calls stall the loop for over a second; off-loop the worst gap is
-    // what the rest of the request handling costs
-    expect(delay.max / 1e6).toBeLessThan(250);
+    // 40 synchronous scrypt calls stall the loop for 2 s or more (~50 ms each on an idle
+    // machine); off the loop the worst gap is what the rest of the request handling costs (the
+    // bound leaves room for a loaded shared machine)
+    expect(delay.max / 1e6).toBeLessThan(1000);
     await app.close();
   });
 });
