@@ -82,7 +82,7 @@ const bench: Bench = async ({ quick }) => {
     await page.goto(`${base}/#/overview`, { waitUntil: 'commit' });
     await page.waitForSelector('svg.belt rect.parcel', { timeout: 30_000 });
     // ms since the navigation started, read in the page when the belt shows parcels
-    const firstPaintMs = (await page.evaluate('performance.now()')) as number;
+    const firstPaintMs = await page.evaluate<number>('performance.now()');
     const steadyS = quick ? 10 : 60;
     const samples: number[] = [];
     const started = performance.now();
