@@ -8,14 +8,25 @@ import type { ConfigIssue } from './secrets.js';
  * configuration (the file at start, HTTP, the platform's config-put): the embedded broker, gates
  * (config/gate-checks.ts), lanes, rules, fail-safe geometry and the CT verdict budget
  * (config/line-checks.ts). Driver kinds' own checks run with their schemas in the validator.
+ *
+ * Every cross-check that can run on a document that may also fail the schema, so one pass lists
+ * schema errors and cross-field errors together: a check that cannot run on a malformed part is
+ * skipped (the schema error already names that part).
  */
-export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (c.uplink.url === 'embedded' && !c.embeddedBroker.enabled) {
-    issues.push({ path: '/uplink/url', message: "'embedded' needs embeddedBroker.enabled: true" });
-  }
-  const outputs = new Set(c.gates.outputs.map((o) => o.id));
-  issues.push(...gatesConfigIssues(c.gates));
-  issues.push(...lineConfigIssues(c.line, outputs));
-  return issues;
+export function semanticIssuesOf(c: GatewayConfig): ConfigIssue[] {
+  const parts: (() => ConfigIssue[])[] = [
+    () =>
+      c.uplink.url === 'embedded' && !c.embeddedBroker.enabled
+        ? [{ path: '/uplink/url', message: "'embedded' needs embeddedBroker.enabled: true" }]
+        : [],
+    () => gatesConfigIssues(c.gates),
+    () => lineConfigIssues(c.line, new Set(c.gates.outputs.map((o) => o.id))),
+  ];
+  return parts.flatMap((part) => {
+    try {
+      return part();
+    } catch {
+      return [];
+    }
+  });
 }

@@ -28,3 +28,27 @@ export const HttpUserSchema = Type.Object(
 );
 
 export type HttpUser = Static<typeof HttpUserSchema>;
+
+/** The read-only credential Prometheus uses for GET /metrics (no other route accepts it). */
+export const MetricsCredentialSchema = Type.Object(
+  {
+    user: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.Optional(
+      Type.String({ minLength: 8, description: 'usually ${env:NAME} or ${file:PATH}' }),
+    ),
+    passwordHash: Type.Optional(Type.String({ pattern: '^scrypt\\$' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Console and metrics settings of the `http` section (config/schema.ts spreads them in). */
+export const HttpConsoleFields = {
+  /** console sessions end after this long without activity */
+  sessionIdleMinutes: Type.Integer({
+    minimum: 1,
+    maximum: 720,
+    default: 15,
+    description: 'a console session ends after this many minutes without activity',
+  }),
+  metrics: Type.Optional(MetricsCredentialSchema),
+};

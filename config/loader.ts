@@ -2,7 +2,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
-import { semanticIssues } from './cross-checks.js';
+import { semanticIssuesOf } from './cross-checks.js';
 import { EdgeError } from '../edge/errors.js';
 import { isRecord, migrate } from './migrations.js';
 import { CONFIG_VERSION, ConfigSchema, type GatewayConfig } from './schema.js';
@@ -58,7 +58,12 @@ export class ConfigValidator {
       }
       if (!validate(d)) issues.push(...toIssues(validate.errors ?? [], `/drivers/${i}`));
     });
-    if (issues.length === 0) issues.push(...semanticIssues(doc as GatewayConfig));
+    // the cross-checks run on a document with schema errors too (every error in one pass); one
+    // that cannot run on a broken part throws and is left out until the schema errors are fixed
+    const seen = new Set(issues.map((i) => `${i.path}\0${i.message}`));
+    for (const issue of semanticIssuesOf(doc as GatewayConfig)) {
+      if (!seen.has(`${issue.path}\0${issue.message}`)) issues.push(issue);
+    }
     return issues;
   }
 

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { GatesSchema } from './gates-schema.js';
-import { HttpUserSchema } from './http-schema.js';
+import { HttpConsoleFields, HttpUserSchema } from './http-schema.js';
 import { LineSchema } from './line-schema.js';
 import { Id } from './schema-fields.js';
 import { OutboxSchema, UplinkSchema } from './uplink-schema.js';
@@ -70,6 +70,7 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         users: Type.Array(HttpUserSchema, { default: [] }),
+        ...HttpConsoleFields,
       },
       { additionalProperties: false, default: {} },
     ),

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pino, symbols, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { REDACTED, SECRET_FIELD_NAMES } from '../config/secrets.js';
 import { DEFAULT_LOG_LIMIT, LogRateLimiter, type LogLimitSettings } from './log-limit.js';
+import type { LogTail } from './log-tail.js';
 
 export type { Logger } from 'pino';
 
@@ -17,6 +18,8 @@ export interface LogSettings {
 export interface LogOutput {
   destination?: DestinationStream;
   nowMs?: () => number;
+  /** keep the last lines in memory too (the console's log view) */
+  tail?: LogTail;
 }
 
 /** pino redact needs explicit paths: the key itself and under up to 5 levels of wildcards */
@@ -36,6 +39,11 @@ export const REDACT_PATHS = [
   'headers.authorization',
 ];
 
+/**
+ * The root logger: JSON to stdout (pretty on a terminal in development), secrets redacted, every
+ * message key rate-limited (edge/log-limit.ts). `output.tail` also keeps the last lines in memory
+ * (the console's log view, edge/log-tail.ts); `output.destination` replaces stdout (tests).
+ */
 export function createRootLogger(settings: LogSettings, output: LogOutput = {}): Logger {
   const options: LoggerOptions = {
     level: settings.level,
@@ -52,16 +60,24 @@ export function createRootLogger(settings: LogSettings, output: LogOutput = {}):
     settings.pretty === 'auto'
       ? process.stdout.isTTY && process.env.NODE_ENV !== 'production'
       : settings.pretty;
-  if (pretty && prettyAvailable()) {
-    return pino({
-      ...options,
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'HH:MM:ss.l' },
-      },
-    });
+  const prettyTarget = {
+    target: 'pino-pretty',
+    options: { colorize: true, translateTime: 'HH:MM:ss.l' },
+  };
+  const usePretty = pretty && !output.destination && prettyAvailable();
+  if (!output.tail) {
+    if (output.destination) return pino(options, output.destination);
+    return usePretty ? pino({ ...options, transport: prettyTarget }) : pino(options);
   }
-  return output.destination ? pino(options, output.destination) : pino(options);
+  const out: DestinationStream =
+    output.destination ?? (usePretty ? pino.transport(prettyTarget) : pino.destination(1));
+  return pino(
+    options,
+    pino.multistream([
+      { level: 'trace', stream: out },
+      { level: 'trace', stream: output.tail },
+    ]),
+  );
 }
 
 type LogMethodHook = NonNullable<NonNullable<LoggerOptions['hooks']>['logMethod']>;

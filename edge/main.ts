@@ -12,6 +12,7 @@ import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
 import { GatewayHost } from './gateway/host.js';
 import { createRootLogger } from './log.js';
+import { LogTail } from './log-tail.js';
 import { ServiceNotifier } from './service-notify.js';
 
 function packageVersion(): string {
@@ -44,7 +45,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const { config } = loaded;
-  const log = createRootLogger(config.log);
+  const logTail = new LogTail();
+  const log = createRootLogger(config.log, { tail: logTail });
   if (loaded.migratedFrom !== null) {
     log.warn(
       { file, from: loaded.migratedFrom, backup: loaded.backupPath },
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     log,
     clock: systemClock,
     version,
+    logTail,
   });
 
   // systemd Type=notify (provisioning/customs-edge.service): READY, STATUS, WATCHDOG, STOPPING

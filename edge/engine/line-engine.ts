@@ -27,6 +27,19 @@ import { VerdictPlacement } from './verdicts.js';
 export type { TrackingSnapshot } from './parcel.js';
 export type { BeltClearance } from './belt-clearance.js';
 
+export interface ParcelView {
+  id: string;
+  code: string | null;
+  /** leading edge, mm from the induction photo-eye */
+  leadMm: number;
+  lengthMm: number;
+  verdict: string | null;
+  lane: string | null;
+  outlet: string | null;
+  ruleId: string | null;
+  reason: string | null;
+}
+
 /**
  * The line engine: pure. Inputs (device events) and the current monotonic time go in; event
  * drafts and gate / PLC commands come out. No I/O, no timers: the caller asks `nextWakeMono()`
@@ -117,6 +130,24 @@ export class LineEngine {
 
   get state(): { line: string; ctDown: string | null; scannerDown: string | null } {
     return this.line.state;
+  }
+
+  /** Where each tracked parcel is now and what is decided for it (the console's belt picture). */
+  view(nowMono: number): { speedMmPerS: number; parcels: ParcelView[] } {
+    return {
+      speedMmPerS: Math.round(this.tracker.speedNow() * 1000),
+      parcels: this.parcels.map((p) => ({
+        id: p.id,
+        code: p.code,
+        leadMm: Math.round(this.pos.lead(p, nowMono)),
+        lengthMm: this.pos.lengthOf(p),
+        verdict: p.verdict,
+        lane: p.decided?.lane ?? null,
+        outlet: p.decided?.outlet ?? null,
+        ruleId: p.decided?.ruleId ?? null,
+        reason: p.decided?.reason ?? p.unknown ?? p.deviceLost,
+      })),
+    };
   }
 
   /** Replace the targeting list (atomically: one reference). Decided parcels are re-checked. */

@@ -14,11 +14,35 @@ export interface ApplyResult {
   actor?: string;
 }
 
+/** Where a configuration change is (the console shows it while the pipeline restarts). */
+export interface ApplyProgress {
+  phase: 'idle' | 'validating' | 'writing' | 'stopping' | 'starting' | 'rolling-back';
+  actor: string | null;
+  /** ms since the change started (0 when idle) */
+  forMs: number;
+}
+
+/** A saved earlier version of the file (the backup written before each change). */
+export interface ConfigVersion {
+  id: string;
+  /** when it was replaced, ISO */
+  at: string;
+  bytes: number;
+}
+
 export interface ConfigControl {
   /** the outcome of the last apply (kept across the restart it causes) */
   lastResult: ApplyResult | null;
   /** the file as written (secret references unresolved) */
   current(): Record<string, unknown>;
   validate(doc: unknown): ConfigIssue[];
-  apply(doc: unknown, actor: string): Promise<ApplyResult>;
+  /** `text`: the YAML to write (comments kept); without it the change is merged into the file */
+  apply(doc: unknown, actor: string, options?: { text?: string }): Promise<ApplyResult>;
+  /** the file's text as written (comments, references), secrets included: never send it as is */
+  currentText?(): string;
+  progress?(): ApplyProgress;
+  history?(): ConfigVersion[];
+  versionText?(id: string): string | null;
+  /** JSON Schema of the file (`root`) and of each driver kind (`drivers`), for editors */
+  schema?(): { root: unknown; drivers: Record<string, unknown> };
 }

@@ -18,6 +18,10 @@ import { UserDirectory } from '../http/auth.js';
 import { ParcelBoard } from '../http/parcel-board.js';
 import { withoutSecrets } from '../../config/secrets.js';
 import { buildHttpServer } from '../http/server.js';
+import { buildLineView, lineReason, RecentAlarms } from '../http/line-view.js';
+import { GatewayMetrics } from '../http/metrics.js';
+import type { HttpState } from '../http/sessions.js';
+import type { LogTail } from '../log-tail.js';
 import { commandHandlers } from './command-handlers.js';
 import { releaseHandHeldOn, type GatewayParts } from './parts.js';
 import { routeModules } from './route-modules.js';
@@ -54,10 +58,16 @@ export interface GatewayOptions {
   driverKinds?: readonly DriverKind[];
   /** run-time configuration changes (HTTP PUT /api/config, the platform's put-config command) */
   configControl?: ConfigControl;
+  /** HTTP sessions and login throttle that outlive this gateway (kept by the host) */
+  httpState?: HttpState;
+  /** the last log lines (GET /api/logs) */
+  logTail?: LogTail;
 }
 
 export class Gateway {
   readonly board = new ParcelBoard();
+  readonly alarms = new RecentAlarms();
+  readonly metrics = new GatewayMetrics({ health: () => this.health() });
   outbox: Outbox | null = null;
   uplink: Uplink | null = null;
   /** the uplink in Sparkplug B mode (uplink.mode sparkplug); `uplink` is then null */
@@ -163,6 +173,8 @@ export class Gateway {
     );
     outbox.onCommitted((events) => {
       this.board.apply(events);
+      this.alarms.apply(events);
+      this.metrics.apply(events);
       for (const e of events) {
         if (e.type.startsWith('alarm.') || e.type === 'outbox.dropped')
           this.lastAlarm = { atMono: clock.monoMs(), type: e.type };
@@ -253,7 +265,34 @@ export class Gateway {
       runningConfig: () => withoutSecrets(config),
       routes: routeModules(this.parts),
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
+      ...(this.o.httpState ? { state: this.o.httpState } : {}),
+      ...(this.o.logTail ? { logTail: this.o.logTail } : {}),
+      metrics: this.metrics,
+      ...(config.http.metrics
+        ? {
+            metricsCredential: {
+              name: config.http.metrics.user,
+              role: 'viewer' as const,
+              ...(config.http.metrics.password ? { password: config.http.metrics.password } : {}),
+              ...(config.http.metrics.passwordHash
+                ? { passwordHash: config.http.metrics.passwordHash }
+                : {}),
+            },
+          }
+        : {}),
+      events: (q) => this.outbox?.search(q) ?? { events: [], scannedFromPos: 0 },
       audit: (entry) => this.recordAudit(entry),
+      line: () =>
+        buildLineView({
+          config,
+          runner: () => this.runner,
+          condition: () => this.lineCondition(),
+          lamps: () => this.stackLight.current,
+          board: this.board,
+          alarms: this.alarms,
+          uplink: () => this.uplink?.health().state ?? null,
+          monoMs: clock.monoMs,
+        }),
     });
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
@@ -358,8 +397,12 @@ export class Gateway {
         details: {},
       });
     }
+    // E-stop, jam, CT or scanner lost, gates safe: the line is not ok whatever the parts say
+    const lineState = this.runner?.engine.state.line ?? 'starting';
+    const reason = this.runner ? lineReason(lineState, this.lineCondition()) : null;
     return gatewayHealth({
       phase: this.phase,
+      line: { state: lineState, reason: reason?.code ?? null, detail: reason?.text ?? null },
       version: this.o.version,
       gatewayId: this.o.config.gateway.id,
       startedAtWall: this.startedAtWall,

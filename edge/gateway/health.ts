@@ -28,6 +28,8 @@ export type CommandsHealth = Record<string, unknown> & { replyStore?: unknown };
 // a type alias (not an interface) so it is also a Record<string, unknown> for the HTTP layer
 export type GatewayHealth = {
   status: HealthStatus;
+  /** the line's state and why it is not running normally (E-stop, fail-safe, CT lost...) */
+  line: LineHealth;
   version: string;
   gatewayId: string;
   uptimeS: number;
@@ -39,9 +41,17 @@ export type GatewayHealth = {
   stackLight: { lamps: Lamps | null; condition: LineCondition | null };
 };
 
+export interface LineHealth {
+  state: string;
+  /** a reason code (edge/http/line-view.ts lineReason), null while the line runs normally */
+  reason: string | null;
+  detail: string | null;
+}
+
 /** What health and the stack light are computed from. */
 export interface HealthView {
   phase: GatewayPhase;
+  line: LineHealth;
   version: string;
   gatewayId: string;
   startedAtWall: number;
@@ -64,9 +74,11 @@ export function gatewayHealth(v: HealthView): GatewayHealth {
     v.drivers.some((d) => d.state !== 'running') ||
     v.commands?.replyStore === 'unavailable' ||
     v.record?.state === 'degraded';
+  // E-stop, jam, CT or scanner lost, gates safe: not ok whatever the parts say (a stopped line is)
+  const lineBad = v.line.reason !== null && v.line.reason !== 'stopped';
   const status: HealthStatus =
     v.phase === 'running'
-      ? anyBad || v.uplink?.state !== 'connected'
+      ? anyBad || lineBad || v.uplink?.state !== 'connected'
         ? 'degraded'
         : 'ok'
       : v.phase === 'stopping' || v.phase === 'stopped'
@@ -74,6 +86,7 @@ export function gatewayHealth(v: HealthView): GatewayHealth {
         : 'starting';
   return {
     status,
+    line: v.line,
     version: v.version,
     gatewayId: v.gatewayId,
     uptimeS: Math.round((v.clock.wallMs() - v.startedAtWall) / 1000),

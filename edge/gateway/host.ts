@@ -1,21 +1,25 @@
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { stringify } from 'yaml';
 import {
   ConfigValidator,
   loadConfigFile,
+  parseYaml,
   resolveSecrets,
   type ConfigIssue,
   type LoadedConfig,
   type SecretSources,
 } from '../../config/loader.js';
 import { migrate } from '../../config/migrations.js';
-import type { GatewayConfig } from '../../config/schema.js';
+import { ConfigSchema, type GatewayConfig } from '../../config/schema.js';
 import { driverKindSchemas, type DriverKind } from '../../drivers/kinds.js';
 import type { Clock } from '../clock.js';
-import type { ApplyResult, ConfigControl } from './config-control.js';
+import { mergeIntoYaml, restoreRedacted } from '../../config/yaml-file.js';
+import type { ApplyProgress, ApplyResult, ConfigControl } from './config-control.js';
+import { configVersions, configVersionText } from './config-history.js';
 import { Gateway } from './gateway.js';
+import { createHttpState, type HttpState } from '../http/sessions.js';
+import type { LogTail } from '../log-tail.js';
 
 export type { ApplyResult, ConfigControl } from './config-control.js';
 
@@ -34,6 +38,8 @@ export interface GatewayHostOptions {
   clock: Clock;
   version: string;
   secrets?: SecretSources;
+  /** the last log lines, for the console's log view */
+  logTail?: LogTail;
   /** replaces `new Gateway` (tests) */
   createGateway?: (config: GatewayConfig, control: ConfigControl) => Gateway;
 }
@@ -47,6 +53,11 @@ export class GatewayHost implements ConfigControl {
   gateway: Gateway | null = null;
   config: GatewayConfig | null = null;
   private fileDoc: Record<string, unknown> = {};
+  private fileText = '';
+  private phase: ApplyProgress['phase'] = 'idle';
+  private phaseActor: string | null = null;
+  /** console sessions survive the HTTP restart a configuration change causes */
+  httpState: HttpState = createHttpState();
   private applying: Promise<ApplyResult> | null = null;
   private applyStartedMono: number | null = null;
   private readonly validator: ConfigValidator;
@@ -69,6 +80,11 @@ export class GatewayHost implements ConfigControl {
         persistMigration: true,
         ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
       });
+    this.httpState = createHttpState({
+      sessions: { idleMs: initial.config.http.sessionIdleMinutes * 60_000 },
+    });
+    // the text keeps the file's comments for edits (config/yaml-file.ts)
+    this.fileText = readFileSync(this.o.file, 'utf8');
     this.fileDoc = structuredClone(initial.document);
     await this.run(initial.config);
   }
@@ -82,6 +98,8 @@ export class GatewayHost implements ConfigControl {
           clock: this.o.clock,
           version: this.o.version,
           configControl: this,
+          httpState: this.httpState,
+          ...(this.o.logTail ? { logTail: this.o.logTail } : {}),
         });
     this.gateway = gateway;
     this.config = config;
@@ -95,6 +113,29 @@ export class GatewayHost implements ConfigControl {
 
   current(): Record<string, unknown> {
     return structuredClone(this.fileDoc);
+  }
+
+  currentText(): string {
+    return this.fileText;
+  }
+
+  progress(): ApplyProgress {
+    return { phase: this.phase, actor: this.phaseActor, forMs: this.applyingForMs() };
+  }
+
+  history() {
+    return configVersions(this.o.file);
+  }
+
+  versionText(id: string): string | null {
+    return configVersionText(this.o.file, id);
+  }
+
+  schema() {
+    return {
+      root: ConfigSchema,
+      drivers: Object.fromEntries(driverKindSchemas(this.o.driverKinds)),
+    };
   }
 
   lastResult: ApplyResult | null = null;
@@ -116,9 +157,13 @@ export class GatewayHost implements ConfigControl {
         issues: [{ path: '/', message: 'must be an object' }],
       };
     }
+    // '[redacted]' (what the API shows for a secret) means: keep the file's secret there
+    const restored = restoreRedacted(doc, this.fileDoc);
+    if (restored.issues.length > 0)
+      return { resolved: null, migrated: null, issues: restored.issues };
     let migrated: Record<string, unknown>;
     try {
-      migrated = migrate(structuredClone(doc as Record<string, unknown>)).doc;
+      migrated = migrate(structuredClone(restored.doc as Record<string, unknown>)).doc;
     } catch (err) {
       return {
         resolved: null,
@@ -133,11 +178,11 @@ export class GatewayHost implements ConfigControl {
     return { resolved, migrated, issues: [...issues, ...this.validator.check(resolved)] };
   }
 
-  apply(doc: unknown, actor: string): Promise<ApplyResult> {
+  apply(doc: unknown, actor: string, options: { text?: string } = {}): Promise<ApplyResult> {
     // one change at a time: a second request waits for the first
     const previous = this.applying ?? Promise.resolve(null);
     // a failed change (its caller got the rejection) must not block the ones queued after it
-    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor));
+    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor, options.text));
     const settled = next.finally(() => {
       if (this.applying === settled) this.applying = null;
     });
@@ -150,19 +195,23 @@ export class GatewayHost implements ConfigControl {
     return this.applyStartedMono === null ? 0 : this.o.clock.monoMs() - this.applyStartedMono;
   }
 
-  private async applyNow(doc: unknown, actor: string): Promise<ApplyResult> {
+  private async applyNow(doc: unknown, actor: string, text?: string): Promise<ApplyResult> {
     this.applyStartedMono = this.o.clock.monoMs();
+    this.phase = 'validating';
+    this.phaseActor = actor;
     let result: ApplyResult;
     try {
-      result = await this.applyInner(doc, actor);
+      result = await this.applyInner(doc, actor, text);
     } finally {
       this.applyStartedMono = null;
+      this.phase = 'idle';
+      this.phaseActor = null;
     }
     this.lastResult = { ...result, at: new Date(this.o.clock.wallMs()).toISOString(), actor };
     return result;
   }
 
-  private async applyInner(doc: unknown, actor: string): Promise<ApplyResult> {
+  private async applyInner(doc: unknown, actor: string, text?: string): Promise<ApplyResult> {
     const { resolved, migrated, issues } = this.prepare(doc);
     if (issues.length > 0 || !migrated) {
       this.log.warn(
@@ -184,13 +233,24 @@ export class GatewayHost implements ConfigControl {
     const backupPath = `${file}.${stamp}.bak`;
     if (existsSync(file)) copyFileSync(file, backupPath);
     const oldDoc = this.fileDoc;
+    const oldText = this.fileText;
     const oldConfig = this.config;
-    writeFileSync(file, stringify(migrated), 'utf8');
+    // the text as edited when it is exactly this document, else the change merged into the
+    // file (comments and layout kept)
+    const newText =
+      text !== undefined && JSON.stringify(parseYaml(text, 'edit')) === JSON.stringify(migrated)
+        ? text
+        : mergeIntoYaml(oldText, migrated);
+    this.phase = 'writing';
+    writeFileSync(file, newText, 'utf8');
     this.log.info({ actor, backupPath }, 'applying new configuration');
+    this.phase = 'stopping';
     await this.gateway?.stop();
+    this.phase = 'starting';
     try {
       await this.run(resolved as GatewayConfig);
       this.fileDoc = migrated;
+      this.fileText = newText;
       this.audit(actor, 'applied', { backupPath });
       return {
         ok: true,
@@ -202,8 +262,10 @@ export class GatewayHost implements ConfigControl {
       };
     } catch (err) {
       this.log.error({ err, actor }, 'new configuration failed to start; rolling back');
+      this.phase = 'rolling-back';
       copyFileSync(backupPath, file);
       this.fileDoc = oldDoc;
+      this.fileText = oldText;
       if (oldConfig) await this.run(oldConfig);
       const message = `new configuration failed to start (${(err as Error).message}); previous configuration restored`;
       this.audit(actor, 'rolled-back', { backupPath, error: (err as Error).message });

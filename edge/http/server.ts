@@ -1,34 +1,25 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
-import type { Role } from '../../config/schema.js';
 import type { ConfigControl } from '../gateway/config-control.js';
-import { allows, type Principal, type UserDirectory } from './auth.js';
+import { installAccessControl, sessionRoutes } from './access.js';
+import { registerApiDocs } from './api-docs.js';
+import type { UserDirectory } from './auth.js';
+import { consoleRoutes } from './console-assets.js';
 import type { ParcelBoard } from './parcel-board.js';
-import { withoutSecrets } from '../../config/secrets.js';
-import { STATUS_PAGE_HTML } from './status-page.js';
+import { configRoutes } from './routes/config-routes.js';
+import { eventRoutes, type EventRouteDeps } from './routes/events-routes.js';
+import { metricsRoute, type GatewayMetrics } from './metrics.js';
+import type { HttpUser } from '../../config/schema.js';
+import { lineRoutes, type LineView } from './routes/line-routes.js';
+import { createHttpState, type HttpState } from './sessions.js';
 
 /**
- * The technician / inspector HTTP API and the status page. Every route needs authentication
- * except GET /api/health; each route names the least role it needs.
+ * The technician / inspector HTTP API and the technician console (the SPA in edge/ui, built to
+ * dist/ui). Every route needs authentication except GET /api/health and the login; each route
+ * names the least role it needs (access.ts).
  */
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** least role allowed; absent only on public routes */
-    minRole?: Role;
-    public?: boolean;
-  }
-  interface FastifyRequest {
-    principal?: Principal;
-  }
-}
 
 /** A module's routes (serial, gates, OPC UA...), registered by the composition root. */
 export type RouteModule = (app: FastifyInstance) => void | Promise<void>;
@@ -43,9 +34,19 @@ export interface HttpDeps {
   routes?: readonly RouteModule[];
   configControl?: ConfigControl;
   audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
-  /** failed logins allowed per client address per minute before 429 */
-  maxFailedLoginsPerMinute?: number;
-  nowMs?: () => number;
+  /** sessions and login throttle; the gateway host keeps one across config changes */
+  state?: HttpState;
+  /** the live line picture for the console's overview (routes/line-routes.ts) */
+  line?: () => LineView;
+  /** where the built console is (default: dist/ui of this package) */
+  uiDir?: string;
+  /** event search over the outbox (routes/events-routes.ts) */
+  events?: EventRouteDeps['events'];
+  /** the last log lines (GET /api/logs) */
+  logTail?: EventRouteDeps['logTail'];
+  /** Prometheus metrics and the read-only credential that may scrape them */
+  metrics?: GatewayMetrics;
+  metricsCredential?: HttpUser;
 }
 
 export const HealthSchema = Type.Object(
@@ -89,9 +90,37 @@ export function publicHealth(full: Record<string, unknown>): Record<string, unkn
     },
     uplink: { state: obj(full.uplink).state ?? null },
     engine: { line: obj(full.engine).line ?? null },
+    ...(full.line ? { line: { state: obj(full.line).state, reason: obj(full.line).reason } } : {}),
     ...(full.stackLight ? { stackLight: full.stackLight } : {}),
     ...(lastError.code ? { error: lastError.code } : {}),
   };
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  minRole: string | null;
+  public: boolean;
+}
+interface RouteSeen {
+  method: string | string[];
+  url: string;
+  config?: unknown;
+}
+const ROUTES = new WeakMap<FastifyInstance, RouteSeen[]>();
+
+/** Every route of a server with the role it names (the route x role test walks them all). */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return (ROUTES.get(app) ?? []).flatMap((r) => {
+    // read at call time: a later onRoute hook (api-docs) may set the role
+    const config = (r.config ?? {}) as { minRole?: string; public?: boolean };
+    return (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({
+      method,
+      url: r.url,
+      minRole: config.minRole ?? null,
+      public: config.public === true,
+    }));
+  });
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -99,11 +128,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // request lines are not logged (they would flood an SD card); warnings and errors are
     loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     bodyLimit: 1024 * 1024,
+    // live streams (SSE) never go idle: a configuration change must not wait for browsers
+    forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
-
-  const now = deps.nowMs ?? Date.now;
-  const failures = new Map<string, { count: number; since: number }>();
-  const maxFailures = deps.maxFailedLoginsPerMinute ?? 10;
+  const seen: RouteSeen[] = [];
+  ROUTES.set(app, seen);
+  app.addHook('onRoute', (r) => {
+    seen.push(r);
+  });
+  const version = deps.health().version;
+  await registerApiDocs(app, typeof version === 'string' ? version : '0.0.0');
 
   app.addHook('onSend', async (_req, reply, payload) => {
     void reply.header('x-content-type-options', 'nosniff');
@@ -111,46 +145,22 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     void reply.header('referrer-policy', 'no-referrer');
     return payload;
   });
+  // configurations arrive as YAML too (the console's editor, curl --data-binary @file.yaml)
+  app.addContentTypeParser(
+    ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
+    { parseAs: 'string', bodyLimit: 1024 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      code: 'EDGE_HTTP_NOT_FOUND',
+      message: `no route ${req.method} ${req.url.split('?')[0]}`,
+    }),
+  );
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const routeConfig = req.routeOptions.config;
-    if (routeConfig.public) return;
-    const client = req.ip;
-    const record = failures.get(client);
-    if (record && now() - record.since > 60_000) failures.delete(client);
-    if ((failures.get(client)?.count ?? 0) >= maxFailures) {
-      void reply.code(429).send({
-        code: 'EDGE_HTTP_AUTH_REQUIRED',
-        message: 'too many failed logins, try again in a minute',
-      });
-      return reply;
-    }
-    const principal = deps.users.verifyBasic(req.headers.authorization);
-    if (!principal) {
-      if (req.headers.authorization) {
-        const r = failures.get(client) ?? { count: 0, since: now() };
-        r.count++;
-        failures.set(client, r);
-        if (failures.size > 10_000) failures.clear();
-        deps.log.warn({ client, url: req.url }, 'failed login');
-      }
-      void reply
-        .code(401)
-        .header('www-authenticate', 'Basic realm="customs edge gateway", charset="UTF-8"')
-        .send({ code: 'EDGE_HTTP_AUTH_REQUIRED', message: 'authentication required' });
-      return reply;
-    }
-    const minRole = routeConfig.minRole ?? 'admin';
-    if (!allows(principal, minRole)) {
-      void reply.code(403).send({
-        code: 'EDGE_HTTP_FORBIDDEN',
-        message: `role ${principal.role} may not do this (needs ${minRole})`,
-      });
-      return reply;
-    }
-    req.principal = principal;
-    return undefined;
-  });
+  const access = { log: deps.log, users: deps.users, state: deps.state ?? createHttpState() };
+  installAccessControl(app, access);
+  sessionRoutes(app, access);
 
   app.get(
     '/api/health',
@@ -171,84 +181,30 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     { config: { minRole: 'technician' }, schema: { response: { 200: HealthSchema } } },
     async (_req, reply) => reply.send(deps.health() as never),
   );
+  // the line state and its reason for the console's header (a viewer sees it first)
 
-  app.get('/', { config: { minRole: 'viewer' } }, async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(STATUS_PAGE_HTML),
-  );
-
-  app.get('/api/parcels', { config: { minRole: 'viewer' } }, (_req, reply) =>
-    reply.send({ totals: deps.board.totals, parcels: deps.board.list() }),
-  );
-
-  app.get('/api/parcels/stream', { config: { minRole: 'viewer' } }, (req, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
-    res.write(
-      `event: snapshot\ndata: ${JSON.stringify({ totals: deps.board.totals, parcels: deps.board.list() })}\n\n`,
-    );
-    const unsubscribe = deps.board.subscribe((row) => {
-      res.write(`data: ${JSON.stringify({ row, totals: deps.board.totals })}\n\n`);
-    });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.raw.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-    });
-  });
+  lineRoutes(app, { board: deps.board, ...(deps.line ? { line: deps.line } : {}) });
 
   app.get('/api/config', { config: { minRole: 'technician' } }, (_req, reply) =>
     reply.header('cache-control', 'no-store').send(deps.runningConfig()),
   );
-
-  const control = deps.configControl;
-  if (control) {
-    // the file as written: secret references (${env:...}) stay references, literal secrets are hidden
-    app.get('/api/config/file', { config: { minRole: 'admin' } }, (_req, reply) =>
-      reply.header('cache-control', 'no-store').send(withoutSecrets(control.current())),
-    );
-    app.post('/api/config/validate', { config: { minRole: 'technician' } }, (req, reply) => {
-      const issues = control.validate(req.body);
-      return reply.code(issues.length ? 400 : 200).send({ valid: issues.length === 0, issues });
+  if (deps.configControl) {
+    configRoutes(app, {
+      control: deps.configControl,
+      log: deps.log,
+      ...(deps.audit ? { audit: deps.audit } : {}),
     });
-    // Validated now; applied after the reply (applying restarts this server). The outcome is at
-    // GET /api/config/last-apply and in the audit events.
-    app.put('/api/config', { config: { minRole: 'admin' } }, (req, reply) => {
-      const issues = control.validate(req.body);
-      if (issues.length > 0) {
-        deps.audit?.({
-          action: 'config.put',
-          actor: req.principal?.name ?? '?',
-          result: 'rejected',
-          issues,
-        });
-        return reply.code(400).send({
-          code: 'EDGE_CONFIG_INVALID',
-          message: `configuration rejected (${issues.length} errors); running configuration kept`,
-          issues,
-        });
-      }
-      const actor = req.principal?.name ?? '?';
-      reply.raw.once('finish', () => {
-        control
-          .apply(req.body, actor)
-          .catch((err: unknown) => deps.log.error({ err }, 'config apply failed'));
-      });
-      return reply
-        .code(202)
-        .send({ accepted: true, message: 'valid; applying (the gateway restarts its pipeline)' });
-    });
-    app.get('/api/config/last-apply', { config: { minRole: 'technician' } }, (_req, reply) =>
-      reply.send(control.lastResult ?? { message: 'no configuration change since start' }),
-    );
   }
+  eventRoutes(app, {
+    ...(deps.events ? { events: deps.events } : {}),
+    ...(deps.logTail ? { logTail: deps.logTail } : {}),
+  });
+  metricsRoute(app, {
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    credential: deps.metricsCredential,
+    state: access.state,
+  });
+  consoleRoutes(app, deps.uiDir);
 
   for (const register of deps.routes ?? []) await register(app);
 

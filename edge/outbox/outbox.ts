@@ -1,3 +1,4 @@
+import { EventSearch, type EventQuery } from './search.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -385,6 +386,13 @@ export class Outbox {
   recent(types: readonly string[], limit: number): EdgeEvent[] {
     return this.rows.recent(types, limit);
   }
+
+  /** Events by waybill, parcel, type and time, newest first (edge/outbox/search.ts). */
+  search(query: EventQuery): { events: EdgeEvent[]; scannedFromPos: number } {
+    this.searcher ??= new EventSearch(this.db, this.options.gatewayId);
+    return this.searcher.search(query);
+  }
+  private searcher: EventSearch | null = null;
 
   /** Retention of delivered rows and a WAL checkpoint; runs on a timer, callable by tests. */
   maintain(): void {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The system programs the tests drive as real peers: mosquitto (MQTT broker), socat (serial
-# pseudo-terminals), openssl (test CA for TLS), chromium (status page in a real browser). Installs the missing ones with apt-get when it can
+# pseudo-terminals), openssl (test CA for TLS), chromium and a CJK font (the technician console in a real browser). Installs the missing ones with apt-get when it can
 # (root, or passwordless sudo); otherwise says exactly what to install.
 set -euo pipefail
 
@@ -9,6 +9,8 @@ need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# Chinese glyphs for the console's zh-CN screenshots
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

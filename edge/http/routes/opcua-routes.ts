@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -20,6 +22,8 @@ import type { RouteModule } from '../server.js';
  *   DELETE /api/opcua/certificates/:thumbprint
  *   GET    /api/opcua/servers/:serverId/browse?nodeId=i=85
  *   GET    /api/opcua/servers/:serverId/read?nodeId=ns=1;s=X
+ *   GET    /api/opcua/drivers/:driverId/own-certificate   the gateway's application certificate
+ *                                                         (PEM, public) for the vendor's server
  */
 export interface OpcuaRouteDeps {
   drivers: () => readonly unknown[];
@@ -123,6 +127,44 @@ export function opcuaRoutes(deps: OpcuaRouteDeps): RouteModule {
       '/api/opcua/certificates/:thumbprint',
       { config: technician, schema: { params: Thumbprint } },
       certificateRoute('remove', (d, t) => d.removeCertificate(t)),
+    );
+
+    app.get(
+      '/api/opcua/drivers/:driverId/own-certificate',
+      {
+        config: technician,
+        schema: { params: Type.Object({ driverId: Type.String({ minLength: 1, maxLength: 64 }) }) },
+      },
+      async (req, reply) => {
+        type WithHealth = OpcuaControl & { health?: () => { details?: { pkiDir?: unknown } } };
+        const driver: WithHealth | undefined = drivers().find((d) => d.id === req.params.driverId);
+        const pkiDir = driver?.health?.().details?.pkiDir;
+        if (!driver || typeof pkiDir !== 'string')
+          return reply.code(404).send({
+            code: 'EDGE_OPCUA_UNKNOWN_NAME',
+            message: `no OPC UA driver ${req.params.driverId}`,
+          });
+        // own/certs holds only public certificates (the private key is under own/private)
+        const dir = join(pkiDir, 'own', 'certs');
+        const files = (await readdir(dir).catch(() => [] as string[])).filter((f) =>
+          /\.pem$/i.test(f),
+        );
+        for (const file of files.sort()) {
+          const pem = await readFile(join(dir, file), 'utf8').catch(() => '');
+          if (!pem.includes('BEGIN CERTIFICATE')) continue;
+          return reply
+            .type('application/x-pem-file')
+            .header(
+              'content-disposition',
+              `attachment; filename="${driver.id}-gateway-certificate.pem"`,
+            )
+            .send(pem);
+        }
+        return reply.code(404).send({
+          code: 'EDGE_OPCUA_UNKNOWN_NAME',
+          message: 'the gateway has no application certificate yet (created at the first connect)',
+        });
+      },
     );
 
     app.get(

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import type { ParcelBoard } from '../parcel-board.js';
+import { openSse } from '../sse.js';
+
+/**
+ * The live line for the console's overview and the parcel board (viewer role):
+ *
+ *   GET /api/parcels          recent parcels and their decisions, totals
+ *   GET /api/parcels/stream   the same live (server-sent events: snapshot, then one row per change)
+ *   GET /api/line             the belt picture: line state and reason, stack light, parcels with
+ *                             their position and decision, geometry, counters, recent alarms
+ *   GET /api/line/stream      that picture every 250 ms (server-sent events)
+ */
+
+export interface LineView {
+  lineId: string;
+  /** running | stopped | estop | jam (the engine's view) */
+  state: string;
+  /** why the line is not simply running: E-stop, CT down, life bit lost, fail-safe... */
+  reason: string | null;
+  condition: {
+    failSafe: string | null;
+    commError: string | null;
+    alarm: string | null;
+    unknown: string | null;
+  };
+  lamps: Record<string, boolean> | null;
+  speedMmPerS: number;
+  geometry: {
+    scannerMm: number;
+    ctMm: number;
+    lanes: { id: string; lane: string; positionMm: number; gate: string | null }[];
+    endMm: number;
+  };
+  parcels: {
+    id: string;
+    code: string | null;
+    leadMm: number;
+    lengthMm: number;
+    verdict: string | null;
+    lane: string | null;
+    outlet: string | null;
+    ruleId: string | null;
+    reason: string | null;
+  }[];
+  tracked: number;
+  decisions: number;
+  totals: Record<string, number>;
+  alarms: { type: string; time: string; reason: string | null }[];
+  uplink: string | null;
+}
+
+export interface LineRouteDeps {
+  board: ParcelBoard;
+  line?: () => LineView;
+}
+
+export function lineRoutes(app: FastifyInstance, deps: LineRouteDeps): void {
+  const viewer = { minRole: 'viewer' as const };
+  const stream = { minRole: 'viewer' as const, background: true };
+  const tags = ['line'];
+
+  app.get('/api/parcels', { config: viewer, schema: { tags } }, (_req, reply) =>
+    reply.send({ totals: deps.board.totals, parcels: deps.board.list() }),
+  );
+
+  app.get('/api/parcels/stream', { config: stream, schema: { tags } }, (req, reply) => {
+    const sse = openSse(req, reply);
+    sse.send('snapshot', { totals: deps.board.totals, parcels: deps.board.list() });
+    sse.onClose(deps.board.subscribe((row) => sse.send(null, { row, totals: deps.board.totals })));
+  });
+
+  const line = deps.line;
+  if (!line) return;
+  app.get('/api/line', { config: viewer, schema: { tags } }, (_req, reply) =>
+    reply.header('cache-control', 'no-store').send(line()),
+  );
+  app.get('/api/line/stream', { config: stream, schema: { tags } }, (req, reply) => {
+    const sse = openSse(req, reply);
+    sse.send('line', line());
+    const timer = setInterval(() => sse.send('line', line()), 250);
+    sse.onClose(() => clearInterval(timer));
+  });
+}
