@@ -30,6 +30,9 @@ import { REPLY_STORE_FILE, ReplyStore } from './commands/reply-store.js';
 import { SystemProbe } from './telemetry/system-probe.js';
 import { TelemetryPublisher } from './telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
+// inspector workstation (issue 16): queue, decisions, alerts; see docs/inspector.md
+import { startInspector, type InspectorParts } from './inspector/gateway-wiring.js';
+import { inspectorRoutes } from './http/routes/inspector-routes.js';
 
 /**
  * The gateway: wires drivers -> engine -> gate controller and outbox -> uplink, plus HTTP.
@@ -55,6 +58,8 @@ export class Gateway {
   commands: CommandRouter | null = null;
   private replyStore: ReplyStore | null = null;
   telemetry: TelemetryPublisher | null = null;
+  /** inspector workstation (issue 16); null when disabled or its store could not open */
+  inspector: InspectorParts | null = null;
   readonly stackLight = new StackLight(() => this.gateLink);
   private readonly plcHandOff: PlcHandOff;
   private readonly parts: GatewayParts;
@@ -150,6 +155,17 @@ export class Gateway {
       }
     });
 
+    // inspector workstation (issue 16): follows the committed events, catches up on the stored ones
+    this.inspector = startInspector({
+      config,
+      dataDir,
+      events: outbox,
+      engine: () => this.runner,
+      lights: () => this.gateLink,
+      clock,
+      log: this.child('inspector'),
+    });
+
     const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
     this.gateLink = gateLink;
     gateLink.on('fired', (f) =>
@@ -164,7 +180,10 @@ export class Gateway {
     );
     // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
     gateLink.on('signal', (signal) => this.runner?.handle(signal));
-    gateLink.on('restarted', () => this.stackLight.reset());
+    gateLink.on('restarted', () => {
+      this.stackLight.reset();
+      this.inspector?.alerts.reset(); // issue 16
+    });
     gateLink.on('restarted', (r) =>
       this.record([
         {
@@ -230,7 +249,10 @@ export class Gateway {
       health: () => this.health(),
       board: this.board,
       runningConfig: () => withoutSecrets(config),
-      routes: routeModules(this.parts),
+      routes: [
+        ...routeModules(this.parts),
+        inspectorRoutes({ desk: () => this.inspector?.desk ?? null }),
+      ],
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
       audit: (entry) => this.recordAudit(entry),
     });
@@ -244,7 +266,10 @@ export class Gateway {
         payload: { version: this.o.version, lineId: config.line.id },
       },
     ]);
-    this.stackLightTimer = setInterval(() => this.stackLight.update(this.lineCondition()), 500);
+    this.stackLightTimer = setInterval(
+      () => this.stackLight.update(this.lineCondition(), this.inspector?.alerts.beaconWanted),
+      500,
+    );
     this.phase = 'running';
   }
 
@@ -363,6 +388,7 @@ export class Gateway {
         targetingVersion: this.runner?.targeting?.active()?.version ?? null,
       },
       stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
+      inspector: this.inspector?.desk.health() ?? null, // issue 16
     };
   }
 
@@ -412,6 +438,7 @@ export class Gateway {
         await this.http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
         await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
         this.outbox?.close();
+        this.inspector?.desk.close(); // issue 16: after the last events reached its queue
         this.replyStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
         this.phase = 'stopped';
