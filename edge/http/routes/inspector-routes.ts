@@ -43,6 +43,23 @@ const DecisionBody = Type.Object(
 );
 type DecisionBody = Static<typeof DecisionBody>;
 
+/**
+ * Fastify's Ajv strips properties a schema does not allow (removeAdditional) instead of refusing
+ * them; a decision with a field it does not know (an `officer` of someone else...) is refused.
+ */
+function onlyKeys(allowed: readonly string[]) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const body = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+    const extra = Object.keys(body).filter((k) => !allowed.includes(k));
+    if (extra.length > 0)
+      await reply.code(400).send({
+        code: 'EDGE_INSPECTOR_INVALID',
+        message: `unknown field${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`,
+      });
+  };
+}
+
 const QueueQuery = Type.Object(
   { decided: Type.Optional(Type.Integer({ minimum: 0, maximum: 500 })) },
   { additionalProperties: false },
@@ -187,7 +204,11 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
 
     app.post<{ Params: ParcelParams; Body: Static<typeof ClaimBody> }>(
       '/api/inspector/parcels/:parcelId/claim',
-      { ...read, schema: { params: ParcelParams, body: ClaimBody } },
+      {
+        ...read,
+        schema: { params: ParcelParams, body: ClaimBody },
+        preValidation: onlyKeys(['takeOver']),
+      },
       (req, reply) => {
         try {
           const desk = prepare(req);
@@ -261,7 +282,11 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
 
     app.post<{ Params: ParcelParams; Body: DecisionBody }>(
       '/api/inspector/parcels/:parcelId/decision',
-      { ...read, schema: { params: ParcelParams, body: DecisionBody } },
+      {
+        ...read,
+        schema: { params: ParcelParams, body: DecisionBody },
+        preValidation: onlyKeys(['action', 'note', 'takeOver', 'revise']),
+      },
       async (req, reply) => {
         try {
           const desk = prepare(req);
