@@ -128,6 +128,9 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
 
   return (app: FastifyInstance): void => {
     const read = { config: { minRole }, attachValidation: true };
+    // the live stream does not count as user activity for a session's idle timeout (the console
+    // shell's `background` route flag; a plain object so it also compiles where the flag is absent)
+    const streamConfig = { minRole, background: true };
 
     app.get('/api/inspector/settings', read, (req, reply) => {
       try {
@@ -164,7 +167,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
 
     // server-sent events: `snapshot` first, then `flag` (an entry changed: new, updated, opened,
     // decided) and `alert` (a new entry that needs the officer's attention now)
-    app.get('/api/inspector/stream', read, (req, reply) => {
+    app.get('/api/inspector/stream', { config: streamConfig }, (req, reply) => {
       let desk: InspectorDesk;
       try {
         desk = prepare(req);
@@ -192,7 +195,12 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
       const unsubscribe = desk.subscribe((m: DeskMessage) => {
         send(m.kind, m.kind === 'gone' ? { parcelId: m.parcelId } : m.flag);
       });
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      // a session that ended (logout, idle timeout) ends its stream (console shell sessions)
+      const alive = (req as { sessionAlive?: () => boolean }).sessionAlive ?? (() => true);
+      const keepAlive = setInterval(() => {
+        if (alive()) res.write(': keep-alive\n\n');
+        else res.end();
+      }, 15_000);
       const stop = (): void => {
         clearInterval(keepAlive);
         unsubscribe();
