@@ -89,6 +89,8 @@ function Row({
   );
 }
 
+const MAX_ROWS = 300;
+
 type ClaimState =
   { kind: 'claiming' } | { kind: 'mine' } | { kind: 'taken'; by: string } | { kind: 'none' };
 
@@ -391,7 +393,9 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
   const selectedFlag =
     (selected && (open.get(selected) ?? decided.find((f) => f.parcelId === selected))) || null;
   const me = settings?.officer ?? '';
-  const rows = tab === 'open' ? openList : decided;
+  const all = tab === 'open' ? openList : decided;
+  // a long backlog is listed up to MAX_ROWS (newest first); the count says how many wait
+  const rows = all.slice(0, MAX_ROWS);
 
   return (
     <div class="insp-queue">
@@ -419,7 +423,8 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
           {sound.enabled ? t('soundOn') : t('soundOff')}
         </button>
       </div>
-      {sound.blocked ? <p class="insp-hint">{t('soundBlocked')}</p> : null}
+      {/* always laid out: a hint that appears or goes must not move what the officer clicks */}
+      <p class={`insp-hint${sound.blocked ? '' : ' insp-invisible'}`}>{t('soundBlocked')}</p>
       {alerts.length > 0 ? (
         <div class="insp-alert" role="alert" data-testid="alert-banner">
           <span>{t('alertsWaiting', { n: alerts.length })}</span>
@@ -480,6 +485,9 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
               </tbody>
             </table>
           )}
+          {all.length > rows.length ? (
+            <p class="insp-hint">{t('moreRows', { n: all.length - rows.length })}</p>
+          ) : null}
         </div>
         {selectedFlag && settings ? (
           <Panel

@@ -119,7 +119,7 @@ export default function ShiftReport({ session }: PageProps) {
             {t('print')}
           </button>
           <a
-            class="button ghost"
+            class="insp-button"
             href={`/api/inspector/report?${query()}&format=csv`}
             download
             data-testid="export-csv"
