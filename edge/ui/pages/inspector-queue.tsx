@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { memo } from 'preact/compat';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, sse } from '../api.js';
 import { useT } from '../i18n.js';
 import { AlertSound } from '../inspector/alert-sound.js';
@@ -25,23 +26,53 @@ import type { PageProps } from '../types.js';
  * the panel records release / inspect / seize / re-scan with a note.
  */
 
-function Row({
-  f,
-  me,
-  selected,
-  skew,
-  now,
-  onOpen,
-}: {
+/** One timer for every waiting-time cell: each cell re-renders alone, once a second. */
+const tickers = new Set<() => void>();
+let tickTimer: ReturnType<typeof setInterval> | null = null;
+function useSecondTick(): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const tick = () => setNow(Date.now());
+    tickers.add(tick);
+    tickTimer ??= setInterval(() => tickers.forEach((fn) => fn()), 1000);
+    return () => {
+      tickers.delete(tick);
+      if (tickers.size === 0 && tickTimer) {
+        clearInterval(tickTimer);
+        tickTimer = null;
+      }
+    };
+  }, []);
+  return now;
+}
+
+function Waiting({ f, skew }: { f: FlagView; skew: number }) {
+  const now = useSecondTick();
+  return <>{duration(f.status === 'open' ? now + skew - f.flaggedAtMs : f.waitingMs)}</>;
+}
+
+interface RowProps {
   f: FlagView;
   me: string;
   selected: boolean;
   skew: number;
-  now: number;
-  onOpen: () => void;
-}) {
+  onOpen: (parcelId: string) => void;
+}
+
+/**
+ * A queue row; re-rendered only when its entry changed (each SSE update brings a new object),
+ * so a new suspect costs one row, not the whole table.
+ */
+const Row = memo(
+  function Row({ f, me, selected, skew, onOpen }: RowProps) {
+    return <RowCells f={f} me={me} selected={selected} skew={skew} onOpen={onOpen} />;
+  },
+  (a: RowProps, b: RowProps) =>
+    a.f === b.f && a.me === b.me && a.selected === b.selected && a.skew === b.skew,
+);
+
+function RowCells({ f, me, selected, skew, onOpen }: RowProps) {
   const t = useT('inspector');
-  const waiting = f.status === 'open' ? now + skew - f.flaggedAtMs : f.waitingMs;
   const taken = f.openedBy && f.openedBy.officer !== me;
   const cls = [
     f.alert && !f.ackedBy && f.status === 'open' ? 'alerting' : '',
@@ -49,9 +80,9 @@ function Row({
     taken ? 'taken' : '',
   ].join(' ');
   return (
-    <tr class={cls} data-parcel={f.parcelId} onClick={onOpen}>
+    <tr class={cls} data-parcel={f.parcelId} onClick={() => onOpen(f.parcelId)}>
       <td class="mono" data-col="waiting">
-        {duration(waiting)}
+        <Waiting f={f} skew={skew} />
       </td>
       <td class="mono">{f.waybill ?? t('noRead')}</td>
       <td class="mono" title={f.parcelId}>
@@ -337,7 +368,6 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
   const [decided, setDecided] = useState<FlagView[]>([]);
   const [online, setOnline] = useState(false);
   const [tab, setTab] = useState<'open' | 'decided'>('open');
-  const [now, setNow] = useState(Date.now());
   const [skew, setSkew] = useState(0);
   const [query, setQuery] = useState('');
   const [, redraw] = useState(0);
@@ -346,7 +376,6 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
 
   useEffect(() => {
     void api.get<InspectorSettings>('/api/inspector/settings').then(setSettings);
-    const tick = setInterval(() => setNow(Date.now()), 1000);
     const close = sse(
       '/api/inspector/stream',
       {
@@ -371,10 +400,7 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
       },
       setOnline,
     );
-    return () => {
-      clearInterval(tick);
-      close();
-    };
+    return close;
   }, []);
 
   const openList = [...open.values()].sort((a, b) => b.flaggedAtMs - a.flaggedAtMs);
@@ -393,6 +419,10 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
   const selectedFlag =
     (selected && (open.get(selected) ?? decided.find((f) => f.parcelId === selected))) || null;
   const me = settings?.officer ?? '';
+  const openRow = useCallback(
+    (id: string) => navigate(`/inspector/${encodeURIComponent(id)}`),
+    [navigate],
+  );
   const all = tab === 'open' ? openList : decided;
   // a long backlog is listed up to MAX_ROWS (newest first); the count says how many wait
   const rows = all.slice(0, MAX_ROWS);
@@ -476,10 +506,9 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
                     key={f.parcelId}
                     f={f}
                     me={me}
-                    now={now}
                     skew={skew}
                     selected={f.parcelId === selected}
-                    onOpen={() => navigate(`/inspector/${encodeURIComponent(f.parcelId)}`)}
+                    onOpen={openRow}
                   />
                 ))}
               </tbody>
