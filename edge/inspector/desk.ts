@@ -154,11 +154,18 @@ export class InspectorDesk {
     };
   }
 
-  /** Open entries (oldest first) and the latest decided ones (newest first). */
-  queue(decidedLimit: number): { open: FlagView[]; decided: FlagView[] } {
+  /**
+   * Open entries (oldest first; at most `openLimit`, the newest, when the backlog is longer:
+   * `openTotal` says how many wait) and the latest decided ones (newest first).
+   */
+  queue(
+    decidedLimit: number,
+    openLimit = 1000,
+  ): { open: FlagView[]; openTotal: number; decided: FlagView[] } {
     const open = [...this.projection.open.values()].sort((a, b) => a.flaggedAtMs - b.flaggedAtMs);
     return {
-      open: open.map((f) => this.view(f)),
+      open: open.slice(-openLimit).map((f) => this.view(f)),
+      openTotal: open.length,
       decided:
         decidedLimit > 0 ? this.store.recentDecided(decidedLimit).map((f) => this.view(f)) : [],
     };

@@ -58,6 +58,8 @@ export interface FlagView {
 export interface QueueSnapshot {
   now: string;
   open: FlagView[];
+  /** open entries in all (the snapshot lists at most the newest 1000) */
+  openTotal: number;
   decided: FlagView[];
 }
 

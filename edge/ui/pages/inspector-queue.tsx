@@ -369,6 +369,8 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
   const [online, setOnline] = useState(false);
   const [tab, setTab] = useState<'open' | 'decided'>('open');
   const [skew, setSkew] = useState(0);
+  // open entries older than the snapshot lists (a backlog of more than 1000)
+  const [unlisted, setUnlisted] = useState(0);
   const [query, setQuery] = useState('');
   const [, redraw] = useState(0);
   const sound = useMemo(() => new AlertSound(() => redraw((n) => n + 1)), []);
@@ -382,6 +384,7 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
         snapshot: (d: QueueSnapshot) => {
           setSkew(Date.parse(d.now) - Date.now());
           setOpen(new Map(d.open.map((f) => [f.parcelId, f])));
+          setUnlisted(Math.max(0, d.openTotal - d.open.length));
           setDecided(d.decided);
         },
         flag: (f: FlagView) => {
@@ -474,7 +477,7 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
       ) : null}
       <div class="insp-tabs">
         <button class={tab === 'open' ? '' : 'ghost'} onClick={() => setTab('open')}>
-          {t('openTab', { n: openList.length })}
+          {t('openTab', { n: openList.length + unlisted })}
         </button>
         <button class={tab === 'decided' ? '' : 'ghost'} onClick={() => setTab('decided')}>
           {t('decidedTab')}
@@ -514,8 +517,10 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
               </tbody>
             </table>
           )}
-          {all.length > rows.length ? (
-            <p class="insp-hint">{t('moreRows', { n: all.length - rows.length })}</p>
+          {all.length > rows.length || (tab === 'open' && unlisted > 0) ? (
+            <p class="insp-hint">
+              {t('moreRows', { n: all.length - rows.length + (tab === 'open' ? unlisted : 0) })}
+            </p>
           ) : null}
         </div>
         {selectedFlag && settings ? (
