@@ -361,7 +361,7 @@ function Panel({
   );
 }
 
-export default function InspectorQueue({ navigate, sub }: PageProps) {
+function InspectorQueue({ navigate, sub }: PageProps) {
   const t = useT('inspector');
   const [settings, setSettings] = useState<InspectorSettings | null>(null);
   const [open, setOpen] = useState<Map<string, FlagView>>(new Map());
@@ -535,3 +535,13 @@ export default function InspectorQueue({ navigate, sub }: PageProps) {
     </div>
   );
 }
+
+/**
+ * The shell re-renders the page with every line picture (4 per second); the queue does not use
+ * it, so it re-renders only when the route or the session changes (or its own state does).
+ */
+export default memo(
+  InspectorQueue,
+  (a: PageProps, b: PageProps) =>
+    a.session === b.session && a.navigate === b.navigate && a.sub.join('/') === b.sub.join('/'),
+);
