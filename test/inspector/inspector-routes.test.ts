@@ -73,6 +73,9 @@ describe('inspector queue and decisions over HTTP', () => {
       expect(refused.statusCode).toBe(403);
       expect(refused.json().code).toBe('EDGE_HTTP_FORBIDDEN');
     }
+    // the role is checked before the body: a technician learns nothing about what is valid
+    const malformed = await decide(r.app, 'technician', pid, { action: 'destroy', x: 1 });
+    expect(malformed.statusCode).toBe(403);
     // a technician may read the queue but not open an entry either
     const techClaim = await r.app.inject({
       method: 'POST',

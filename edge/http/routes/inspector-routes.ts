@@ -43,23 +43,6 @@ const DecisionBody = Type.Object(
 );
 type DecisionBody = Static<typeof DecisionBody>;
 
-/**
- * Fastify's Ajv strips properties a schema does not allow (removeAdditional) instead of refusing
- * them; a decision with a field it does not know (an `officer` of someone else...) is refused.
- */
-function onlyKeys(allowed: readonly string[]) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const body = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return;
-    const extra = Object.keys(body).filter((k) => !allowed.includes(k));
-    if (extra.length > 0)
-      await reply.code(400).send({
-        code: 'EDGE_INSPECTOR_INVALID',
-        message: `unknown field${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`,
-      });
-  };
-}
-
 const QueueQuery = Type.Object(
   { decided: Type.Optional(Type.Integer({ minimum: 0, maximum: 500 })) },
   { additionalProperties: false },
@@ -112,6 +95,33 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
         `role ${p?.role ?? '?'} may not work on parcels (needs ${desk.o.config.decisionRoles.join(' or ')})`,
       );
     return p.name;
+  }
+
+  /**
+   * Before validation, on every route that works on a parcel: the caller's role first (a
+   * technician learns nothing about the body), then fields the route does not know. Fastify's
+   * Ajv strips properties a schema does not allow (removeAdditional) instead of refusing them;
+   * a decision with a field it does not know (an `officer` of someone else...) is refused.
+   */
+  function guard(allowedKeys: readonly string[]) {
+    return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      try {
+        const desk = deps.desk();
+        if (!desk)
+          throw new EdgeError('EDGE_INSPECTOR_UNAVAILABLE', 'inspector workstation not running');
+        officerOf(req, desk);
+        const body = req.body;
+        if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+        const extra = Object.keys(body).filter((k) => !allowedKeys.includes(k));
+        if (extra.length > 0)
+          throw new EdgeError(
+            'EDGE_INSPECTOR_INVALID',
+            `unknown field${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`,
+          );
+      } catch (err) {
+        await fail(reply, err);
+      }
+    };
   }
 
   function fail(reply: FastifyReply, err: unknown): FastifyReply {
@@ -215,7 +225,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
       {
         ...read,
         schema: { params: ParcelParams, body: ClaimBody },
-        preValidation: onlyKeys(['takeOver']),
+        preValidation: guard(['takeOver']),
       },
       (req, reply) => {
         try {
@@ -253,7 +263,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
 
     app.delete<{ Params: ParcelParams }>(
       '/api/inspector/parcels/:parcelId/claim',
-      { ...read, schema: { params: ParcelParams } },
+      { ...read, schema: { params: ParcelParams }, preValidation: guard([]) },
       (req, reply) => {
         try {
           const desk = prepare(req);
@@ -267,7 +277,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
 
     app.post<{ Params: ParcelParams }>(
       '/api/inspector/parcels/:parcelId/ack',
-      { ...read, schema: { params: ParcelParams } },
+      { ...read, schema: { params: ParcelParams }, preValidation: guard([]) },
       async (req, reply) => {
         try {
           const desk = prepare(req);
@@ -293,7 +303,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps) {
       {
         ...read,
         schema: { params: ParcelParams, body: DecisionBody },
-        preValidation: onlyKeys(['action', 'note', 'takeOver', 'revise']),
+        preValidation: guard(['action', 'note', 'takeOver', 'revise']),
       },
       async (req, reply) => {
         try {
