@@ -81,7 +81,7 @@ describe('inspector decisions across restarts', () => {
       payload: { action: 'release' },
     });
     expect(again.statusCode).toBe(409);
-  });
+  }, 120_000);
 
   it('events stored while the queue was not following are read from the outbox at the next start', async () => {
     const dir = tempDir();
@@ -127,5 +127,5 @@ describe('inspector decisions across restarts', () => {
       await r.app.inject({ url: '/api/inspector/queue', headers: auth('officer') })
     ).json();
     expect(queue.open.map((f: { parcelId: string }) => f.parcelId)).toEqual([later]);
-  });
+  }, 60_000);
 });
