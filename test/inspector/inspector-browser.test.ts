@@ -21,7 +21,7 @@ import { waitFor } from '../support/wait.js';
  * suspect appears in the queue within a second of its `parcel.decided` event; the officer opens
  * the CT image link (a test server records the request), decides; the decision reaches an MQTT
  * subscriber; the second officer sees the parcel taken, then decided. Screenshots go to
- * $EDGE_SCREENSHOT_DIR (default: a temp folder, printed).
+ * test-artifacts/inspector/ (gitignored; or $EDGE_SCREENSHOT_DIR).
  *
  * Needs the console shell (issue 15) with the inspector pages registered in
  * edge/ui/pages/index.ts; skipped without it.
@@ -46,7 +46,7 @@ describe.skipIf(!shellReady)('inspector pages in a browser', () => {
   let browser: Browser;
   let viewer: Server;
   let dir: string;
-  const shots = process.env.EDGE_SCREENSHOT_DIR ?? join(tmpdir(), 'inspector-screenshots');
+  const shots = process.env.EDGE_SCREENSHOT_DIR ?? join(root, 'test-artifacts', 'inspector');
   const viewerRequests: string[] = [];
   const platformEvents: EdgeEvent[] = [];
   const suspects: EdgeEvent[] = [];
