@@ -84,8 +84,10 @@ export const ERROR_CODES = {
   EDGE_OPCUA_QUEUE_OVERFLOW:
     "An OPC UA server's monitored-item queue overflowed: values were lost.",
   EDGE_OPCUA_IDENTITY: 'The OPC UA user identity (certificate or key file) could not be read.',
-  EDGE_INSPECTOR_STORE: 'The inspector SQLite file (queue, decisions) could not be opened or written.',
-  EDGE_INSPECTOR_INVALID: 'An inspector request is malformed (body, parcel id or query); nothing changed.',
+  EDGE_INSPECTOR_STORE:
+    'The inspector SQLite file (queue, decisions) could not be opened or written.',
+  EDGE_INSPECTOR_INVALID:
+    'An inspector request is malformed (body, parcel id or query); nothing changed.',
   EDGE_INSPECTOR_UNKNOWN_PARCEL:
     'An inspector request named a parcel the gateway does not know (never seen, or its record has expired); nothing changed.',
   EDGE_INSPECTOR_CLAIMED:
