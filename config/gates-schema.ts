@@ -117,6 +117,24 @@ export const GatesSchema = Type.Object(
           'green cleared, red alarmed, amber unknown, white communication error, blue fail-safe mode',
       },
     ),
+    indicators: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            id: Id('indicator output id (inspector.alertOutputs names it)'),
+            pin: Pin(),
+            activeLow: Type.Boolean({ default: false }),
+            safeValue: Bit('logical value in the safe state'),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          default: [],
+          description:
+            'extra lamps / buzzers driven on and off like the stack light (e.g. an inspector alert light per rule)',
+        },
+      ),
+    ),
     beacon: Type.Optional(
       Type.Object(
         {

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { GatesSchema } from './gates-schema.js';
 import { HttpConsoleFields, HttpUserSchema } from './http-schema.js';
+import { InspectorSchema } from './inspector-schema.js';
 import { LineSchema } from './line-schema.js';
 import { Id } from './schema-fields.js';
 import { OutboxSchema, UplinkSchema } from './uplink-schema.js';
@@ -24,6 +25,7 @@ export {
   type GatesConfig,
 } from './gates-schema.js';
 export { HttpUserSchema, Role, type HttpUser } from './http-schema.js';
+export { InspectorSchema, type InspectorConfig } from './inspector-schema.js';
 export { LaneSchema, LineSchema, type LineConfig } from './line-schema.js';
 export { UplinkSchema, UplinkTlsSchema, type UplinkConfig } from './uplink-schema.js';
 
@@ -86,6 +88,8 @@ export const ConfigSchema = Type.Object(
     outbox: OutboxSchema,
     line: LineSchema,
     gates: GatesSchema,
+    // inspector workstation (issue 16, docs/inspector.md)
+    inspector: InspectorSchema,
     drivers: Type.Array(
       Type.Object(
         {

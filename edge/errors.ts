@@ -92,6 +92,19 @@ export const ERROR_CODES = {
   EDGE_OPCUA_QUEUE_OVERFLOW:
     "An OPC UA server's monitored-item queue overflowed: values were lost.",
   EDGE_OPCUA_IDENTITY: 'The OPC UA user identity (certificate or key file) could not be read.',
+  EDGE_INSPECTOR_STORE:
+    'The inspector SQLite file (queue, decisions) could not be opened or written.',
+  EDGE_INSPECTOR_INVALID:
+    'An inspector request is malformed (body, parcel id or query); nothing changed.',
+  EDGE_INSPECTOR_UNKNOWN_PARCEL:
+    'An inspector request named a parcel the gateway does not know (never seen, or its record has expired); nothing changed.',
+  EDGE_INSPECTOR_CLAIMED:
+    'Another officer has this parcel open; take it over explicitly (takeOver: true) to work on it.',
+  EDGE_INSPECTOR_DECIDED:
+    'The parcel already has an officer decision; send revise: true to record a new one.',
+  EDGE_INSPECTOR_NOT_RECORDED:
+    'An officer decision could not be stored in the outbox; it was not recorded (a stricter verdict was still applied to the line).',
+  EDGE_INSPECTOR_UNAVAILABLE: 'The inspector workstation is not running (disabled or not started).',
   EDGE_SYSTEMD_NOTIFY:
     "systemd's NOTIFY_SOCKET cannot be used (not a path socket): the unit must run as Type=simple.",
 } as const;

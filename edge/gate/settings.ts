@@ -34,6 +34,8 @@ export function outputSpecs(gates: GatesConfig): OutputSpec[] {
     const lamp = gates.stackLight[colour];
     if (lamp) specs.push({ ...plain, id: lampId(colour), kind: 'lamp', ...lamp });
   }
+  // indicator lamps (inspector alert outputs): switched on and off like the stack light
+  for (const lamp of gates.indicators ?? []) specs.push({ ...plain, kind: 'lamp', ...lamp });
   if (gates.beacon) {
     const { flashMs, ...b } = gates.beacon;
     specs.push({ ...plain, id: BEACON_ID, kind: 'beacon', ...b, periodMs: flashMs });

@@ -53,9 +53,13 @@ export class StackLight {
 
   constructor(private readonly outputs: () => LampOutputs | null) {}
 
-  /** Apply the lamps for `condition`; returns the outputs that changed. */
-  update(condition: LineCondition): string[] {
+  /**
+   * Apply the lamps for `condition`; returns the outputs that changed. `beaconAlso`: another
+   * part wants the beacon on too (an unacknowledged inspector alert, inspector.alertOutputs).
+   */
+  update(condition: LineCondition, beaconAlso = false): string[] {
     const lamps = stackLightFor(condition);
+    if (beaconAlso) lamps.beacon = true;
     this.current = lamps;
     this.condition = condition;
     const target = this.outputs();

@@ -44,6 +44,9 @@ import { SystemProbe } from '../telemetry/system-probe.js';
 import { TelemetryPublisher } from '../telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
 import { eventDraft } from '../events/payloads/draft.js';
+// inspector workstation (issue 16): queue, decisions, alerts; see docs/inspector.md
+import { startInspector, type InspectorParts } from '../inspector/gateway-wiring.js';
+import { inspectorRoutes } from '../http/routes/inspector-routes.js';
 
 /**
  * The gateway: wires drivers -> engine -> gate controller and outbox -> uplink, plus HTTP.
@@ -75,6 +78,8 @@ export class Gateway {
   commands: CommandRouter | null = null;
   private replyStore: ReplyStore | null = null;
   telemetry: TelemetryPublisher | null = null;
+  /** inspector workstation (issue 16); null when disabled or its store could not open */
+  inspector: InspectorParts | null = null;
   readonly stackLight = new StackLight(() => this.gateLink);
   private readonly plcHandOff: PlcHandOff;
   private readonly parts: GatewayParts;
@@ -181,6 +186,17 @@ export class Gateway {
       }
     });
 
+    // inspector workstation (issue 16): follows the committed events, catches up on the stored ones
+    this.inspector = startInspector({
+      config,
+      dataDir,
+      events: outbox,
+      engine: () => this.runner,
+      lights: () => this.gateLink,
+      clock,
+      log: this.child('inspector'),
+    });
+
     // the controller arms on our first heartbeat, sent once the gateway runs (issue 14)
     const gateLink = new GateLink(
       'gates',
@@ -197,7 +213,10 @@ export class Gateway {
     );
     // GPIO inputs (photo-eyes, E-stop, run, encoder) reach the engine like any driver's signals
     gateLink.on('signal', (signal) => this.runner?.handle(signal));
-    gateLink.on('restarted', () => this.stackLight.reset());
+    gateLink.on('restarted', () => {
+      this.stackLight.reset();
+      this.inspector?.alerts.reset(); // issue 16
+    });
     gateLink.on('restarted', (r) =>
       this.record([eventDraft('gate.controller_restarted', null, clock.monoMs(), { ...r })]),
     );
@@ -263,7 +282,10 @@ export class Gateway {
       health: () => this.health(),
       board: this.board,
       runningConfig: () => withoutSecrets(config),
-      routes: routeModules(this.parts),
+      routes: [
+        ...routeModules(this.parts),
+        inspectorRoutes({ desk: () => this.inspector?.desk ?? null }),
+      ],
       ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
       ...(this.o.httpState ? { state: this.o.httpState } : {}),
       ...(this.o.logTail ? { logTail: this.o.logTail } : {}),
@@ -303,7 +325,7 @@ export class Gateway {
       }),
     ]);
     this.stackLightTimer = clock.setRepeatingTimer(
-      () => this.stackLight.update(this.lineCondition()),
+      () => this.stackLight.update(this.lineCondition(), this.inspector?.alerts.beaconWanted),
       500,
     );
     await gateLink.beginHeartbeats();
@@ -414,6 +436,7 @@ export class Gateway {
       commands: this.commands?.health() ?? null,
       engine: this.engineHealth(),
       stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
+      inspector: this.inspector?.desk.health() ?? null,
     });
   }
 
@@ -462,6 +485,7 @@ export class Gateway {
           ?.stop()
           .catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
         this.outbox?.close();
+        this.inspector?.desk.close(); // issue 16: after the last events reached its queue
         this.replyStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
         this.phase = 'stopped';

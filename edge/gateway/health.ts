@@ -39,6 +39,8 @@ export type GatewayHealth = {
   commands: CommandsHealth | null;
   engine: EngineHealth;
   stackLight: { lamps: Lamps | null; condition: LineCondition | null };
+  /** the inspector workstation's queue (edge/inspector), null when it is off */
+  inspector: Record<string, unknown> | null;
 };
 
 export interface LineHealth {
@@ -65,6 +67,7 @@ export interface HealthView {
   commands: CommandsHealth | null;
   engine: EngineHealth;
   stackLight: { lamps: Lamps | null; condition: LineCondition | null };
+  inspector: Record<string, unknown> | null;
 }
 
 export function gatewayHealth(v: HealthView): GatewayHealth {
@@ -96,6 +99,7 @@ export function gatewayHealth(v: HealthView): GatewayHealth {
     commands: v.commands,
     engine: v.engine,
     stackLight: v.stackLight,
+    inspector: v.inspector,
   };
 }
 

@@ -4,7 +4,10 @@ import type { PageProps } from '../types.js';
 import Config from './config.js';
 import Devices from './devices.js';
 import Events from './events.js';
+import InspectorQueue from './inspector-queue.js';
 import Overview from './overview.js';
+import ParcelStory from './parcel-story.js';
+import ShiftReport from './shift-report.js';
 
 /**
  * The console's pages: one component per file in pages/, registered here. The navigation shows
@@ -23,4 +26,22 @@ export const PAGES: PageDef[] = [
   { path: '/devices', titleKey: 'devices.title', minRole: 'technician', component: Devices },
   { path: '/config', titleKey: 'config.title', minRole: 'technician', component: Config },
   { path: '/events', titleKey: 'events.title', minRole: 'technician', component: Events },
+  {
+    path: '/inspector',
+    titleKey: 'inspector.queueTitle',
+    minRole: 'inspector',
+    component: InspectorQueue,
+  },
+  {
+    path: '/parcel',
+    titleKey: 'inspector.storyTitle',
+    minRole: 'inspector',
+    component: ParcelStory,
+  },
+  {
+    path: '/shift-report',
+    titleKey: 'inspector.reportTitle',
+    minRole: 'inspector',
+    component: ShiftReport,
+  },
 ];
