@@ -1,3 +1,4 @@
+import { normId } from './correlation.js';
 import type { DivertPlanner } from './divert.js';
 import { ev, type TrackedParcel } from './parcel.js';
 import type { LinePositions } from './positions.js';
@@ -66,6 +67,8 @@ export class ParcelIdentity {
     if (p.codeState !== 'pending') return;
     p.code = input.code;
     p.codeState = 'read';
+    const waybill = normId('waybill', input.code);
+    if (waybill !== null) p.ids.waybill = waybill;
     out.events.push(
       ev('parcel.identified', p.id, input.atMono, { deviceId: input.deviceId, code: input.code }),
     );

@@ -1,5 +1,5 @@
 import type { ParcelFacts, RuleOutcome } from './rules.js';
-import type { EngineEventDraft, EngineOutput, Lane, LaneGeometry } from './types.js';
+import type { EngineEventDraft, EngineOutput, Lane, LaneGeometry, ParcelIds } from './types.js';
 
 /** What the engine keeps per parcel, and small helpers shared by its parts. */
 
@@ -17,6 +17,12 @@ export interface TrackedParcel extends ParcelFacts {
   lengthMm: number | null;
   scanId: string | null;
   imageId: string | null;
+  /** every identifier the parcel was given (correlation.ts), normalised */
+  ids: ParcelIds;
+  /** the gateway's induction count (1, 2, ...) since the engine started */
+  inductionSeq: number;
+  /** PLC hand-offs issued for this parcel (each carries the next number) */
+  handOffSeq: number;
   targetingVersion: string | null;
   decided: (RuleOutcome & { atMono: number }) | null;
   /**
@@ -52,6 +58,26 @@ export function ev(
   payload: Record<string, unknown>,
 ): EngineEventDraft {
   return { type, parcelId, atMono, payload };
+}
+
+/** The inspectors must intercept this parcel downstream: it left for a lane it may not take. */
+export function escaped(
+  parcelId: string,
+  waybill: string | null,
+  lane: string | null,
+  outlet: string | null,
+  atMono: number,
+  reason: string,
+) {
+  return ev('alarm.escaped', parcelId, atMono, {
+    parcelId,
+    waybill,
+    lane,
+    outlet,
+    reason,
+    severity: 'critical',
+    action: 'intercept the parcel downstream of the lane it took',
+  });
 }
 
 export function takeSnapshot(
