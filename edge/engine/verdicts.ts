@@ -96,8 +96,16 @@ export class VerdictPlacement {
         if (c.contradicted.length > 0) located.conflicts.push({ parcel: p, ...c });
         else located.parcels.push(p);
       }
+      if (located.conflicts.length > 0) {
+        // identifiers that name parcels known by other identifiers are mixed up: the verdict is
+        // attached to none of the parcels it names, and each of them is doubtful
+        for (const p of located.parcels)
+          located.conflicts.push({ parcel: p, ...compareIds(p.ids, ids) });
+        located.parcels = [];
+        return located;
+      }
       if (located.parcels.length > 0) located.by = 'identifier';
-      else if (located.conflicts.length === 0) located.departed = this.departed.find(identifying);
+      else located.departed = this.departed.find(identifying);
       return located;
     }
     if (!positional) return located;
@@ -237,7 +245,10 @@ export class VerdictPlacement {
         matched,
         contradicted,
         parcelIds: { ...p.ids },
-        note: 'verdict not attached: the parcel is known by other identifiers; tracking doubtful, inspection',
+        note:
+          contradicted.length > 0
+            ? 'verdict not attached: the parcel is known by other identifiers; tracking doubtful, inspection'
+            : 'verdict not attached: its identifiers also name a parcel known by other identifiers; tracking doubtful, inspection',
       };
       p.ctConflict = true;
       out.events.push(ev('ct.identifier_conflict', p.id, at, detail));
