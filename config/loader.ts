@@ -4,6 +4,7 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { parseDocument, stringify } from 'yaml';
 import { lineConfigIssues } from '../edge/engine/line-config-check.js';
+import { plcLaneIssues } from './sorter-checks.js';
 import { EdgeError } from '../edge/errors.js';
 import { validateGates } from '../edge/gate/settings.js';
 import { isRecord, migrate } from './migrations.js';
@@ -127,6 +128,8 @@ export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
   issues.push(...validateGates(c.gates));
   // lanes, rules, fail-safe geometry and the CT verdict budget (edge/engine/line-config-check.ts)
   issues.push(...lineConfigIssues(c.line, outputs));
+  // sorter PLC lanes against the OPC UA servers that take their decisions
+  issues.push(...plcLaneIssues(c.line, c.drivers));
   return issues;
 }
 

@@ -2,6 +2,7 @@ import {
   DataType,
   StatusCodes,
   Variant,
+  type Namespace,
   type OPCUAServer,
   type UAObject,
   type UAObjectType,
@@ -21,6 +22,9 @@ import { AUTOID_NS, MACHINE_VISION_NS, SIM_NS } from '../signal-mapping.js';
  */
 
 export interface SimNodes {
+  namespace: Namespace;
+  objects: UAObject;
+  ct: UAObject;
   ctLifeBit: UAVariable;
   plcLifeBit: UAVariable;
   photoEye: UAVariable;
@@ -199,6 +203,9 @@ export function buildAddressSpace(
   });
 
   return {
+    namespace: ns,
+    objects,
+    ct,
     ctLifeBit,
     plcLifeBit,
     photoEye,
