@@ -220,7 +220,7 @@ export const OpcuaOutputSchema = Type.Object(
     destinationType: Type.Optional(
       Type.Enum(DESTINATION_TYPES, {
         description:
-          "decision: the PLC's data type of destination codes (writes: default Int32; a method: its argument definition)",
+          "decision: the PLC's data type of destination codes: the registers' type (writes, default Int32); a method's argument keeps its declared type and the code is checked against this range",
       }),
     ),
     keyType: Type.Optional(

@@ -184,9 +184,7 @@ export class SorterOutput {
       const def = await session.getArgumentDefinition(methodId);
       this.definition = def.inputArguments.map((a) => ({
         name: a.name ?? '',
-        dataType: (a.dataType.namespace === 0
-          ? Number(a.dataType.value)
-          : DataType.String),
+        dataType: a.dataType.namespace === 0 ? Number(a.dataType.value) : DataType.String,
       }));
     }
     const def = this.definition;
@@ -206,18 +204,17 @@ export class SorterOutput {
     });
     const inputArguments = def.map((a, i) => {
       const token = tokens[i];
-      const dataType =
-        token === 'destination' && o.destinationType ? NAMED_TYPES[o.destinationType] : a.dataType;
       const v = values[i];
       if (v === undefined)
         throw new EdgeError(
           'EDGE_OPCUA_UNKNOWN_NAME',
           `method ${o.name}: argument '${a.name}' has no value configured`,
         );
-      return new Variant({
-        dataType,
-        value: plcValue(v, dataType, `${token ?? 'argument'} of ${o.name}`),
-      });
+      const what = `${token ?? 'argument'} of ${o.name}`;
+      // the PLC's own range for destination codes (destinationType), then the argument's type
+      if (token === 'destination' && o.destinationType)
+        plcValue(v, NAMED_TYPES[o.destinationType], what);
+      return new Variant({ dataType: a.dataType, value: plcValue(v, a.dataType, what) });
     });
     const result = await session.call({ objectId, methodId, inputArguments });
     if (!result.statusCode.isGood())

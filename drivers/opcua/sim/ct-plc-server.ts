@@ -377,7 +377,10 @@ function autoKind(): ParcelKind {
   return 'clear';
 }
 
-/** run {kinds, gapMs}, plcAck {running}, sorterStats: the sorter line (line-flow.ts). */
+/**
+ * run {kinds, gapMs}, plcAck {running}, sorterStats, induct {waybill}, sort {trackingId}: the
+ * sorter line (line-flow.ts, sorter-sim.ts).
+ */
 function sorterCommand(cmd: Record<string, unknown>, flow: LineFlow, sorter: SorterSim): boolean {
   switch (cmd.cmd) {
     case 'run': {
@@ -394,6 +397,15 @@ function sorterCommand(cmd: Record<string, unknown>, flow: LineFlow, sorter: Sor
       return true;
     case 'sorterStats':
       out({ event: 'sorterStats', ...sorter.totals });
+      return true;
+    case 'induct': {
+      // a parcel at the induction alone (hand-off tests): the PLC's tracking id is the answer
+      const trackingId = sorter.induct(str(cmd.waybill, ''), str(cmd.kind, 'clear'));
+      out({ event: 'induct', trackingId });
+      return true;
+    }
+    case 'sort':
+      out({ event: 'sort', sorted: sorter.sort(Number(cmd.trackingId)) });
       return true;
     default:
       return false;
