@@ -138,6 +138,8 @@ export class Gateway {
           'parcel.decided',
           'gate.fired',
           'gate.failed',
+          'alarm.escaped',
+          'plc.handoff_failed',
         ],
         1000,
       ),
@@ -335,9 +337,12 @@ export class Gateway {
       });
     }
     // a reply store that could not be opened refuses state-changing commands: degraded too
+    // sorter PLC hand-offs failing or late: degraded (edge/sorter)
+    const plcHandOff = this.plcHandOff.health();
     const anyBad =
       drivers.some((d) => d.state !== 'running') ||
-      this.commands?.health().replyStore === 'unavailable';
+      this.commands?.health().replyStore === 'unavailable' ||
+      plcHandOff.state === 'degraded';
     const uplink = this.uplink?.health();
     const status =
       this.phase === 'running'
@@ -356,6 +361,7 @@ export class Gateway {
       outbox: this.outbox?.stats() ?? {},
       uplink: uplink ?? {},
       commands: this.commands?.health() ?? null,
+      plcHandOff,
       engine: {
         tracked: this.runner?.engine.trackedCount() ?? 0,
         decisions: this.runner?.decisions ?? 0,
@@ -398,6 +404,7 @@ export class Gateway {
         this.phase = 'stopping';
         if (this.stackLightTimer) clearInterval(this.stackLightTimer);
         const log = this.o.log;
+        this.plcHandOff.stop();
         await Promise.allSettled(this.drivers.map((d) => d.stop()));
         this.runner?.stop();
         this.telemetry?.stop();

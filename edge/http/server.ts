@@ -85,6 +85,7 @@ export function publicHealth(full: Record<string, unknown>): Record<string, unkn
     outbox: { pending: obj(full.outbox).pending ?? null },
     uplink: { state: obj(full.uplink).state ?? null },
     engine: { line: obj(full.engine).line ?? null },
+    ...(full.plcHandOff ? { plcHandOff: { state: obj(full.plcHandOff).state ?? null } } : {}),
     ...(full.stackLight ? { stackLight: full.stackLight } : {}),
     ...(lastError.code ? { error: lastError.code } : {}),
   };

@@ -31,6 +31,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <div>Pass<b id="t-pass">0</b></div>
   <div>CT suspect<b id="t-suspect">0</b></div>
   <div>No-read<b id="t-noRead">0</b></div>
+  <div>Escaped<b id="t-escaped">0</b></div>
 </div>
 <table>
   <thead><tr><th>Parcel</th><th>Inducted</th><th>Waybill</th><th>CT verdict</th><th>Lane</th><th>Rule / reason</th><th>Gate</th></tr></thead>
@@ -50,7 +51,7 @@ function render(row) {
   }
   tr.className = text(row.lane);
   const cells = [row.parcelId, row.inductedAt.slice(11, 23), row.code, row.verdict, row.lane,
-    row.ruleId ? row.ruleId + ': ' + row.reason : '',
+    (row.alarm ? row.alarm + ' / ' : '') + (row.ruleId ? row.ruleId + ': ' + row.reason : ''),
     row.gateError ? row.gate + ' FAILED: ' + row.gateError : row.gate ? row.gate + ' (' + row.gateLatenessMs.toFixed(2) + ' ms late)' : ''];
   tr.replaceChildren(...cells.map((c, i) => { const td = document.createElement('td'); td.textContent = text(c);
     if (i === 3 && c === 'suspect') td.className = 'suspect'; if (i === 4) td.classList.add('lane'); return td; }));
