@@ -72,7 +72,7 @@ interface DecisionOutput {
   name?: unknown;
   methodId?: unknown;
   destinationType?: unknown;
-  key?: unknown;
+  keyBy?: unknown;
 }
 interface ServerEntry {
   id?: unknown;
@@ -117,7 +117,7 @@ export function plcLaneIssues(
         message: `destination ${JSON.stringify(dest)} is not a number: set destinationType: String on the decision output for a PLC that takes strings`,
       });
     const signals = (Array.isArray(server.signals) ? server.signals : []) as { kind?: unknown }[];
-    if (decision.key === 'plcTrackingId' && !signals.some((s) => s.kind === 'trackingId'))
+    if (decision.keyBy === 'plcTrackingId' && !signals.some((s) => s.kind === 'trackingId'))
       issues.push({
         path: `${path}/plc/plcId`,
         message: `the decision output of '${lane.plc.plcId}' is keyed by plcTrackingId, but the server has no trackingId signal (the PLC's id at induction)`,

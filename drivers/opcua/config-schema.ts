@@ -193,7 +193,8 @@ export const OpcuaOutputSchema = Type.Object(
     ),
     objectId: Type.Optional(Type.String({ description: 'method: the object owning the method' })),
     methodId: Type.Optional(Type.String({ description: 'method / decision: the method nodeId' })),
-    key: Type.Optional(
+    // not `key`: a field named key is a secret to the loader and the API (redacted)
+    keyBy: Type.Optional(
       Type.Union(
         [Type.Literal('waybill'), Type.Literal('plcTrackingId'), Type.Literal('inductionCount')],
         {

@@ -71,8 +71,8 @@ export function plcValue(
 }
 
 /** The key the PLC knows the parcel by; none is EDGE_PLC_NO_KEY (no UUID the PLC cannot know). */
-export function handOffKey(o: Pick<OpcuaOutputConfig, 'key'>, d: DecisionHandOff): string {
-  const kind = o.key ?? 'waybill';
+export function handOffKey(o: Pick<OpcuaOutputConfig, 'keyBy'>, d: DecisionHandOff): string {
+  const kind = o.keyBy ?? 'waybill';
   const key =
     kind === 'waybill'
       ? d.keys.waybill

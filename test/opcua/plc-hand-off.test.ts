@@ -37,7 +37,7 @@ describe('sorter PLC hand-off over OPC UA', () => {
       {
         name: 'by-position',
         kind: 'decision',
-        key: 'plcTrackingId',
+        keyBy: 'plcTrackingId',
         objectId: node('Sorter1'),
         methodId: node('Sorter1.AssignDestination'),
         arguments: ['key', 'destination'],
@@ -46,7 +46,7 @@ describe('sorter PLC hand-off over OPC UA', () => {
       {
         name: 'by-name',
         kind: 'decision',
-        key: 'waybill',
+        keyBy: 'waybill',
         objectId: node('Sorter1'),
         methodId: node('Sorter1.AssignDestination'),
         arguments: [
@@ -59,7 +59,7 @@ describe('sorter PLC hand-off over OPC UA', () => {
       {
         name: 'by-registers',
         kind: 'decision',
-        key: 'plcTrackingId',
+        keyBy: 'plcTrackingId',
         keyNodeId: node('Sorter1.Request.Key'),
         destinationNodeId: node('Sorter1.Request.Destination'),
         destinationType: 'Int32',
