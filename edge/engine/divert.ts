@@ -184,6 +184,27 @@ export class DivertPlanner {
       ...extra,
     });
   }
+  /**
+   * A sorter that decides every parcel (the inspection lane is a PLC destination): as soon as
+   * the PLC can know an undecided parcel (its tracking id or waybill arrived), it is handed off
+   * to inspection, provisionally; the decision replaces it. A decision whose hand-off then comes
+   * too late leaves the parcel in inspection, never at the PLC's default destination.
+   */
+  provisional(p: TrackedParcel, out: EngineOutput, atMono: number): void {
+    const inspection = this.outlets.get('inspection');
+    if (p.decided || !inspection || inspection.geom.gateMode !== 'plc' || !inspection.geom.plc)
+      return;
+    const command = plcCommand(
+      p,
+      'divert',
+      inspection,
+      'inspection',
+      atMono,
+      this.pos.fireAt(p, inspection),
+    );
+    out.plcCommands.push({ ...command, provisional: true });
+  }
+
   /** Send the divert when due (GPIO: `gateCommandLeadMs` before it fires; PLC: at once). */
   issue(p: TrackedParcel, nowMono: number, out: EngineOutput): void {
     const g = p.gate;

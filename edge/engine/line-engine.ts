@@ -244,6 +244,7 @@ export class LineEngine {
       scanId: null,
       imageId: null,
       ids: { induction: String(seq) },
+      readTimedOut: false,
       inductionSeq: seq,
       handOffSeq: 0,
       weightState: this.config.scale ? 'pending' : 'missing',
@@ -300,6 +301,7 @@ export class LineEngine {
     for (const p of this.parcels) {
       if (p.codeState === 'pending' && nowMono >= this.pos.windowEnd(p, this.config.scanner)) {
         p.codeState = 'noread';
+        p.readTimedOut = true;
         out.events.push(
           ev('parcel.noread', p.id, nowMono, {
             deviceId: null,

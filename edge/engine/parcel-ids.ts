@@ -106,6 +106,7 @@ export class ParcelIdPlacement {
     }
     p.ids[kind] = value;
     out.events.push(ev('parcel.tagged', p.id, input.atMono, base));
+    if (kind === 'plcTracking') this.diverts.provisional(p, out, input.atMono);
     return true;
   }
 }

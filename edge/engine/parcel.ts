@@ -23,6 +23,11 @@ export interface TrackedParcel extends ParcelFacts {
   inductionSeq: number;
   /** PLC hand-offs issued for this parcel (each carries the next number) */
   handOffSeq: number;
+  /**
+   * no read arrived by the end of the scanner window: a read made inside the window that is
+   * delivered later (network, publishing interval) is still taken until the parcel is decided
+   */
+  readTimedOut: boolean;
   targetingVersion: string | null;
   decided: (RuleOutcome & { atMono: number }) | null;
   /**

@@ -205,6 +205,8 @@ export interface PlcDivertCommand {
   keys: { waybill: string | null; plcTracking: string | null; inductionSeq: number };
   /** this parcel's hand-off number: a higher one replaces a lower one */
   seq: number;
+  /** inspection until decided, sent as soon as the PLC can know the parcel (DivertPlanner) */
+  provisional?: boolean;
   lane: Lane;
   /** lane id: 'pass', 'exception', 'inspection' or a customs outlet id */
   outlet: string;

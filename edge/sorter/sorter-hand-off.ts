@@ -14,7 +14,9 @@ import type { EventDraft } from '../events/model.js';
  * - a failed or unacknowledged attempt is retried (backoff 50 ms doubling to 400 ms) while it can
  *   still arrive in time; then `plc.handoff_failed` and `alarm.plc-handoff-unacked`: the parcel
  *   goes wherever the PLC sends parcels it has no destination for;
- * - a newer hand-off for the same parcel (a revised decision) replaces a pending one.
+ * - a newer hand-off for the same parcel (a revised decision) replaces a pending one;
+ * - a provisional hand-off (inspection, before the decision) that fails or comes late raises no
+ *   alarm: the decision's own hand-off follows.
  * Health is degraded while hand-offs fail or come late (for a minute after the last one).
  */
 export interface SorterHandOffOptions {
@@ -67,6 +69,8 @@ const defaultTimers = {
 
 export class SorterHandOff {
   private readonly pending = new Map<string, Pending>();
+  /** the destination the PLC acknowledged last, per parcel (bounded, oldest forgotten first) */
+  private readonly acked = new Map<string, { destination: number | string; seq: number }>();
   private readonly ackTimes: number[] = [];
   private readonly counters: SorterHandOffHealth['counters'] = {
     sent: 0,
@@ -94,6 +98,25 @@ export class SorterHandOff {
       if (previous.command.seq > command.seq) return; // an older decision arriving late
       this.timers.clear(previous.timer);
       this.counters.superseded++;
+    }
+    const had = this.acked.get(command.parcelId);
+    if (
+      !previous &&
+      command.action === 'divert' &&
+      had !== undefined &&
+      had.destination === command.destination
+    ) {
+      // the PLC has this destination already (the provisional inspection hand-off)
+      this.pending.delete(command.parcelId);
+      this.o.record([
+        {
+          type: 'plc.handoff',
+          parcelId: command.parcelId,
+          atMono: this.o.clock.monoMs(),
+          payload: { ...this.base(command), via: 'unchanged', attempts: 0, ackedSeq: had.seq },
+        },
+      ]);
+      return;
     }
     const entry: Pending = { command, attempts: 0, timer: null };
     this.pending.set(command.parcelId, entry);
@@ -131,6 +154,7 @@ export class SorterHandOff {
       destination: c.destination,
       waybill: c.keys.waybill,
       seq: c.seq,
+      ...(c.provisional ? { provisional: true } : {}),
       atDiverterMono: c.atDiverterMono === null ? null : Math.round(c.atDiverterMono),
     };
   }
@@ -187,12 +211,21 @@ export class SorterHandOff {
     };
     this.counters.acknowledged++;
     this.ackTimes.push(totalMs);
+    const had = this.acked.get(c.parcelId);
+    if (!had || had.seq < c.seq) {
+      this.acked.delete(c.parcelId);
+      this.acked.set(c.parcelId, { destination: c.destination, seq: c.seq });
+      if (this.acked.size > 5000) this.acked.delete(this.acked.keys().next().value as string);
+    }
+    // late, but the PLC had this destination already: the parcel went where it was decided
+    const already = had !== undefined && had.destination === c.destination;
     if (this.ackTimes.length > 1000) this.ackTimes.shift();
     if (this.current(entry)) this.pending.delete(c.parcelId);
     const events: EventDraft[] = [
       { type: 'plc.handoff', parcelId: c.parcelId, atMono: now, payload },
     ];
-    if (slackMs !== null && slackMs < 0) {
+    // a provisional inspection hand-off that came late is replaced by the decision anyway
+    if (slackMs !== null && slackMs < 0 && !c.provisional && !already) {
       this.counters.late++;
       this.trouble(
         'EDGE_PLC_ACK',
@@ -255,11 +288,38 @@ export class SorterHandOff {
   private failed(entry: Pending, code: string, message: string): void {
     const c = entry.command;
     this.pending.delete(c.parcelId);
+    if (c.provisional) {
+      // the decision's own hand-off follows; a PLC keyed by what the parcel does not have yet
+      // (its waybill before the read) is no trouble
+      if (code === 'EDGE_PLC_NO_KEY') return;
+      this.trouble(code, message);
+      this.o.record([
+        {
+          type: 'plc.handoff_failed',
+          parcelId: c.parcelId,
+          atMono: this.o.clock.monoMs(),
+          payload: { ...this.base(c), code, error: message, attempts: entry.attempts },
+        },
+      ]);
+      return;
+    }
     this.counters.failed++;
     this.trouble(code, message);
     const now = this.o.clock.monoMs();
-    const payload = { ...this.base(c), code, error: message, attempts: entry.attempts };
+    const had = this.acked.get(c.parcelId);
+    const payload = {
+      ...this.base(c),
+      code,
+      error: message,
+      attempts: entry.attempts,
+      acknowledgedDestination: had?.destination ?? null,
+    };
     this.o.log.error({ ...payload, parcelId: c.parcelId }, 'PLC hand-off failed');
+    if (had !== undefined && had.destination === c.destination) {
+      // the PLC holds this very destination from an earlier hand-off: nothing is at risk
+      this.o.record([{ type: 'plc.handoff_failed', parcelId: c.parcelId, atMono: now, payload }]);
+      return;
+    }
     this.o.record([
       { type: 'plc.handoff_failed', parcelId: c.parcelId, atMono: now, payload },
       {
@@ -269,7 +329,10 @@ export class SorterHandOff {
         payload: {
           ...payload,
           severity: c.outlet === 'pass' && c.action === 'divert' ? 'major' : 'critical',
-          note: 'the PLC has no acknowledged destination for this parcel: it follows the PLC default destination; intercept it if that is not inspection',
+          note:
+            had === undefined
+              ? 'the PLC has no acknowledged destination for this parcel: it follows the PLC default destination; intercept it if that is not inspection'
+              : `the PLC still has destination ${String(had.destination)} for this parcel (acknowledged earlier); intercept it if that is not where it was decided`,
         },
       },
     ]);

@@ -32,6 +32,11 @@ function ct(
   );
 }
 
+/** The hand-offs of decisions (not the provisional inspection ones before them). */
+function decided(h: Harness) {
+  return h.plc().filter((c) => !c.provisional);
+}
+
 /** Run the engine's timers up to `until`, waking when it asks (as the runner does). */
 function advance(h: Harness, until: number): void {
   for (let next = h.engine.nextWakeMono(); next !== null && next <= until;) {
@@ -189,7 +194,7 @@ describe('verdicts placed by identifier', () => {
     ct(h, 3000, 'clear', { plcTracking: '501' });
     ct(h, 4000, 'clear', { plcTracking: '502' });
     h.at(20_000);
-    const handOffs = h.plc();
+    const handOffs = decided(h);
     expect(handOffs.map((c) => [c.parcelId, c.lane, c.destination, c.keys])).toEqual([
       ['P1', 'pass', 3, { waybill: waybill(1), plcTracking: '501', inductionSeq: 1 }],
       ['P2', 'exception', 2, { waybill: null, plcTracking: '502', inductionSeq: 2 }],
@@ -203,11 +208,11 @@ describe('a suspect verdict for a parcel already decided pass', () => {
     h.induct(0);
     h.read(1000, waybill(1));
     ct(h, 2500, 'clear', { waybill: waybill(1) });
-    expect(h.plc()).toMatchObject([{ action: 'divert', lane: 'pass', destination: 3, seq: 1 }]);
+    expect(decided(h)).toMatchObject([{ action: 'divert', lane: 'pass', destination: 3, seq: 2 }]);
     ct(h, 5000, 'suspect', { waybill: waybill(1) }); // the officer's review
-    expect(h.plc()).toMatchObject([
-      { action: 'divert', lane: 'pass', seq: 1 },
-      { action: 'divert', lane: 'inspection', destination: 1, seq: 2, atDiverterMono: 6950 },
+    expect(decided(h)).toMatchObject([
+      { action: 'divert', lane: 'pass', seq: 2 },
+      { action: 'divert', lane: 'inspection', destination: 1, seq: 3, atDiverterMono: 6950 },
     ]);
     expect(h.lastDecision('P1')).toMatchObject({ lane: 'inspection', previousLane: 'pass' });
     expect(h.events('alarm.escaped')).toEqual([]);
@@ -226,7 +231,7 @@ describe('a suspect verdict for a parcel already decided pass', () => {
         payload: { parcelId: 'P1', waybill: waybill(1), lane: 'pass', severity: 'critical' },
       },
     ]);
-    expect(h.plc()).toHaveLength(1);
+    expect(decided(h)).toHaveLength(1);
   });
 
   it('after the parcel left the line the late verdict still raises alarm.escaped', () => {
@@ -260,12 +265,43 @@ describe('a sorter with one decision point', () => {
     h.read(4000, waybill(4)); // no verdict: inspection at the deadline
     ct(h, 5000, 'clear', {}, 4200);
     advance(h, 30_000);
-    expect(h.plc().map((c) => [c.parcelId, c.lane, c.destination, c.gateId])).toEqual([
+    expect(decided(h).map((c) => [c.parcelId, c.lane, c.destination, c.gateId])).toEqual([
       ['P1', 'pass', 3, 'sorter-dp1'],
       ['P2', 'inspection', 1, 'sorter-dp1'],
       ['P3', 'exception', 2, 'sorter-dp1'],
       ['P4', 'inspection', 1, 'sorter-dp1'],
     ]);
     expect(h.plc().every((c) => c.action === 'divert' && c.atDiverterMono !== null)).toBe(true);
+    // before its decision, each parcel the PLC can know is handed off to inspection
+    expect(
+      h
+        .plc()
+        .filter((c) => c.provisional)
+        .map((c) => [c.parcelId, c.lane, c.destination]),
+    ).toEqual([
+      ['P1', 'inspection', 1],
+      ['P2', 'inspection', 1],
+      ['P4', 'inspection', 1],
+    ]);
+  });
+});
+
+describe('reads delivered late', () => {
+  it('a read made inside the scanner window but delivered after it closed is taken while the parcel is undecided', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.at(1400); // window end (800 + 400 + 150 mm at 1 m/s): no read yet
+    expect(h.events('parcel.noread')).toMatchObject([{ payload: { reason: 'no-read-in-window' } }]);
+    // stamped 1000, arrives at 1400
+    h.in(
+      { type: 'barcode', deviceId: 'scanner-1', atMono: 1000, code: waybill(1), valid: true },
+      1400,
+    );
+    expect(h.events('parcel.identified')).toMatchObject([
+      { parcelId: 'P1', payload: { code: waybill(1), deliveredAfterWindow: true } },
+    ]);
+    ct(h, 3000, 'clear', { waybill: waybill(1) });
+    advance(h, 20_000);
+    expect(h.lastDecision('P1')).toMatchObject({ lane: 'pass' });
   });
 });

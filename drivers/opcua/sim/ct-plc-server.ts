@@ -378,7 +378,7 @@ function autoKind(): ParcelKind {
 }
 
 /**
- * run {kinds, gapMs}, plcAck {running}, sorterStats, induct {waybill}, sort {trackingId}: the
+ * run {kinds, gapMs, beltMmS?}, plcAck {running}, sorterStats, induct {waybill}, sort {trackingId}: the
  * sorter line (line-flow.ts, sorter-sim.ts).
  */
 function sorterCommand(cmd: Record<string, unknown>, flow: LineFlow, sorter: SorterSim): boolean {
@@ -387,6 +387,7 @@ function sorterCommand(cmd: Record<string, unknown>, flow: LineFlow, sorter: Sor
       const kinds = (Array.isArray(cmd.kinds) ? cmd.kinds : []).map(String);
       const bad = kinds.filter((k) => !(PARCEL_KINDS as readonly string[]).includes(k));
       if (bad.length > 0) throw new Error(`unknown parcel kinds: ${bad.join(', ')}`);
+      if (cmd.beltMmS !== undefined) flow.setSpeed(Number(cmd.beltMmS));
       flow.run(kinds as ParcelKind[], Number(cmd.gapMs ?? 2000));
       out({ event: 'ok', cmd: 'run', parcels: kinds.length });
       return true;

@@ -86,17 +86,25 @@ export class LineFlow {
     const serial = String(10_000_000 + ((this.serialBase + n) % 90_000_000)).slice(-8);
     const waybill = makeS10('RR', serial, 'CN');
     const { nodes } = this;
-    nodes.setValue(nodes.photoEye, DataType.Boolean, true);
-    const trackingId = this.sorter.induct(waybill, kind);
+    // devices stamp what they saw with when they saw it: a timer of this process firing late
+    // (a busy machine) must not move the parcel on the gateway's belt
+    const t0 = Date.now();
+    const stamp = (ms: number) => new Date(t0 + ms);
+    nodes.setValue(nodes.photoEye, DataType.Boolean, true, stamp(0));
+    const trackingId = this.sorter.induct(waybill, kind, stamp(0));
     this.o.out({ event: 'inducted', n, waybill, trackingId, kind });
-    this.at(g.parcelMm / v, () => nodes.setValue(nodes.photoEye, DataType.Boolean, false));
+    const trailing = g.parcelMm / v;
+    this.at(trailing, () =>
+      nodes.setValue(nodes.photoEye, DataType.Boolean, false, stamp(trailing)),
+    );
     const read =
       kind === 'unread'
         ? null
         : kind === 'invalid'
           ? waybill.replace(/(\d)(?=[A-Z]{2}$)/, (d) => String((Number(d) + 1) % 10))
           : waybill;
-    this.at((g.scannerMm + g.parcelMm / 2) / v, () => nodes.raiseScan(read));
+    const readAt = (g.scannerMm + g.parcelMm / 2) / v;
+    this.at(readAt, () => nodes.raiseScan(read, stamp(readAt)));
     const exitMs = (g.ctMm + g.parcelMm) / v;
     const decisionMs = g.decisionMm / v;
     const verdict = VERDICT[kind];
@@ -126,13 +134,19 @@ export class LineFlow {
             imageId,
             confidence: 0.95,
             operator: '',
-            scannedAt: new Date(Date.now() - delay),
+            scannedAt: stamp(scannedAt),
           }),
         );
       }
     }
     this.at(decisionMs, () => this.sorter.sort(trackingId));
     return { waybill, trackingId };
+  }
+
+  /** The belt runs at another speed from now on (parcels already on it keep their timing). */
+  setSpeed(beltMmS: number): void {
+    this.o.geometry.beltMmS = beltMmS;
+    this.nodes.setValue(this.nodes.beltSpeed, DataType.Double, beltMmS / 1000);
   }
 
   /** A scripted run: the parcels in order, `gapMs` apart; {"event":"runDone"} after the last sort. */

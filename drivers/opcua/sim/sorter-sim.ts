@@ -238,7 +238,7 @@ export class SorterSim {
   }
 
   /** A parcel reaches the induction photo-eye: the PLC gives it its tracking id. */
-  induct(waybill: string, kind: string): number {
+  induct(waybill: string, kind: string, at = new Date()): number {
     const trackingId = this.nextTrackingId++;
     if (this.nextTrackingId > 2_000_000_000) this.nextTrackingId = 1000;
     const item: Item = {
@@ -254,7 +254,7 @@ export class SorterSim {
     this.trackingIdVar.setValueFromSource(
       new Variant({ dataType: DataType.Int32, value: trackingId }),
       StatusCodes.Good,
-      new Date(),
+      at,
     );
     return trackingId;
   }
