@@ -10,7 +10,7 @@ import { systemClock } from '../../edge/clock.js';
 import type { EdgeEvent } from '../../edge/events/model.js';
 import { Gateway } from '../../edge/gateway.js';
 import { silentLogger } from '../../edge/log.js';
-import { startSim, type OpcuaSim, type SimMessage } from '../opcua/sim-process.js';
+import { OpcuaSim, type SimMessage } from '../opcua/sim-process.js';
 import { freePort } from './mosquitto.js';
 import { waitFor } from './wait.js';
 
@@ -42,7 +42,8 @@ export class SorterLineRig {
   static async start(
     o: { reviewDelayMs?: number; defaultDestination?: number } = {},
   ): Promise<SorterLineRig> {
-    const sim = await startSim([
+    // a loaded machine (other test runs) can take a while to start node-opcua
+    const sim = new OpcuaSim(await freePort(), [
       '--review-delay-ms',
       String(o.reviewDelayMs ?? 1500),
       '--default-destination',
@@ -50,6 +51,7 @@ export class SorterLineRig {
       '--decision-mm',
       '8000',
     ]);
+    await sim.start(180_000);
     const dataDir = mkdtempSync(join(tmpdir(), 'sorter-line-'));
     try {
       const gateway = new Gateway({
@@ -91,7 +93,7 @@ export class SorterLineRig {
       .filter((m: SimMessage) => m.event === 'sorted') as unknown as SortedParcel[];
     const events = this.events.slice(fromEvent);
     const ackMs = events
-      .filter((e) => e.type === 'plc.handoff')
+      .filter((e) => e.type === 'plc.handoff' && e.payload.via !== 'unchanged')
       .map((e) => Number(e.payload.totalMs));
     return { sorted, events, ackMs };
   }
