@@ -1,5 +1,6 @@
 import { gatesConfigIssues } from './gate-checks.js';
 import { lineConfigIssues } from './line-checks.js';
+import { plcLaneIssues } from './sorter-checks.js';
 import type { GatewayConfig } from './schema.js';
 import type { ConfigIssue } from './secrets.js';
 
@@ -21,6 +22,8 @@ export function semanticIssuesOf(c: GatewayConfig): ConfigIssue[] {
         : [],
     () => gatesConfigIssues(c.gates),
     () => lineConfigIssues(c.line, new Set(c.gates.outputs.map((o) => o.id))),
+    // sorter PLC lanes against the OPC UA servers that take their decisions
+    () => plcLaneIssues(c.line, c.drivers),
   ];
   return parts.flatMap((part) => {
     try {

@@ -18,6 +18,7 @@ export function engineConfigFrom(line: LineConfig): EngineConfig {
     scanner: line.scanner,
     ct: line.ct,
     ...(line.scale ? { scale: line.scale } : {}),
+    ...(line.plcTracking ? { plcTracking: line.plcTracking } : {}),
     decision: line.decision,
     lanes: {
       inspection: lane(line.lanes.inspection),

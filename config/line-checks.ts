@@ -1,4 +1,5 @@
 import type { LineConfig } from './schema.js';
+import { handOffIssues, sharedDecisionPoint, type PlcLane } from './sorter-checks.js';
 import { rulesConfigIssues } from '../edge/engine/rules.js';
 import type { RulesConfig } from '../edge/engine/types.js';
 
@@ -23,48 +24,60 @@ export function lineConfigIssues(line: LineConfig, gpioOutputs: ReadonlySet<stri
       name: `outlet ${o.id}`,
     })),
   ];
-  const gatesSeen = new Map<string, string>();
+  const gatesSeen = new Map<string, { name: string; lane: PlcLane }>();
+  const inspectionByPlc = line.lanes.inspection.gateMode === 'plc';
   for (const { path, lane, name } of diverted) {
     const gate = lane.gate;
-    if (!gate) {
+    if (!gate && lane.gateMode === 'plc') {
+      // a PLC lane needs no gate id of its own (the sorter's decision point)
+    } else if (!gate) {
       issues.push({
         path: `${path}/gate`,
         message: `the ${name} lane needs a gate: only the inspection lane may be straight through`,
       });
       continue;
     }
-    const other = gatesSeen.get(gate);
-    if (other)
+    const other = gate ? gatesSeen.get(gate) : undefined;
+    // one sorter decision point may serve many destinations (sorter-checks.ts)
+    if (gate && other && !sharedDecisionPoint(other.lane, lane))
       issues.push({
         path: `${path}/gate`,
-        message: `fail-safe: gate '${gate}' diverts both ${other} and ${name}`,
+        message: `fail-safe: gate '${gate}' diverts both ${other.name} and ${name}`,
       });
-    gatesSeen.set(gate, name);
-    if ((lane.gateMode ?? 'gpio') === 'gpio') {
+    if (gate) gatesSeen.set(gate, { name, lane });
+    if (gate && (lane.gateMode ?? 'gpio') === 'gpio') {
       if (!gpioOutputs.has(gate))
         issues.push({
           path: `${path}/gate`,
           message: `no gate output '${gate}' in /gates/outputs`,
         });
-    } else if (!lane.plc) {
+    } else if (lane.gateMode === 'plc' && !lane.plc) {
       issues.push({
         path: `${path}/plc`,
-        message: `gateMode plc needs plc: { plcId, destination } (the PLC must send undecided parcels straight on)`,
+        message: `gateMode plc needs plc: { plcId, destination } (the PLC's destination code of this lane)`,
       });
     }
-    if (lane.positionMm >= line.lanes.inspection.positionMm)
+    // a sorter's inspection destination may share the decision point of its other lanes
+    const atInspection = inspectionByPlc && lane.gateMode === 'plc';
+    if (
+      atInspection
+        ? lane.positionMm > line.lanes.inspection.positionMm
+        : lane.positionMm >= line.lanes.inspection.positionMm
+    )
       issues.push({
         path: '/line/lanes/inspection/positionMm',
         message: `the straight-through inspection lane must be at the end of the line, after every diverter (${name} at ${lane.positionMm} mm)`,
       });
   }
-  if (line.lanes.inspection.gate !== undefined) {
+  if (line.lanes.inspection.gate !== undefined && !inspectionByPlc) {
     issues.push({
       path: '/line/lanes/inspection/gate',
       message:
         'fail-safe: the inspection lane must be the straight-through lane (no gate), so a gate that does not fire never sends a parcel to pass',
     });
   }
+  // a PLC decides every parcel it sees, inspection included (sorter-checks.ts)
+  issues.push(...handOffIssues(line));
   const outletIds = new Set<string>();
   line.outlets.forEach((o, i) => {
     if (['pass', 'exception', 'inspection'].includes(o.id) || outletIds.has(o.id))

@@ -14,8 +14,11 @@ const GateMode = Type.Union([Type.Literal('gpio'), Type.Literal('plc')], {
 });
 const PlcHandOff = Type.Object(
   {
-    plcId: Id('the PLC driver that receives the decision'),
-    destination: Type.Integer({ minimum: 0, description: 'vendor destination number' }),
+    plcId: Id('the OPC UA server (sorter PLC) that receives the decision'),
+    destination: Type.Union([Type.Integer(), Type.String({ minLength: 1, maxLength: 64 })], {
+      description:
+        "the PLC's destination code of this lane (a number, or a string for a PLC that takes strings); sent in the PLC's data type",
+    }),
   },
   { additionalProperties: false },
 );
@@ -80,6 +83,23 @@ export const LineSchema = Type.Object(
       { additionalProperties: false },
     ),
     scale: Type.Optional(DeviceWindow('checkweigher')),
+    plcTracking: Type.Optional(
+      Type.Object(
+        {
+          positionMm: Type.Number({
+            default: 0,
+            description: 'where the sorter PLC gives a parcel its tracking id (0: induction)',
+          }),
+          toleranceMm: Mm('match tolerance'),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    handOffEveryParcel: Type.Boolean({
+      default: true,
+      description:
+        'with PLC lanes: every parcel is handed to the PLC, inspection included (lanes.inspection needs plc), so safety never rests on the PLC default destination',
+    }),
     decision: Type.Object(
       {
         actuationLeadMs: Ms('gate fires this long before the parcel reaches it'),

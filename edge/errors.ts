@@ -91,6 +91,12 @@ export const ERROR_CODES = {
   EDGE_OPCUA_UNKNOWN_NAME: 'An OPC UA server, output or certificate name is not known.',
   EDGE_OPCUA_QUEUE_OVERFLOW:
     "An OPC UA server's monitored-item queue overflowed: values were lost.",
+  EDGE_PLC_NO_KEY:
+    'A parcel has no value for the key the sorter PLC knows parcels by (no valid waybill, no PLC tracking id): the hand-off cannot be sent (alarm).',
+  EDGE_PLC_DESTINATION:
+    "A lane's destination code does not fit the PLC's data type (Int16 / Int32 / UInt32 / String range).",
+  EDGE_PLC_ACK:
+    'The sorter PLC did not acknowledge a hand-off (method status or output, read-back or handshake variable) in time, or refused it.',
   EDGE_OPCUA_IDENTITY: 'The OPC UA user identity (certificate or key file) could not be read.',
   EDGE_INSPECTOR_STORE:
     'The inspector SQLite file (queue, decisions) could not be opened or written.',

@@ -77,9 +77,23 @@ export interface ServerHealth {
   signals: SignalHealth[];
 }
 
+/** A decision for a sorter PLC (drivers/opcua/sorter-output.ts picks the key the PLC knows). */
 export interface DecisionHandOff {
-  trackingId: string;
+  parcelId: string;
+  keys: { waybill: string | null; plcTracking: string | null; inductionSeq: number };
+  /** the lane or outlet id */
   lane: string;
+  /** the destination code of that lane, converted to the PLC's data type on the way */
+  destination: number | string;
+  /** this parcel's hand-off number (a higher one replaces a lower one) */
+  seq: number;
+}
+
+/** The PLC took the decision: with which key, acknowledged how, how long it took. */
+export interface HandOffAck {
+  key: string;
+  via: 'methodStatus' | 'methodOutput' | 'readBack' | 'handshake';
+  ackMs: number;
 }
 
 /** The driver's control surface (routes find drivers with `isOpcuaControl`). */
@@ -95,7 +109,7 @@ export interface OpcuaControl {
   readNode(serverId: string, nodeId: string): Promise<NodeAttributes>;
   write(serverId: string, output: string, value: unknown): Promise<void>;
   call(serverId: string, output: string, args: unknown[]): Promise<unknown[]>;
-  handOffDecision(serverId: string, output: string, decision: DecisionHandOff): Promise<void>;
+  handOffDecision(serverId: string, output: string, decision: DecisionHandOff): Promise<HandOffAck>;
   toggleLifeBit(serverId: string, output: string): Promise<boolean>;
 }
 

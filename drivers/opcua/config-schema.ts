@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { OptionalIdentifiersSchema } from '../../edge/identifiers/schema.js';
 
 /**
  * Configuration of the `opcua` driver kind. Static and light: config/loader validates it without
@@ -50,6 +51,7 @@ export const SIGNAL_KINDS = [
   'beltSpeed',
   'lifeBit',
   'value',
+  'trackingId',
 ] as const;
 
 export const OpcuaSignalSchema = Type.Object(
@@ -111,6 +113,12 @@ export const OpcuaSignalSchema = Type.Object(
           operator: Type.Optional(Type.String()),
           scannedAt: Type.Optional(Type.String()),
           scanResult: Type.Optional(Type.String()),
+          plcTrackingId: Type.Optional(
+            Type.String({ description: 'ctVerdict: the PLC tracking id the CT was given' }),
+          ),
+          trackingId: Type.Optional(
+            Type.String({ description: 'trackingId signal from events: the id field' }),
+          ),
         },
         {
           additionalProperties: false,
@@ -127,10 +135,53 @@ export const OpcuaSignalSchema = Type.Object(
         { additionalProperties: false, description: 'anything else maps to unknown' },
       ),
     ),
+    // barcode: the identifier check of a serial scanner (default: S10 check digit, nothing else)
+    identifiers: Type.Optional(OptionalIdentifiersSchema),
+    idKind: Type.Optional(
+      Type.Union([Type.Literal('plcTracking'), Type.Literal('ctItem')], {
+        description:
+          'trackingId: the PLC tracking id given at induction (default) or the CT item id at the tunnel entry',
+      }),
+    ),
     invert: Type.Boolean({ default: false, description: 'photoEye: true means beam clear' }),
     scale: Type.Number({ default: 1, description: 'beltSpeed: multiply to get mm/s' }),
     lifeBitTimeoutMs: Type.Integer({ minimum: 100, default: 3000 }),
     role: Type.Optional(Type.Enum(DEVICE_ROLES)),
+  },
+  { additionalProperties: false },
+);
+
+/** What a decision hand-off argument or register carries (see drivers/opcua/sorter-output.ts). */
+const HAND_OFF_VALUES = ['key', 'destination', 'lane', 'parcelId', 'sequence'] as const;
+const HandOffValue = Type.Enum(HAND_OFF_VALUES);
+const DESTINATION_TYPES = ['Int16', 'Int32', 'UInt16', 'UInt32', 'String'] as const;
+
+export const HandOffAckSchema = Type.Object(
+  {
+    mode: Type.Union(
+      [
+        Type.Literal('methodStatus'),
+        Type.Literal('methodOutput'),
+        Type.Literal('readBack'),
+        Type.Literal('handshake'),
+      ],
+      {
+        description:
+          'methodStatus: a Good call status; methodOutput: an output argument in okValues; readBack: the written registers read back equal; handshake: the PLC sets nodeId to the expected value',
+      },
+    ),
+    outputIndex: Type.Integer({ minimum: 0, default: 0 }),
+    okValues: Type.Array(Type.Union([Type.Boolean(), Type.Number(), Type.String()]), {
+      default: [true, 0, 'OK'],
+    }),
+    nodeId: Type.Optional(Type.String({ description: 'handshake: the variable the PLC sets' })),
+    expect: Type.Union([Type.Literal('strobe'), Type.Literal('key'), Type.Literal('sequence')], {
+      default: 'strobe',
+      description:
+        'handshake: the PLC copies the strobe value (or the key, or the sequence) into nodeId',
+    }),
+    timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+    pollMs: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   },
   { additionalProperties: false },
 );
@@ -145,9 +196,58 @@ export const OpcuaOutputSchema = Type.Object(
     ),
     objectId: Type.Optional(Type.String({ description: 'method: the object owning the method' })),
     methodId: Type.Optional(Type.String({ description: 'method / decision: the method nodeId' })),
-    trackingIdNodeId: Type.Optional(Type.String({ description: 'decision by writes' })),
-    laneNodeId: Type.Optional(Type.String({ description: 'decision by writes' })),
-    strobeNodeId: Type.Optional(Type.String({ description: 'decision by writes: toggled last' })),
+    // not `key`: a field named key is a secret to the loader and the API (redacted)
+    keyBy: Type.Optional(
+      Type.Union(
+        [Type.Literal('waybill'), Type.Literal('plcTrackingId'), Type.Literal('inductionCount')],
+        {
+          description:
+            "decision: what the PLC knows a parcel by: the waybill (default), its own tracking id (a trackingId signal at induction), or the gateway's induction count",
+        },
+      ),
+    ),
+    arguments: Type.Optional(
+      Type.Array(
+        Type.Union([
+          HandOffValue,
+          Type.Object(
+            { name: Type.String({ minLength: 1 }), value: HandOffValue },
+            { additionalProperties: false },
+          ),
+        ]),
+        {
+          description:
+            "decision by method: the input arguments in order (['key', 'destination'], the default), or by the method's argument names ([{ name: Destination, value: destination }, ...])",
+        },
+      ),
+    ),
+    destinationType: Type.Optional(
+      Type.Enum(DESTINATION_TYPES, {
+        description:
+          "decision: the PLC's data type of destination codes: the registers' type (writes, default Int32); a method's argument keeps its declared type and the code is checked against this range",
+      }),
+    ),
+    keyType: Type.Optional(
+      Type.Enum(['String', 'Int32', 'UInt32'] as const, {
+        description: 'decision by writes: the data type of the key register (default String)',
+      }),
+    ),
+    keyNodeId: Type.Optional(Type.String({ description: 'decision by writes: the key register' })),
+    trackingIdNodeId: Type.Optional(Type.String({ description: 'old name of keyNodeId' })),
+    destinationNodeId: Type.Optional(
+      Type.String({ description: 'decision by writes: the destination register' }),
+    ),
+    laneNodeId: Type.Optional(Type.String({ description: 'old name of destinationNodeId' })),
+    sequenceNodeId: Type.Optional(
+      Type.String({ description: 'decision by writes: a UInt32 request number, written first' }),
+    ),
+    strobeNodeId: Type.Optional(Type.String({ description: 'decision by writes: written last' })),
+    strobeType: Type.Optional(
+      Type.Union([Type.Literal('Boolean'), Type.Literal('UInt32')], {
+        description: 'Boolean: toggled (default); UInt32: incremented',
+      }),
+    ),
+    ack: Type.Optional(HandOffAckSchema),
   },
   { additionalProperties: false },
 );
@@ -256,4 +356,6 @@ export type OpcuaDriverConfig = Static<typeof OpcuaDriverSchema>;
 export type OpcuaServerConfig = Static<typeof OpcuaServerSchema>;
 export type OpcuaSignalConfig = Static<typeof OpcuaSignalSchema>;
 export type OpcuaOutputConfig = Static<typeof OpcuaOutputSchema>;
+export type HandOffAckConfig = Static<typeof HandOffAckSchema>;
+export type HandOffValue = (typeof HAND_OFF_VALUES)[number];
 export type SignalKind = (typeof SIGNAL_KINDS)[number];

@@ -5,6 +5,7 @@ import type {
   BrowseChild,
   CertificateEntry,
   DecisionHandOff,
+  HandOffAck,
   NodeAttributes,
   OpcuaControl,
   ServerHealth,
@@ -172,15 +173,16 @@ export class OpcuaDriver extends BaseDriver implements OpcuaControl {
     serverId: string,
     output: string,
     decision: DecisionHandOff,
-  ): Promise<void> {
+  ): Promise<HandOffAck> {
     const link = this.link(serverId);
-    await this.writer(serverId).handOffDecision(
+    const ack = await this.writer(serverId).handOffDecision(
       link.requireSession(),
       link.namespaces,
       output,
       decision,
     );
     this.count('decisions.handedOff');
+    return ack;
   }
 
   toggleLifeBit(serverId: string, output: string): Promise<boolean> {

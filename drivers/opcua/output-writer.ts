@@ -6,14 +6,15 @@ import {
   type NodeId,
 } from 'node-opcua-client';
 import { EdgeError } from '../../edge/errors.js';
-import type { DecisionHandOff } from './api.js';
+import type { DecisionHandOff, HandOffAck } from './api.js';
 import type { OpcuaOutputConfig } from './config-schema.js';
 import { parseNodeId, resolveAddress } from './node-address.js';
+import { SorterOutput } from './sorter-output.js';
 
 /**
- * Writes and method calls by named output: a decision handed to a sorter PLC keyed by tracking
- * id (a method call, or writes of tracking id and lane followed by a strobe toggle), the
- * gateway's own life bit, any configured variable or method.
+ * Writes and method calls by named output: a decision handed to a sorter PLC (sorter-output.ts:
+ * the PLC's key, destination code and call shape, acknowledged), the gateway's own life bit, any
+ * configured variable or method.
  */
 
 const DATA_TYPES: Record<NonNullable<OpcuaOutputConfig['dataType']>, DataType> = {
@@ -44,6 +45,8 @@ function coerce(value: unknown, dataType: DataType): unknown {
 
 export class OutputWriter {
   private readonly resolved = new Map<string, NodeId>();
+  /** decision outputs: sorter PLC hand-offs (sorter-output.ts) */
+  private readonly sorters = new Map<string, SorterOutput>();
 
   constructor(
     private readonly outputs: readonly OpcuaOutputConfig[],
@@ -53,6 +56,7 @@ export class OutputWriter {
   /** Forget resolved nodeIds (a new session may have other namespace indexes). */
   reset(): void {
     this.resolved.clear();
+    for (const s of this.sorters.values()) s.reset();
   }
 
   private output(name: string, kinds: OpcuaOutputConfig['kind'][]): OpcuaOutputConfig {
@@ -140,32 +144,13 @@ export class OutputWriter {
     namespaces: readonly string[],
     name: string,
     d: DecisionHandOff,
-  ): Promise<void> {
+  ): Promise<HandOffAck> {
     const o = this.output(name, ['decision']);
-    if (o.methodId) {
-      const out = await this.call(session, namespaces, name, [d.trackingId, d.lane]);
-      if (out[0] === false) {
-        throw new EdgeError('EDGE_OPCUA_WRITE', `PLC refused decision for ${d.trackingId}`);
-      }
-      return;
+    let sorter = this.sorters.get(name);
+    if (!sorter) {
+      sorter = new SorterOutput(o, this.serverId);
+      this.sorters.set(name, sorter);
     }
-    if (!o.trackingIdNodeId || !o.laneNodeId) {
-      throw new EdgeError(
-        'EDGE_OPCUA_UNKNOWN_NAME',
-        `decision ${name} needs a methodId or trackingIdNodeId + laneNodeId`,
-      );
-    }
-    await this.writeNode(
-      session,
-      parseNodeId(o.trackingIdNodeId, namespaces),
-      DataType.String,
-      d.trackingId,
-    );
-    await this.writeNode(session, parseNodeId(o.laneNodeId, namespaces), DataType.String, d.lane);
-    if (o.strobeNodeId) {
-      const strobe = parseNodeId(o.strobeNodeId, namespaces);
-      const dv = await session.read({ nodeId: strobe, attributeId: AttributeIds.Value });
-      await this.writeNode(session, strobe, DataType.Boolean, !dv.value.value);
-    }
+    return await sorter.handOff(session, namespaces, d);
   }
 }

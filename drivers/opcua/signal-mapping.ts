@@ -1,5 +1,5 @@
 import type { Clock } from '../../edge/clock.js';
-import type { CtVerdict, EngineInput } from '../../edge/engine/types.js';
+import type { CtVerdict, EngineInput, ParcelIds } from '../../edge/engine/types.js';
 import type { OpcuaSignalConfig } from './config-schema.js';
 
 /**
@@ -21,7 +21,9 @@ export type FieldKey =
   | 'confidence'
   | 'operator'
   | 'scannedAt'
-  | 'scanResult';
+  | 'scanResult'
+  | 'plcTrackingId'
+  | 'trackingId';
 
 export interface EventSelect {
   /** field keys in select-clause order, after the fixed EventId, EventType, Time */
@@ -72,6 +74,17 @@ export function needsServerDataTypes(s: OpcuaSignalConfig): boolean {
 }
 
 export function eventSelect(s: OpcuaSignalConfig): EventSelect {
+  if (s.kind === 'trackingId') {
+    // a PLC's item-inducted event (vendor type): its id field, TrackingId unless configured
+    const fields: Partial<Record<FieldKey, string>> = { trackingId: 'TrackingId', ...s.fields };
+    const keys = (Object.keys(fields) as FieldKey[]).filter((k) => fields[k]);
+    return {
+      keys,
+      names: keys.map((k) => fields[k] as string),
+      namespaceUri: s.fieldNamespace ?? null,
+      eventType: s.eventType ?? null,
+    };
+  }
   const presetName = s.preset ?? (s.kind === 'barcode' ? 'autoIdOpticalScan' : 'ctScanComplete');
   const preset = PRESETS[presetName];
   const fields: Partial<Record<FieldKey, string>> = { ...preset.fields, ...(s.fields ?? {}) };
@@ -172,11 +185,16 @@ export function decodeScanResult(v: unknown): { code: string | null; symbology?:
   return codeType ? { code, symbology: codeType } : { code };
 }
 
+/** The identifier check of a barcode signal (edge/identifiers): valid, or why not. */
+export type IdCheck = (code: string) => { valid: boolean; reason?: string };
+
 export interface EventMapContext {
   clock: Clock;
   deviceId: string;
   /** Time field of the event (wall ms) */
   eventTimeMs: number | null;
+  /** barcode: the same identifier check as a serial scanner's (S10 check digit, carriers) */
+  checkId?: IdCheck;
 }
 
 export interface MappedVerdictDetails {
@@ -194,35 +212,53 @@ export function mapEvent(
 ): { input: EngineInput; details?: MappedVerdictDetails } | null {
   if (s.kind === 'ctVerdict') {
     const waybill = asId(fields.waybill);
-    const scanId = asId(fields.scanId) ?? waybill;
+    const ctItem = asId(fields.scanId);
+    const plcTracking = asId(fields.plcTrackingId);
+    const imageId = asId(fields.imageId);
+    // the CT's id of the scan for the record; a verdict naming nothing is not mapped
+    const scanId = ctItem ?? waybill ?? plcTracking;
     if (scanId === null) return null;
     const scanTime = asWallMs(fields.scannedAt);
-    const scannedWall = scanTime ?? ctx.eventTimeMs;
+    // without a scan-time field the verdict is placed by its identifiers only (the engine),
+    // unless the scanner judges in the tunnel and its event Time is the scan time
+    const scannedWall = scanTime ?? (s.eventTimeIsScanTime ? ctx.eventTimeMs : null);
     const confidence = fields.confidence === undefined ? null : Number(fields.confidence);
     const details: MappedVerdictDetails = {
       waybill,
       confidence: confidence !== null && Number.isFinite(confidence) ? confidence : null,
       operator: asString(fields.operator),
     };
-    let verdict = mapVerdict(fields.verdict, s.verdictValues, s.preset);
-    // Without a scan time the event's Time (when the verdict was given) places the verdict on
-    // whatever parcel is in the tunnel then; for a late verdict that is another parcel. A
-    // suspect/unknown placed there only costs an inspection; a clear must not be trusted.
-    if (scanTime === null && !s.eventTimeIsScanTime && verdict === 'clear') {
-      verdict = 'unknown';
-      details.note = 'clear without a scan time: cannot be placed on a parcel, taken as unknown';
-    }
+    const ids: ParcelIds = {
+      ...(waybill !== null ? { waybill } : {}),
+      ...(ctItem !== null ? { ctItem } : {}),
+      ...(plcTracking !== null ? { plcTracking } : {}),
+      ...(imageId !== null ? { image: imageId } : {}),
+    };
     return {
       input: {
         type: 'ctVerdict',
         deviceId: ctx.deviceId,
-        scannedAtMono: wallToMono(ctx.clock, scannedWall),
-        verdict,
+        scannedAtMono: scannedWall === null ? null : wallToMono(ctx.clock, scannedWall),
+        verdict: mapVerdict(fields.verdict, s.verdictValues, s.preset),
         scanId,
-        imageId: asId(fields.imageId),
+        imageId,
+        ids,
         details,
       },
       details,
+    };
+  }
+  if (s.kind === 'trackingId') {
+    const value = trackingIdValue(fields.trackingId);
+    if (value === null) return null;
+    return {
+      input: {
+        type: 'parcelId',
+        deviceId: ctx.deviceId,
+        atMono: wallToMono(ctx.clock, ctx.eventTimeMs),
+        kind: s.idKind ?? 'plcTracking',
+        value,
+      },
     };
   }
   if (s.kind === 'barcode') {
@@ -240,7 +276,7 @@ export function mapEvent(
         deviceId: ctx.deviceId,
         atMono: wallToMono(ctx.clock, atWall),
         code: decoded.code,
-        valid: decoded.code !== null,
+        valid: isValidCode(decoded.code, ctx.checkId),
         ...(decoded.symbology ? { symbology: decoded.symbology } : {}),
       },
     };
@@ -252,6 +288,22 @@ export interface DataChangeContext {
   clock: Clock;
   deviceId: string;
   sourceTimeMs: number | null;
+  checkId?: IdCheck;
+}
+
+/** A read is valid when there is a code and it passes the identifier check (if any). */
+function isValidCode(code: string | null, check: IdCheck | undefined): boolean {
+  if (code === null) return false;
+  return check ? check(code).valid : true;
+}
+
+/** A PLC tracking id: a string or an integer; 0 / empty means "none" on most PLCs. */
+export function trackingIdValue(v: unknown): string | null {
+  const id = asId(v);
+  if (id === null) return null;
+  const trimmed = id.trim();
+  if (trimmed.length === 0 || /^0+$/.test(trimmed)) return null;
+  return trimmed;
 }
 
 /** Map one data change. Life bits are handled by the caller (LifeBitWatch). */
@@ -284,7 +336,18 @@ export function mapDataChange(
         deviceId: ctx.deviceId,
         atMono,
         code: decoded.code,
-        valid: decoded.code !== null,
+        valid: isValidCode(decoded.code, ctx.checkId),
+      };
+    }
+    case 'trackingId': {
+      const id = trackingIdValue(value);
+      if (id === null) return null;
+      return {
+        type: 'parcelId',
+        deviceId: ctx.deviceId,
+        atMono,
+        kind: s.idKind ?? 'plcTracking',
+        value: id,
       };
     }
     default:

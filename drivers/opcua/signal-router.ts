@@ -4,7 +4,8 @@ import type { EngineInput } from '../../edge/engine/types.js';
 import type { SignalHealth } from './api.js';
 import type { OpcuaServerConfig, OpcuaSignalConfig } from './config-schema.js';
 import type { DeviceStatusTracker } from './device-status.js';
-import { mapDataChange, mapEvent, type FieldKey } from './signal-mapping.js';
+import { IdentifierValidator } from '../../edge/identifiers/carriers.js';
+import { mapDataChange, mapEvent, type FieldKey, type IdCheck } from './signal-mapping.js';
 
 /**
  * Notifications of one server's monitored items -> engine inputs, plus per-signal health
@@ -28,6 +29,13 @@ export class SignalRouter {
   readonly signals = new Map<string, SignalHealth>();
   overflows = 0;
   private readonly photoEyeLast = new Map<string, boolean>();
+  /**
+   * tracking ids: the first value of a subscription (again after a reconnect) is the PLC's
+   * current id, not an induction; a repeated value is the same parcel
+   */
+  private readonly trackingIdLast = new Map<string, string>();
+  /** barcode signals: the identifier check every waybill source shares (edge/identifiers) */
+  private readonly idChecks = new Map<string, IdCheck>();
   private readonly alarmed = new Map<string, { atMono: number; counted: number }>();
 
   constructor(
@@ -35,6 +43,15 @@ export class SignalRouter {
     private readonly deps: RouterDeps,
   ) {
     for (const s of config.signals) {
+      if (s.kind === 'barcode') {
+        const validator = new IdentifierValidator({
+          s10: true,
+          carriers: [],
+          acceptUnmatched: false,
+          ...s.identifiers,
+        });
+        this.idChecks.set(s.name, (code) => validator.check(code));
+      }
       this.signals.set(s.name, {
         name: s.name,
         kind: s.kind,
@@ -123,10 +140,12 @@ export class SignalRouter {
     timeMs: number | null,
   ): void {
     this.touch(signal);
+    const checkId = this.idChecks.get(signal.name);
     const mapped = mapEvent(signal, fields, {
       clock: this.deps.clock,
       deviceId: signal.deviceId ?? this.deps.deviceId,
       eventTimeMs: timeMs,
+      ...(checkId ? { checkId } : {}),
     });
     if (mapped) {
       this.deps.emit(mapped.input);
@@ -157,10 +176,18 @@ export class SignalRouter {
       // the first value of a subscription is the current state, not an edge
       if (last === undefined || last === blocked) return;
     }
+    if (signal.kind === 'trackingId') {
+      const last = this.trackingIdLast.get(signal.name);
+      const now = String(value);
+      this.trackingIdLast.set(signal.name, now);
+      if (last === undefined || last === now) return;
+    }
+    const checkId = this.idChecks.get(signal.name);
     const input = mapDataChange(signal, value, {
       clock: this.deps.clock,
       deviceId: signal.deviceId ?? this.deps.deviceId,
       sourceTimeMs,
+      ...(checkId ? { checkId } : {}),
     });
     if (input) this.deps.emit(input);
   }

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { IdentifiersSchema } from '../../edge/identifiers/schema.js';
 
 /**
  * Configuration of the serial driver kinds (validated by config/loader with Ajv, defaults
@@ -105,20 +106,8 @@ const common = <K extends string>(kind: K) => ({
   monitorFrames: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
 });
 
-export const IdentifiersSchema = Type.Object(
-  {
-    s10: Type.Boolean({ default: true }),
-    carriers: Type.Array(
-      Type.Object(
-        { name: Type.String({ minLength: 1 }), pattern: Type.String({ minLength: 1 }) },
-        { additionalProperties: false },
-      ),
-      { default: [] },
-    ),
-    acceptUnmatched: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false, default: {} },
-);
+/** shared with the OPC UA barcode signals: one identifier check for every source */
+export { IdentifiersSchema };
 
 export const SerialBarcodeSchema = Type.Object(
   {

@@ -186,7 +186,11 @@ export class SimulatedLineDriver extends BaseDriver {
 
   private shift(input: EngineInput): EngineInput {
     const t0 = this.t0;
-    if (input.type === 'ctVerdict') return { ...input, scannedAtMono: input.scannedAtMono + t0 };
+    if (input.type === 'ctVerdict')
+      return {
+        ...input,
+        scannedAtMono: input.scannedAtMono === null ? null : input.scannedAtMono + t0,
+      };
     return { ...input, atMono: input.atMono + t0 };
   }
 

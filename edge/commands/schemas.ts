@@ -86,13 +86,25 @@ export const CtDecisionArgs = Type.Object(
     parcelId: Type.Optional(Type.String({ minLength: 1 })),
     waybill: Type.Optional(Type.String({ minLength: 1 })),
     reportId: Type.Optional(Type.String({ minLength: 1, description: 'CT image / report id' })),
+    // further identifiers the decision names its parcel by (docs/real-line.md)
+    ctItemId: Type.Optional(Type.String({ minLength: 1, description: "the CT's item id" })),
+    imageId: Type.Optional(Type.String({ minLength: 1, description: 'the CT image id' })),
+    plcTrackingId: Type.Optional(
+      Type.String({ minLength: 1, description: "the sorter PLC's tracking id" }),
+    ),
     verdict: Type.Union([Type.Literal('clear'), Type.Literal('suspect'), Type.Literal('unknown')]),
     officerId: OperatorId,
     note: Type.Optional(Type.String({ maxLength: 512 })),
   },
   {
     additionalProperties: false,
-    anyOf: [{ required: ['parcelId'] }, { required: ['waybill'] }],
+    anyOf: [
+      { required: ['parcelId'] },
+      { required: ['waybill'] },
+      { required: ['ctItemId'] },
+      { required: ['imageId'] },
+      { required: ['plcTrackingId'] },
+    ],
   },
 );
 

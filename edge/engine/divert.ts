@@ -1,8 +1,15 @@
 import { FAIL_SAFE_RULE, failSafeViolation } from './rules.js';
 import type { RuleOutcome } from './rules.js';
-import { ev, type Outlet, type TrackedParcel } from './parcel.js';
+import { escaped, ev, type Outlet, type TrackedParcel } from './parcel.js';
 import type { LinePositions } from './positions.js';
-import type { EngineConfig, EngineEventDraft, EngineOutput, LaneConfirmInput } from './types.js';
+import type {
+  EngineConfig,
+  EngineEventDraft,
+  EngineOutput,
+  Lane,
+  LaneConfirmInput,
+  PlcDivertCommand,
+} from './types.js';
 
 /**
  * Decisions and diverts: a rule outcome becomes a decision (after the fail-safe check), a gate
@@ -47,20 +54,18 @@ export class DivertPlanner {
     const g = p.gate;
     const previous = p.decided;
     if (g?.done) {
-      out.events.push(
-        ev('alarm.after-divert', p.id, atMono, {
-          reason: o.reason,
-          lane: previous?.lane,
-          outlet: g.outlet.id,
-          severity: 'critical',
-        }),
-      );
+      // past the point of no return: the inspectors must catch it downstream
+      out.events.push(escaped(p.id, p.code, previous?.lane ?? null, g.outlet.id, atMono, o.reason));
       return;
     }
-    if (g) this.withdraw(p, atMono, o.reason, out);
+    const next = this.outlets.get(o.outlet) ?? this.outlets.get(o.lane);
+    // a PLC that receives the new destination needs no revoke: the new hand-off replaces the old
+    const replaced = g !== null && next !== undefined && samePlc(g.outlet, next);
+    if (g && !replaced) this.withdraw(p, atMono, o.reason, out);
     p.gate = null;
     p.confirm = 'none';
     p.decided = { ...o, atMono };
+    if (next && hasDivert(next)) p.gate = this.gateFor(p, next);
     out.events.push(
       this.decisionEvent(p, o, atMono, {
         revised: true,
@@ -68,25 +73,23 @@ export class DivertPlanner {
         previousRuleId: previous?.ruleId ?? null,
       }),
     );
+    this.issue(p, atMono, out);
+  }
+  private gateFor(p: TrackedParcel, outlet: Outlet): NonNullable<TrackedParcel['gate']> {
+    return {
+      outlet,
+      fireAtMono: this.pos.fireAt(p, outlet),
+      sentFireAtMono: null,
+      issued: false,
+      done: false,
+    };
   }
   private withdraw(p: TrackedParcel, atMono: number, reason: string, out: EngineOutput): void {
     const g = p.gate;
     if (!g || !g.issued || g.done) return;
     const geom = g.outlet.geom;
     if (geom.gateMode === 'plc' && geom.plc) {
-      out.plcCommands.push({
-        kind: 'plcDivert',
-        action: 'revoke',
-        plcId: geom.plc.plcId,
-        gateId: geom.gateId ?? g.outlet.id,
-        parcelId: p.id,
-        code: p.code,
-        lane: g.outlet.lane,
-        outlet: g.outlet.id,
-        destination: geom.plc.destination,
-        issuedAtMono: atMono,
-        atDiverterMono: g.fireAtMono,
-      });
+      out.plcCommands.push(plcCommand(p, 'revoke', g.outlet, g.outlet.lane, atMono, g.fireAtMono));
     } else if (geom.gateId) {
       // names the command actually sent (the estimate may have moved since, within tolerance)
       out.gateCancels.push({
@@ -146,15 +149,8 @@ export class DivertPlanner {
     }
     const outlet = this.outlets.get(o.outlet) ?? this.outlets.get(o.lane);
     p.decided = { ...o, atMono: nowMono };
-    if (outlet?.geom.gateId) {
-      p.gate = {
-        outlet,
-        fireAtMono: this.pos.fireAt(p, outlet),
-        sentFireAtMono: null,
-        issued: false,
-        done: false,
-      };
-    }
+    // a gate (GPIO) or a PLC destination, the inspection lane's included when it has one
+    if (outlet && hasDivert(outlet)) p.gate = this.gateFor(p, outlet);
     if (outlet?.geom.confirmPhotoEyeId && !p.unknown) p.confirm = 'pending';
     out.events.push(this.decisionEvent(p, o, nowMono, {}));
     this.issue(p, nowMono, out);
@@ -188,6 +184,27 @@ export class DivertPlanner {
       ...extra,
     });
   }
+  /**
+   * A sorter that decides every parcel (the inspection lane is a PLC destination): as soon as
+   * the PLC can know an undecided parcel (its tracking id or waybill arrived), it is handed off
+   * to inspection, provisionally; the decision replaces it. A decision whose hand-off then comes
+   * too late leaves the parcel in inspection, never at the PLC's default destination.
+   */
+  provisional(p: TrackedParcel, out: EngineOutput, atMono: number): void {
+    const inspection = this.outlets.get('inspection');
+    if (p.decided || !inspection || inspection.geom.gateMode !== 'plc' || !inspection.geom.plc)
+      return;
+    const command = plcCommand(
+      p,
+      'divert',
+      inspection,
+      'inspection',
+      atMono,
+      this.pos.fireAt(p, inspection),
+    );
+    out.plcCommands.push({ ...command, provisional: true });
+  }
+
   /** Send the divert when due (GPIO: `gateCommandLeadMs` before it fires; PLC: at once). */
   issue(p: TrackedParcel, nowMono: number, out: EngineOutput): void {
     const g = p.gate;
@@ -215,19 +232,7 @@ export class DivertPlanner {
     }
     g.issued = true;
     if (plc) {
-      out.plcCommands.push({
-        kind: 'plcDivert',
-        action: 'divert',
-        plcId: plc.plcId,
-        gateId: geom.gateId ?? g.outlet.id,
-        parcelId: p.id,
-        code: p.code,
-        lane: d.lane,
-        outlet: g.outlet.id,
-        destination: plc.destination,
-        issuedAtMono: nowMono,
-        atDiverterMono: g.fireAtMono,
-      });
+      out.plcCommands.push(plcCommand(p, 'divert', g.outlet, d.lane, nowMono, g.fireAtMono));
     } else if (geom.gateId) {
       g.sentFireAtMono = g.fireAtMono;
       out.gateCommands.push({
@@ -287,4 +292,49 @@ export class DivertPlanner {
       }),
     );
   }
+}
+
+/** The outlet is reached through a gate (GPIO) or handed to a sorter PLC. */
+function hasDivert(o: Outlet): boolean {
+  return o.geom.gateId !== undefined || (o.geom.gateMode === 'plc' && o.geom.plc !== undefined);
+}
+
+function samePlc(a: Outlet, b: Outlet): boolean {
+  return (
+    a.geom.gateMode === 'plc' &&
+    b.geom.gateMode === 'plc' &&
+    a.geom.plc !== undefined &&
+    a.geom.plc.plcId === b.geom.plc?.plcId
+  );
+}
+
+/** A PLC hand-off for the parcel, with every key a PLC may know it by. */
+function plcCommand(
+  p: TrackedParcel,
+  action: PlcDivertCommand['action'],
+  outlet: Outlet,
+  lane: Lane,
+  atMono: number,
+  atDiverterMono: number | null,
+): PlcDivertCommand {
+  const plc = outlet.geom.plc as NonNullable<Outlet['geom']['plc']>;
+  return {
+    kind: 'plcDivert',
+    action,
+    plcId: plc.plcId,
+    gateId: outlet.geom.gateId ?? outlet.id,
+    parcelId: p.id,
+    code: p.code,
+    keys: {
+      waybill: p.code,
+      plcTracking: p.ids.plcTracking ?? null,
+      inductionSeq: p.inductionSeq,
+    },
+    seq: ++p.handOffSeq,
+    lane,
+    outlet: outlet.id,
+    destination: plc.destination,
+    issuedAtMono: atMono,
+    atDiverterMono,
+  };
 }

@@ -1,3 +1,4 @@
+import { normId } from './correlation.js';
 import type { DivertPlanner } from './divert.js';
 import { ev, type TrackedParcel } from './parcel.js';
 import type { LinePositions } from './positions.js';
@@ -63,11 +64,19 @@ export class ParcelIdentity {
       if (!same) this.diverts.recheck(p, out, input.atMono);
       return;
     }
-    if (p.codeState !== 'pending') return;
+    // a read made in the window but delivered after it closed: taken while still undecided
+    const late = p.codeState === 'noread' && p.readTimedOut && p.decided === null;
+    if (p.codeState !== 'pending' && !late) return;
     p.code = input.code;
     p.codeState = 'read';
+    const waybill = normId('waybill', input.code);
+    if (waybill !== null) p.ids.waybill = waybill;
     out.events.push(
-      ev('parcel.identified', p.id, input.atMono, { deviceId: input.deviceId, code: input.code }),
+      ev('parcel.identified', p.id, input.atMono, {
+        deviceId: input.deviceId,
+        code: input.code,
+        ...(late ? { deliveredAfterWindow: true } : {}),
+      }),
     );
     // two parcels on the belt with one waybill: neither identity can be trusted (tracking rule)
     const twins = this.parcels.filter((x) => x !== p && x.code === input.code);
@@ -85,6 +94,7 @@ export class ParcelIdentity {
       return;
     }
     this.refreshTargeting(p, out, input.atMono);
+    this.diverts.provisional(p, out, input.atMono);
   }
 
   refreshTargeting(p: TrackedParcel, out: EngineOutput, atMono: number): void {

@@ -10,6 +10,7 @@ import {
   type TrackingSnapshot,
 } from './parcel.js';
 import { ParcelIdentity } from './identity.js';
+import { ParcelIdPlacement } from './parcel-ids.js';
 import { LineCondition } from './line-condition.js';
 import { LinePositions } from './positions.js';
 import { DEFAULT_RULES, RuleSet } from './rules.js';
@@ -64,7 +65,9 @@ export class LineEngine {
   private readonly line: LineCondition;
   private readonly identity: ParcelIdentity;
   private readonly verdicts: VerdictPlacement;
+  private readonly parcelIds: ParcelIdPlacement;
   private readonly occupancy: BeltOccupancy;
+  private inductions = 0;
 
   constructor(
     private readonly config: EngineConfig,
@@ -105,6 +108,7 @@ export class LineEngine {
     this.line = new LineCondition(config, this.parcels, this.tracker, this.pos, this.diverts);
     this.identity = new ParcelIdentity(config, this.parcels, this.pos, this.diverts);
     this.verdicts = new VerdictPlacement(config, this.parcels, this.pos, this.diverts);
+    this.parcelIds = new ParcelIdPlacement(config, this.parcels, this.pos, this.diverts);
     this.occupancy = new BeltOccupancy(
       config,
       this.tracker,
@@ -169,7 +173,10 @@ export class LineEngine {
         this.identity.barcode(input, out);
         break;
       case 'ctVerdict':
-        this.verdicts.ct(input, out);
+        this.verdicts.ct(input, out, nowMono);
+        break;
+      case 'parcelId':
+        this.parcelIds.handle(input, out);
         break;
       case 'weight':
         this.onWeight(input, out);
@@ -255,6 +262,7 @@ export class LineEngine {
       return;
     }
     if (!this.line.photoEye(input, out)) return;
+    const seq = ++this.inductions;
     const parcel: TrackedParcel = {
       id: this.newParcelId(),
       inductedAtMono: input.atMono,
@@ -266,6 +274,10 @@ export class LineEngine {
       ctConflict: false,
       scanId: null,
       imageId: null,
+      ids: { induction: String(seq) },
+      readTimedOut: false,
+      inductionSeq: seq,
+      handOffSeq: 0,
       weightState: this.config.scale ? 'pending' : 'missing',
       weightKg: null,
       targetingHit: null,
@@ -285,8 +297,10 @@ export class LineEngine {
         deadlineMono: Math.round(this.pos.deadlineMono(parcel)),
         unknown: parcel.unknown,
         deviceLost: parcel.deviceLost,
+        inductionSeq: seq,
       }),
     );
+    this.parcelIds.inducted(out);
   }
 
   private onWeight(input: WeightInput, out: EngineOutput): void {
@@ -314,9 +328,11 @@ export class LineEngine {
 
   private runTimers(nowMono: number, out: EngineOutput): void {
     this.line.runTimers(nowMono, out);
+    this.parcelIds.expire(nowMono, out);
     for (const p of this.parcels) {
       if (p.codeState === 'pending' && nowMono >= this.pos.windowEnd(p, this.config.scanner)) {
         p.codeState = 'noread';
+        p.readTimedOut = true;
         out.events.push(
           ev('parcel.noread', p.id, nowMono, {
             deviceId: null,
@@ -360,6 +376,7 @@ export class LineEngine {
         this.parcels[write++] = p;
         continue;
       }
+      this.verdicts.left(p, nowMono);
       if (p.confirm === 'pending') {
         out.events.push(
           ev('alarm.divert-unconfirmed', p.id, nowMono, {

@@ -1,6 +1,6 @@
 import type { EventPayload } from '../events/payloads/index.js';
 import type { ParcelFacts, RuleOutcome } from './rules.js';
-import type { EngineEventDraft, EngineOutput, Lane, LaneGeometry } from './types.js';
+import type { EngineEventDraft, EngineOutput, Lane, LaneGeometry, ParcelIds } from './types.js';
 
 /** What the engine keeps per parcel, and small helpers shared by its parts. */
 
@@ -18,6 +18,17 @@ export interface TrackedParcel extends ParcelFacts {
   lengthMm: number | null;
   scanId: string | null;
   imageId: string | null;
+  /** every identifier the parcel was given (correlation.ts), normalised */
+  ids: ParcelIds;
+  /** the gateway's induction count (1, 2, ...) since the engine started */
+  inductionSeq: number;
+  /** PLC hand-offs issued for this parcel (each carries the next number) */
+  handOffSeq: number;
+  /**
+   * no read arrived by the end of the scanner window: a read made inside the window that is
+   * delivered later (network, publishing interval) is still taken until the parcel is decided
+   */
+  readTimedOut: boolean;
   targetingVersion: string | null;
   decided: (RuleOutcome & { atMono: number }) | null;
   /**
@@ -54,6 +65,26 @@ export function ev<T extends string>(
   payload: EventPayload<T>,
 ): EngineEventDraft {
   return { type, parcelId, atMono, payload: payload as Record<string, unknown> };
+}
+
+/** The inspectors must intercept this parcel downstream: it left for a lane it may not take. */
+export function escaped(
+  parcelId: string,
+  waybill: string | null,
+  lane: string | null,
+  outlet: string | null,
+  atMono: number,
+  reason: string,
+) {
+  return ev('alarm.escaped', parcelId, atMono, {
+    parcelId,
+    waybill,
+    lane,
+    outlet,
+    reason,
+    severity: 'critical',
+    action: 'intercept the parcel downstream of the lane it took',
+  });
 }
 
 export function takeSnapshot(

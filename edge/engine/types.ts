@@ -3,6 +3,15 @@
 export type Lane = 'inspection' | 'exception' | 'pass';
 export type CtVerdict = 'clear' | 'suspect' | 'unknown';
 
+/**
+ * The identifiers a parcel is known by (correlation.ts): the waybill its scanner read, the CT's
+ * own item / tracking id, the sorter PLC's tracking id given at induction, the CT image / report
+ * id, and the gateway's induction count. A tracked parcel collects them as aliases; a verdict
+ * names its parcel by any of them.
+ */
+export type IdKind = 'waybill' | 'ctItem' | 'plcTracking' | 'image' | 'induction';
+export type ParcelIds = Partial<Record<IdKind, string>>;
+
 export interface PhotoEyeInput {
   type: 'photoEye';
   deviceId: string;
@@ -26,17 +35,26 @@ export interface BarcodeInput {
 export interface CtVerdictInput {
   type: 'ctVerdict';
   deviceId: string;
-  /** when the parcel was in the CT tunnel (the verdict itself may arrive seconds later) */
-  scannedAtMono: number;
+  /**
+   * when the parcel was in the CT tunnel (the verdict itself may arrive seconds later); null when
+   * the CT does not report it: the verdict is then placed by its identifiers only
+   */
+  scannedAtMono: number | null;
   verdict: CtVerdict;
+  /** the CT's id of this scan, for the record (its item id, else the waybill it names) */
   scanId: string;
   imageId: string | null;
+  /**
+   * the identifiers the verdict names its parcel by (waybill, CT item id, PLC tracking id, image
+   * id); none: placed by scan time and position only
+   */
+  ids?: ParcelIds;
   /** what the scanner reports beside the verdict, carried into the record */
   details?: {
     waybill: string | null;
     confidence: number | null;
     operator: string | null;
-    /** why the verdict was changed on the way in (e.g. clear without a scan time -> unknown) */
+    /** a remark of the driver that mapped the verdict, carried into the record */
     note?: string;
   };
 }
@@ -108,10 +126,26 @@ export interface OfficerVerdictInput {
   verdict: CtVerdict;
   officerId: string;
   reportId: string | null;
+  /** further identifiers the decision names (CT item id, image id, PLC tracking id) */
+  ids?: ParcelIds;
+}
+
+/**
+ * An identifier given to a parcel on the line: the sorter PLC's tracking id assigned at induction
+ * (placed on the parcel at `line.plcTracking`), or the CT's item id at the tunnel entry (placed on
+ * the parcel at the CT). The parcel keeps it as an alias; verdicts and hand-offs use it.
+ */
+export interface ParcelIdInput {
+  type: 'parcelId';
+  deviceId: string;
+  atMono: number;
+  kind: 'plcTracking' | 'ctItem';
+  value: string;
 }
 
 export type EngineInput =
   | OfficerVerdictInput
+  | ParcelIdInput
   | PhotoEyeInput
   | BarcodeInput
   | CtVerdictInput
@@ -149,10 +183,13 @@ export interface GateCancel {
 
 /**
  * PLC hand-off mode: the sorter PLC tracks the parcel and fires its own diverter; the gateway
- * only hands it the decision. `divert` asks the PLC to send the parcel to `destination`;
- * `revoke` withdraws an earlier divert (the parcel then goes straight on, to inspection). The PLC
- * must be configured so that a parcel without a decision goes straight on (fail-safe). The
- * OPC UA driver consumes these (writes the decision nodes the PLC vendor exposes).
+ * only hands it the decision. `divert` asks the PLC to send the parcel to `destination`; a later
+ * `divert` for the same parcel replaces it (a revised decision: the inspection destination).
+ * `revoke` withdraws an earlier divert where the inspection lane is not a PLC destination (the
+ * parcel then goes straight on, to inspection). With the inspection lane configured as a PLC
+ * destination every parcel is handed off, so safety never rests on the PLC's default
+ * destination. The gateway's hand-off (edge/sorter) keys it as the PLC expects and waits for the
+ * PLC's acknowledgement.
  */
 export interface PlcDivertCommand {
   kind: 'plcDivert';
@@ -164,11 +201,17 @@ export interface PlcDivertCommand {
   parcelId: string;
   /** the waybill the PLC can match on its own tracking (null when the parcel has no valid read) */
   code: string | null;
+  /** every key a PLC may know the parcel by; the PLC's configuration picks one */
+  keys: { waybill: string | null; plcTracking: string | null; inductionSeq: number };
+  /** this parcel's hand-off number: a higher one replaces a lower one */
+  seq: number;
+  /** inspection until decided, sent as soon as the PLC can know the parcel (DivertPlanner) */
+  provisional?: boolean;
   lane: Lane;
-  /** lane id: 'pass', 'exception' or a customs outlet id */
+  /** lane id: 'pass', 'exception', 'inspection' or a customs outlet id */
   outlet: string;
-  /** vendor destination number of that outlet */
-  destination: number;
+  /** vendor destination code of that outlet (number or string, as the PLC expects) */
+  destination: number | string;
   issuedAtMono: number;
   /** the moment the parcel is predicted at the diverter: the PLC must have the decision before */
   atDiverterMono: number | null;
@@ -190,7 +233,7 @@ export interface LaneGeometry {
   positionMm: number;
   /** gpio (default): the gateway times the gate; plc: the decision is handed to a sorter PLC */
   gateMode?: GateMode;
-  plc?: { plcId: string; destination: number };
+  plc?: { plcId: string; destination: number | string };
   /** lane-entry photo-eye that confirms a divert into this lane (LaneConfirmInput) */
   confirmPhotoEyeId?: string;
 }
@@ -252,6 +295,8 @@ export interface EngineConfig {
   ct: { positionMm: number; toleranceMm: number; deviceId?: string };
   /** checkweigher; when present with rules.weight, a parcel without a usable weight goes to exception */
   scale?: { positionMm: number; toleranceMm: number; deviceId?: string };
+  /** where the sorter PLC gives a parcel its tracking id (ParcelIdInput); default 0 mm, 200 mm */
+  plcTracking?: { positionMm: number; toleranceMm: number };
   decision: { actuationLeadMs: number; marginMs: number };
   lanes: { inspection: LaneGeometry; exception: LaneGeometry; pass: LaneGeometry };
   outlets?: OutletGeometry[];

@@ -16,7 +16,7 @@ export interface LineCondition {
   failSafe: string | null;
   /** a device driver or the uplink is not running */
   commError: string | null;
-  /** an alarm was raised recently (missort, unconfirmed divert, after-divert revision, outbox quota) */
+  /** an alarm was raised recently (missort, unconfirmed divert, escaped parcel, outbox quota) */
   alarm: string | null;
   /** tracking is uncertain: E-stop, jam or stop with parcels marked unknown */
   unknown: string | null;

@@ -39,6 +39,11 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
           verdict: args.verdict,
           officerId: args.officerId,
           reportId: args.reportId ?? null,
+          ids: {
+            ...(args.ctItemId ? { ctItem: args.ctItemId } : {}),
+            ...(args.imageId ? { image: args.imageId } : {}),
+            ...(args.plcTrackingId ? { plcTracking: args.plcTrackingId } : {}),
+          },
         }),
       ),
     gateTest: async (args) => {

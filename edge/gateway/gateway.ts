@@ -13,7 +13,7 @@ import type { EventDraft } from '../events/model.js';
 import { UuidV7Generator } from '../events/uuidv7.js';
 import { GateLink } from '../gate/gate-link.js';
 import { StackLight, type LineCondition } from '../gate/stack-light.js';
-import { decisionOutputs, PlcHandOff } from './plc-hand-off.js';
+import { decisionOutputs, SorterHandOff as PlcHandOff } from '../sorter/sorter-hand-off.js';
 import { UserDirectory } from '../http/auth.js';
 import { ParcelBoard } from '../http/parcel-board.js';
 import { withoutSecrets } from '../../config/secrets.js';
@@ -172,6 +172,8 @@ export class Gateway {
           'parcel.decided',
           'gate.fired',
           'gate.failed',
+          'alarm.escaped',
+          'plc.handoff_failed',
         ],
         1000,
       ),
@@ -434,6 +436,7 @@ export class Gateway {
       record: this.outbox?.condition() ?? null,
       uplink: this.platformUplink?.health() ?? null,
       commands: this.commands?.health() ?? null,
+      plcHandOff: this.plcHandOff.health(),
       engine: this.engineHealth(),
       stackLight: { lamps: this.stackLight.current, condition: this.stackLight.condition },
       inspector: this.inspector?.desk.health() ?? null,
@@ -471,6 +474,7 @@ export class Gateway {
         this.phase = 'stopping';
         this.o.clock.clearTimer(this.stackLightTimer);
         const log = this.o.log;
+        this.plcHandOff.stop();
         await Promise.allSettled(this.drivers.map((d) => d.stop()));
         this.runner?.stop();
         this.telemetry?.stop();

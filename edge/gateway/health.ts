@@ -4,6 +4,7 @@ import type { LineCondition, Lamps } from '../gate/stack-light.js';
 import type { ControllerState } from '../gate/protocol.js';
 import type { OutboxCondition } from '../outbox/condition.js';
 import type { OutboxStats } from '../outbox/stats.js';
+import type { SorterHandOffHealth as PlcHandOffHealth } from '../sorter/sorter-hand-off.js';
 import type { UplinkHealth } from '../uplink/health.js';
 
 /**
@@ -37,6 +38,8 @@ export type GatewayHealth = {
   outbox: (OutboxStats & { condition: OutboxCondition | null }) | Record<string, never>;
   uplink: UplinkHealth | Record<string, never>;
   commands: CommandsHealth | null;
+  /** sorter PLC hand-offs (edge/sorter): degraded while hand-offs fail or come late */
+  plcHandOff: PlcHandOffHealth;
   engine: EngineHealth;
   stackLight: { lamps: Lamps | null; condition: LineCondition | null };
   /** the inspector workstation's queue (edge/inspector), null when it is off */
@@ -65,6 +68,7 @@ export interface HealthView {
   record: OutboxCondition | null;
   uplink: UplinkHealth | null;
   commands: CommandsHealth | null;
+  plcHandOff: PlcHandOffHealth;
   engine: EngineHealth;
   stackLight: { lamps: Lamps | null; condition: LineCondition | null };
   inspector: Record<string, unknown> | null;
@@ -76,7 +80,8 @@ export function gatewayHealth(v: HealthView): GatewayHealth {
   const anyBad =
     v.drivers.some((d) => d.state !== 'running') ||
     v.commands?.replyStore === 'unavailable' ||
-    v.record?.state === 'degraded';
+    v.record?.state === 'degraded' ||
+    v.plcHandOff.state === 'degraded';
   // E-stop, jam, CT or scanner lost, gates safe: not ok whatever the parts say (a stopped line is)
   const lineBad = v.line.reason !== null && v.line.reason !== 'stopped';
   const status: HealthStatus =
@@ -97,6 +102,7 @@ export function gatewayHealth(v: HealthView): GatewayHealth {
     outbox: v.outbox ? { ...v.outbox, condition: v.record } : {},
     uplink: v.uplink ?? {},
     commands: v.commands,
+    plcHandOff: v.plcHandOff,
     engine: v.engine,
     stackLight: v.stackLight,
     inspector: v.inspector,

@@ -15,13 +15,23 @@ export interface ParcelRow {
   gate: string | null;
   gateLatenessMs: number | null;
   gateError: string | null;
+  /** an alarm the inspectors must act on (alarm.escaped: intercept the parcel downstream) */
+  alarm: string | null;
   lastSeq: number;
 }
 
 export class ParcelBoard {
   private readonly rows = new Map<string, ParcelRow>();
   private readonly listeners = new Set<(row: ParcelRow) => void>();
-  readonly totals = { inducted: 0, inspection: 0, exception: 0, pass: 0, suspect: 0, noRead: 0 };
+  readonly totals = {
+    inducted: 0,
+    inspection: 0,
+    exception: 0,
+    pass: 0,
+    suspect: 0,
+    noRead: 0,
+    escaped: 0,
+  };
 
   constructor(private readonly capacity = 200) {}
 
@@ -42,6 +52,7 @@ export class ParcelBoard {
           gate: null,
           gateLatenessMs: null,
           gateError: null,
+          alarm: null,
           lastSeq: e.seq,
         };
         this.rows.set(e.parcelId, row);
@@ -93,6 +104,14 @@ export class ParcelBoard {
           }
           break;
         }
+        case 'alarm.escaped':
+          row.alarm = `ESCAPED to ${String(p.lane)}: intercept downstream (${String(p.reason)})`;
+          this.totals.escaped++;
+          break;
+        case 'plc.handoff_failed':
+          row.gate = String(p.plcId);
+          row.gateError = `hand-off not acknowledged: ${String(p.error)}`;
+          break;
         default:
           break;
       }

@@ -91,6 +91,7 @@ export function publicHealth(full: Record<string, unknown>): Record<string, unkn
     uplink: { state: obj(full.uplink).state ?? null },
     engine: { line: obj(full.engine).line ?? null },
     ...(full.line ? { line: { state: obj(full.line).state, reason: obj(full.line).reason } } : {}),
+    ...(full.plcHandOff ? { plcHandOff: { state: obj(full.plcHandOff).state ?? null } } : {}),
     ...(full.stackLight ? { stackLight: full.stackLight } : {}),
     ...(lastError.code ? { error: lastError.code } : {}),
   };

@@ -45,7 +45,7 @@ describe('GPIO: a cancel names the command that was sent', () => {
       { gateId: 'gate-pass', parcelId: 'P1', fireAtMono: 7950, reason: expect.any(String) },
     ]);
     expect(h.gateCommands()).toHaveLength(1);
-    expect(h.events('alarm.after-divert')).toEqual([]);
+    expect(h.events('alarm.escaped')).toEqual([]);
   });
 
   it('small speed changes add up: once the estimate is off the sent time by more than the tolerance, the command is re-sent', () => {
@@ -96,7 +96,7 @@ describe('PLC hand-off: a decision stays revocable until the belt gets there', (
       }),
     );
 
-  it('line stopped, then a targeting hit after the old divert time: revoked, no after-divert alarm', () => {
+  it('line stopped, then a targeting hit after the old divert time: revoked, no escape alarm', () => {
     const h = plcLine();
     clearPass(h);
     expect(h.plc()).toMatchObject([{ action: 'divert', parcelId: 'P1', atDiverterMono: 7950 }]);
@@ -104,12 +104,12 @@ describe('PLC hand-off: a decision stays revocable until the belt gets there', (
     expect(h.engine.nextWakeMono()).toBeNull();
     h.at(9000); // past the decision-time estimate, but the belt has not moved
     h.outs.push(h.engine.setTargeting(hitList(), 9500));
-    expect(h.events('alarm.after-divert')).toEqual([]);
+    expect(h.events('alarm.escaped')).toEqual([]);
     expect(h.plc().at(-1)).toMatchObject({ action: 'revoke', parcelId: 'P1', plcId: 'sorter' });
     expect(h.lastDecision('P1')).toMatchObject({ lane: 'inspection', ruleId: 'targeting' });
   });
 
-  it('a slow-down moves the divert time: revoked before it, after-divert alarm only once the belt got there', () => {
+  it('a slow-down moves the divert time: revoked before it, escape alarm only once the belt got there', () => {
     const h = plcLine();
     clearPass(h);
     speed(h, 3000, 500); // 5000 mm to go at 0.5 mm/ms: diverter at 13000, fire 12950
@@ -117,7 +117,7 @@ describe('PLC hand-off: a decision stays revocable until the belt gets there', (
     h.at(10_000);
     h.outs.push(h.engine.setTargeting(hitList(), 10_000));
     expect(h.plc().at(-1)).toMatchObject({ action: 'revoke', atDiverterMono: 12_950 });
-    expect(h.events('alarm.after-divert')).toEqual([]);
+    expect(h.events('alarm.escaped')).toEqual([]);
 
     // a second parcel, same slow belt: once the belt got it past its diverter, it is done
     const g = plcLine();
@@ -127,7 +127,7 @@ describe('PLC hand-off: a decision stays revocable until the belt gets there', (
     expect(g.engine.nextWakeMono()).toBe(14_950);
     g.at(15_000);
     g.outs.push(g.engine.setTargeting(hitList(), 15_000));
-    expect(g.events('alarm.after-divert')).toHaveLength(1);
+    expect(g.events('alarm.escaped')).toHaveLength(1);
     expect(g.plc().filter((c) => c.action === 'revoke')).toEqual([]);
   });
 

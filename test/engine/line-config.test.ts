@@ -88,6 +88,8 @@ describe('line configuration (fail-safe)', () => {
       path: '/line/lanes/pass/plc',
       message: expect.stringMatching(/gateMode plc needs plc/),
     });
+    // a PLC lane alone: the inspection lane must be handed off too, to a PLC that exists
+    // (test/config/sorter-config.test.ts has the sorter layouts)
     expect(
       issues((d) => {
         d.line.lanes.pass = {
@@ -96,8 +98,8 @@ describe('line configuration (fail-safe)', () => {
           gateMode: 'plc',
           plc: { plcId: 'sorter', destination: 3 },
         };
-      }),
-    ).toEqual([]);
+      }).map((i) => i.path),
+    ).toEqual(['/line/lanes/inspection', '/line/lanes/pass/plc/plcId']);
     const outlets = issues((d) => {
       d.line.outlets = [{ id: 'pass-1210', gate: 'gate-1210', positionMm: 9500 }];
       d.line.rules.customsModes = [{ mode: '1210', pattern: '^JD', outlet: 'bonded' }];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CtVerdict } from '../../edge/engine/types.js';
+import type { CtVerdict, ParcelIds } from '../../edge/engine/types.js';
 import { Harness } from './helpers.js';
 
 /** A remote inspector's CT decision (platform ct-decision command): stricter wins. */
@@ -7,7 +7,7 @@ function officer(
   h: Harness,
   at: number,
   verdict: CtVerdict,
-  by: { parcelId?: string; waybill?: string },
+  by: { parcelId?: string; waybill?: string; ids?: ParcelIds },
 ) {
   h.in(
     {
@@ -18,6 +18,7 @@ function officer(
       verdict,
       officerId: 'officer-7',
       reportId: 'R1',
+      ...(by.ids ? { ids: by.ids } : {}),
     },
     at,
   );
@@ -63,5 +64,33 @@ describe('officer verdicts', () => {
     const h = new Harness();
     const e = officer(h, 100, 'suspect', { waybill: 'NOPE' });
     expect(e).toMatchObject({ parcelId: null, payload: { applied: false } });
+  });
+
+  it('names its parcel by the CT item id; never a parcel whose identifiers contradict it', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.read(1000, 'RD223479072CN');
+    h.in(
+      {
+        type: 'ctVerdict',
+        deviceId: 'ct-1',
+        scannedAtMono: 2200,
+        verdict: 'clear',
+        scanId: 'CT-7',
+        imageId: null,
+        ids: { ctItem: 'CT-7' },
+      },
+      2500,
+    );
+    expect(officer(h, 3000, 'suspect', { ids: { ctItem: 'ct-7' } })).toMatchObject({
+      parcelId: 'P1',
+      payload: { applied: true },
+    });
+    const refused = officer(h, 3100, 'clear', { parcelId: 'P1', waybill: 'RD000000005CN' });
+    expect(refused.payload).toMatchObject({
+      applied: false,
+      reason: expect.stringMatching(/known by other identifiers/),
+    });
+    expect(h.events('alarm.ct-identifier-conflict')).toHaveLength(1);
   });
 });

@@ -72,6 +72,7 @@ export function simServer(endpointUrl: string, extra: Partial<OpcuaServerConfig>
         kind: 'decision',
         objectId: node('PLC1.Decision'),
         methodId: node('PLC1.Decision.HandOff'),
+        arguments: ['key', 'lane'],
       },
       {
         name: 'plc.decisionByWrite',
@@ -79,6 +80,7 @@ export function simServer(endpointUrl: string, extra: Partial<OpcuaServerConfig>
         trackingIdNodeId: node('PLC1.Decision.TrackingId'),
         laneNodeId: node('PLC1.Decision.Lane'),
         strobeNodeId: node('PLC1.Decision.Strobe'),
+        destinationType: 'String',
       },
       {
         name: 'gw.lifeBit',

@@ -125,21 +125,35 @@ describe('OPC UA driver against the simulator process', () => {
     await sim.command({ cmd: 'barcode', code: 'RD223479072CN' });
     const scan = await waitFor(() => find('barcode', (s) => s.code === 'RD223479072CN'), T);
     expect(scan).toMatchObject({ deviceId: 'scanner-1', valid: true, symbology: 'Code128' });
+    // the same identifier check as a serial scanner: a wrong S10 check digit is a misread
+    await sim.command({ cmd: 'barcode', code: 'RD223479073CN' });
+    expect(
+      await waitFor(() => find('barcode', (s) => s.code === 'RD223479073CN'), T),
+    ).toMatchObject({ valid: false });
     const h = server().signals.find((s) => s.name === 'pe.infeed')!;
     expect(h.values).toBeGreaterThanOrEqual(2);
     expect(h.lastValueAt).not.toBeNull();
   });
 
+  // the simulator's line PLC takes lane names (its method: TrackingId, Lane)
+  const decision = (waybill: string, lane: string) => ({
+    parcelId: `P-${waybill}`,
+    keys: { waybill, plcTracking: null, inductionSeq: 1 },
+    lane,
+    destination: lane,
+    seq: 1,
+  });
+
   it('hands a decision to the PLC by method and by writes, toggles the gateway life bit', async () => {
     const byMethod = sim.next((m) => m.event === 'decision' && m.trackingId === 'RD1');
-    await driver.handOffDecision('sim', 'plc.decision', { trackingId: 'RD1', lane: 'inspection' });
+    await driver.handOffDecision('sim', 'plc.decision', decision('RD1', 'inspection'));
     expect(await byMethod).toMatchObject({ lane: 'inspection', via: 'method' });
     const byWrite = sim.next((m) => m.event === 'decision' && m.trackingId === 'RD2');
-    await driver.handOffDecision('sim', 'plc.decisionByWrite', { trackingId: 'RD2', lane: 'pass' });
+    await driver.handOffDecision('sim', 'plc.decisionByWrite', decision('RD2', 'pass'));
     expect(await byWrite).toMatchObject({ lane: 'pass', via: 'strobe' });
     await expect(
-      driver.handOffDecision('sim', 'plc.decision', { trackingId: 'RD3', lane: 'nowhere' }),
-    ).rejects.toMatchObject({ code: 'EDGE_OPCUA_WRITE' });
+      driver.handOffDecision('sim', 'plc.decision', decision('RD3', 'nowhere')),
+    ).rejects.toMatchObject({ code: 'EDGE_PLC_ACK' });
     const first = await driver.toggleLifeBit('sim', 'gw.lifeBit');
     expect((await driver.readNode('sim', node('PLC1.GatewayLifeBit'))).value).toBe(first);
     const second = await driver.toggleLifeBit('sim', 'gw.lifeBit');

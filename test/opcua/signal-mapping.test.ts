@@ -82,6 +82,8 @@ describe('OPC UA signal mapping', () => {
       verdict: 'suspect',
       scanId: 'T1',
       imageId: 'I1',
+      // the identifiers the engine places the verdict by
+      ids: { ctItem: 'T1', image: 'I1' },
       // carried into the ct.verdict record
       details: { waybill: null, confidence: 0.9, operator: null },
     });
@@ -89,6 +91,7 @@ describe('OPC UA signal mapping', () => {
     expect(mapEvent(s, { waybill: 'RD1', verdict: 'NO_ALARM' }, ctx)?.input).toMatchObject({
       scanId: 'RD1',
       imageId: null,
+      ids: { waybill: 'RD1' },
     });
     expect(mapEvent(s, { verdict: 'NO_ALARM' }, ctx)).toBeNull();
   });
@@ -106,18 +109,19 @@ describe('OPC UA signal mapping', () => {
     expect(mapEvent(s, { scanId: { id: '' }, verdict: 2 }, ctx)).toBeNull();
   });
 
-  it('a clear verdict without a scan time cannot be placed on a parcel: it is taken as unknown', () => {
+  it('a verdict without a scan time keeps its verdict: the engine places it by its identifiers', () => {
     const clock = new ManualClock(50_000);
     const ctx = { clock, deviceId: 'ct-1', eventTimeMs: clock.wallMs() };
-    const s = signal({ kind: 'ctVerdict' });
-    const clear = mapEvent(s, { scanId: 'T9', verdict: 'NO_ALARM' }, ctx);
+    const s = signal({ kind: 'ctVerdict', fields: { plcTrackingId: 'PlcId' } });
+    const clear = mapEvent(
+      s,
+      { waybill: 'RR100000017CN', verdict: 'NO_ALARM', plcTrackingId: 7 },
+      ctx,
+    );
     expect(clear?.input).toMatchObject({
-      verdict: 'unknown',
-      details: { note: expect.stringMatching(/without a scan time/) },
-    });
-    // a suspect stays suspect (placing it on the parcel in the tunnel only costs an inspection)
-    expect(mapEvent(s, { scanId: 'T9', verdict: 'ALARM' }, ctx)?.input).toMatchObject({
-      verdict: 'suspect',
+      verdict: 'clear',
+      scannedAtMono: null,
+      ids: { waybill: 'RR100000017CN', plcTracking: '7' },
     });
     // a scanner that judges in the tunnel: its event time is the scan time
     const inTunnel = signal({ kind: 'ctVerdict', eventTimeIsScanTime: true });
@@ -125,6 +129,32 @@ describe('OPC UA signal mapping', () => {
       verdict: 'clear',
       scannedAtMono: 50_000,
     });
+  });
+
+  it('maps a PLC tracking id given at induction (variable or event); 0 and empty mean none', () => {
+    const clock = new ManualClock(10_000);
+    const s = signal({ kind: 'trackingId' });
+    const ctx = { clock, deviceId: 'plc-1', sourceTimeMs: clock.wallMs() - 5 };
+    expect(mapDataChange(s, 4711, ctx)).toEqual({
+      type: 'parcelId',
+      deviceId: 'plc-1',
+      atMono: 9995,
+      kind: 'plcTracking',
+      value: '4711',
+    });
+    expect(mapDataChange(s, 0, ctx)).toBeNull();
+    expect(mapDataChange(s, '', ctx)).toBeNull();
+    const ev = mapEvent(
+      signal({ kind: 'trackingId', idKind: 'ctItem' }),
+      { trackingId: 'CT-9' },
+      {
+        clock,
+        deviceId: 'ct-1',
+        eventTimeMs: clock.wallMs(),
+      },
+    );
+    expect(ev?.input).toMatchObject({ type: 'parcelId', kind: 'ctItem', value: 'CT-9' });
+    expect(eventSelect(signal({ kind: 'trackingId' })).names).toEqual(['TrackingId']);
   });
 
   it('decodes AutoID scan results: structure, array, string, no-read', () => {

@@ -21,6 +21,14 @@ function router() {
         signals: [
           { name: 'ct1.verdict', kind: 'ctVerdict', nodeId: node('CT1'), fieldNamespace: SIM_NS },
           { name: 'pe.small', kind: 'photoEye', nodeId: node('PE'), queueSize: 2 },
+          { name: 'bcr', kind: 'barcode', nodeId: node('BCR1') },
+          {
+            name: 'bcr.sf',
+            kind: 'barcode',
+            nodeId: node('BCR2'),
+            identifiers: { carriers: [{ name: 'sf', pattern: '^SF\\d{12}$' }] },
+          },
+          { name: 'plc.id', kind: 'trackingId', nodeId: node('Sorter1.Induction.TrackingId') },
         ],
       },
     ],
@@ -66,5 +74,37 @@ describe('signal router', () => {
     expect(inputs.filter((i) => i.type === 'ctVerdict')).toHaveLength(1);
     const h = r.health().find((s) => s.name === 'ct1.verdict')!;
     expect(h).toMatchObject({ values: 2, unmapped: 1 });
+  });
+
+  it('checks AutoID barcodes like serial reads: a wrong S10 check digit or an unknown format is invalid', () => {
+    const { r, inputs, signal } = router();
+    const scan = (name: string, code: string) =>
+      r.event(
+        signal(name),
+        { scanResult: { codeType: 'Code128', scanData: { string: code } } },
+        null,
+      );
+    scan('bcr', 'RD223479072CN');
+    scan('bcr', 'RD223479073CN'); // wrong check digit: a misread
+    scan('bcr', 'SF123456789012'); // no carrier configured on this reader
+    scan('bcr.sf', 'SF123456789012');
+    expect(inputs.flatMap((i) => (i.type === 'barcode' ? [[i.code, i.valid]] : []))).toEqual([
+      ['RD223479072CN', true],
+      ['RD223479073CN', false],
+      ['SF123456789012', false],
+      ['SF123456789012', true],
+    ]);
+  });
+
+  it('a tracking-id variable: its current value at subscription and a repeated value are no induction', () => {
+    const { r, inputs, signal } = router();
+    r.dataChange(signal('plc.id'), 1000, null);
+    r.dataChange(signal('plc.id'), 1001, null);
+    r.dataChange(signal('plc.id'), 1001, null);
+    r.dataChange(signal('plc.id'), 1002, null);
+    expect(inputs.flatMap((i) => (i.type === 'parcelId' ? [i.value] : []))).toEqual([
+      '1001',
+      '1002',
+    ]);
   });
 });

@@ -1,11 +1,15 @@
 /**
- * OPC UA simulator, its own process: a CT scanner (scan-complete events and variables, life
- * bit), a sorter PLC (belt speed, photo-eye, life bit, decision hand-off), and an AutoID
+ * OPC UA simulator, its own process: a CT scanner (scan-complete events and variables, review
+ * results by waybill without a scan time, life bit), a line PLC (belt speed, photo-eye, life bit,
+ * decision hand-off by lane name), a sorter PLC with integer destinations, its own tracking ids
+ * at induction and a default destination for parcels without one (sorter-sim.ts), and an AutoID
  * barcode reader (OpticalScanEventType). Run: `npm run sim:opcua -- --port 4840 --auto`.
  *
  * Control (tests, bench): JSON lines on stdin, answers as JSON lines on stdout. The first line
  * out is {"event":"ready","endpoint":...,"thumbprint":...}. Commands: verdict, verdicts (bursts),
- * lifeBit, photoEye, beltSpeed, barcode, mvResult, auto, dropSessions, exit. See `handle()` below.
+ * lifeBit, photoEye, beltSpeed, barcode, mvResult, auto, run (scripted parcels through the
+ * sorter line, line-flow.ts), plcAck, sorterStats, dropSessions, exit. See `handle()` below.
+ * The sorter reports each parcel it sorts: {"event":"sorted","kind":...,"destination":...}.
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,22 +23,35 @@ import {
   SecurityPolicy,
 } from 'node-opcua';
 import { makeSHA1Thumbprint, readCertificate } from 'node-opcua-crypto';
+import { LineFlow, PARCEL_KINDS, type ParcelKind } from './line-flow.js';
 import { buildAddressSpace, type SimNodes } from './sim-address-space.js';
+import { SorterSim } from './sorter-sim.js';
 
 const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '4840' },
     pki: { type: 'string', default: './data/opcua-sim/pki' },
     auto: { type: 'boolean', default: false },
-    'parcels-per-minute': { type: 'string', default: '60' },
+    'parcels-per-minute': { type: 'string', default: '30' },
     'suspect-rate': { type: 'string', default: '0.05' },
     'unknown-rate': { type: 'string', default: '0.01' },
+    'noread-rate': { type: 'string', default: '0.02' },
+    // scan shape: the verdict delay after the scan (ms range)
     'verdict-delay-ms': { type: 'string', default: '300-3500' },
     'life-bit-ms': { type: 'string', default: '1000' },
-    'belt-mm-s': { type: 'string', default: '1000' },
+    // the line (defaults: config/examples/opcua-line.yaml)
+    'belt-mm-s': { type: 'string', default: '500' },
     'scanner-mm': { type: 'string', default: '800' },
     'ct-mm': { type: 'string', default: '2000' },
     'parcel-mm': { type: 'string', default: '400' },
+    'decision-mm': { type: 'string', default: '8000' },
+    // review: CT review results by waybill without a scan time; scan: scan-complete with ScannedAt
+    'ct-shape': { type: 'string', default: 'review' },
+    'review-delay-ms': { type: 'string', default: '1500' },
+    // the sorter PLC: its destination codes and where a parcel without one goes (3: pass!)
+    destinations: { type: 'string', default: '1,2,3' },
+    'default-destination': { type: 'string', default: '3' },
+    'plc-ack-delay-ms': { type: 'string', default: '0' },
     user: { type: 'string', multiple: true, default: [] },
     // X.509 user identities this server accepts (PEM/DER files); any other user certificate is refused
     'user-cert': { type: 'string', multiple: true, default: [] },
@@ -110,6 +127,31 @@ async function main(): Promise<void> {
   const nodes = buildAddressSpace(server, {
     onDecision: (trackingId, lane, via) => out({ event: 'decision', trackingId, lane, via }),
   });
+  const sorter = new SorterSim(nodes.namespace, nodes.ct, nodes.objects, {
+    defaultDestination: num('default-destination'),
+    destinations: new Set(args.destinations.split(',').map(Number)),
+    ackDelayMs: num('plc-ack-delay-ms'),
+    monoMs,
+    onSorted: (p) => out({ event: 'sorted', ...p }),
+    onRequest: (r) => {
+      if (r.result !== 0) out({ event: 'refused', ...r });
+    },
+  });
+  const [dMin, dMax] = args['verdict-delay-ms'].split('-').map(Number) as [number, number];
+  const flow = new LineFlow(nodes, sorter, {
+    geometry: {
+      beltMmS: num('belt-mm-s'),
+      scannerMm: num('scanner-mm'),
+      ctMm: num('ct-mm'),
+      parcelMm: num('parcel-mm'),
+      decisionMm: num('decision-mm'),
+    },
+    reviewDelayMs: num('review-delay-ms'),
+    ctShape: args['ct-shape'] === 'scan' ? 'scan' : 'review',
+    scanDelayMs: [dMin ?? 300, dMax ?? dMin ?? 3500],
+    out,
+  });
+  nodes.setValue(nodes.beltSpeed, DataType.Double, num('belt-mm-s') / 1000);
   await server.start();
   // a session the server ends (timeout, dropSessions, the client closing it)
   server.on('session_closed', (session, deleteSubscriptions) =>
@@ -124,13 +166,12 @@ async function main(): Promise<void> {
     nodes.setValue(nodes.plcLifeBit, DataType.Boolean, state.lifeBit);
   }, num('life-bit-ms'));
 
-  const [dMin, dMax] = args['verdict-delay-ms'].split('-').map(Number) as [number, number];
   let autoTimer: NodeJS.Timeout | null = null;
   const scheduleAuto = () => {
     if (!state.auto) return;
     const gap = (60_000 / num('parcels-per-minute')) * (0.8 + Math.random() * 0.4);
     autoTimer = setTimeout(() => {
-      autoParcel(nodes, state, dMin ?? 300, dMax ?? dMin ?? 3500);
+      flow.parcel(autoKind());
       scheduleAuto();
     }, gap);
   };
@@ -148,6 +189,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     clearInterval(lifeTimer);
     if (autoTimer) clearTimeout(autoTimer);
+    flow.stop();
     await server.shutdown(0);
     await certificateManager.dispose();
     await userCertificateManager.dispose();
@@ -170,6 +212,7 @@ async function main(): Promise<void> {
         out({ event: 'dropSessions', ...dropSessions(server, cmd.deleteSubscriptions === true) });
         return;
       }
+      if (sorterCommand(cmd, flow, sorter)) return;
       handle(
         cmd,
         nodes,
@@ -325,41 +368,52 @@ function handle(
   }
 }
 
-/** One parcel of the automatic flow: photo-eye pulse, barcode, CT verdict after a delay. */
-function autoParcel(nodes: SimNodes, state: SimState, dMin: number, dMax: number): void {
-  const speed = num('belt-mm-s');
-  const n = ++state.seq;
-  const serial = String(10_000_000 + (n % 90_000_000)).slice(-8);
-  const weights = [8, 6, 4, 2, 3, 5, 9, 7];
-  const sum = [...serial].reduce((a, d, i) => a + Number(d) * (weights[i] ?? 0), 0);
-  const c = 11 - (sum % 11);
-  const waybill = `RD${serial}${c === 10 ? 0 : c === 11 ? 5 : c}CN`;
-  nodes.setValue(nodes.photoEye, DataType.Boolean, true);
-  setTimeout(
-    () => nodes.setValue(nodes.photoEye, DataType.Boolean, false),
-    (num('parcel-mm') / speed) * 1000,
-  );
-  setTimeout(() => nodes.raiseScan(waybill), (num('scanner-mm') / speed) * 1000);
-  const ctAfter = (num('ct-mm') / speed) * 1000;
-  const delay = dMin + Math.random() * (dMax - dMin);
+/** A parcel of the automatic flow: mostly clear, the configured rates of the others. */
+function autoKind(): ParcelKind {
   const r = Math.random();
-  const verdict =
-    r < num('suspect-rate')
-      ? 'ALARM'
-      : r < num('suspect-rate') + num('unknown-rate')
-        ? 'UNKNOWN'
-        : 'NO_ALARM';
-  setTimeout(
-    () =>
-      verdictEvent(nodes, {
-        trackingId: waybill,
-        waybill,
-        verdict,
-        imageId: `IMG-${n}`,
-        scannedAgoMs: delay,
-      }),
-    ctAfter + delay,
-  );
+  const suspect = num('suspect-rate');
+  const unknown = num('unknown-rate');
+  const noread = num('noread-rate');
+  if (r < suspect) return 'suspect';
+  if (r < suspect + unknown) return 'unknown';
+  if (r < suspect + unknown + noread) return 'unread';
+  return 'clear';
+}
+
+/**
+ * run {kinds, gapMs, beltMmS?}, plcAck {running}, sorterStats, induct {waybill}, sort {trackingId}: the
+ * sorter line (line-flow.ts, sorter-sim.ts).
+ */
+function sorterCommand(cmd: Record<string, unknown>, flow: LineFlow, sorter: SorterSim): boolean {
+  switch (cmd.cmd) {
+    case 'run': {
+      const kinds = (Array.isArray(cmd.kinds) ? cmd.kinds : []).map(String);
+      const bad = kinds.filter((k) => !(PARCEL_KINDS as readonly string[]).includes(k));
+      if (bad.length > 0) throw new Error(`unknown parcel kinds: ${bad.join(', ')}`);
+      if (cmd.beltMmS !== undefined) flow.setSpeed(Number(cmd.beltMmS));
+      flow.run(kinds as ParcelKind[], Number(cmd.gapMs ?? 2000));
+      out({ event: 'ok', cmd: 'run', parcels: kinds.length });
+      return true;
+    }
+    case 'plcAck':
+      sorter.setAcking(cmd.running !== false);
+      out({ event: 'ok', cmd: 'plcAck', running: cmd.running !== false });
+      return true;
+    case 'sorterStats':
+      out({ event: 'sorterStats', ...sorter.totals });
+      return true;
+    case 'induct': {
+      // a parcel at the induction alone (hand-off tests): the PLC's tracking id is the answer
+      const trackingId = sorter.induct(str(cmd.waybill, ''), str(cmd.kind, 'clear'));
+      out({ event: 'induct', trackingId });
+      return true;
+    }
+    case 'sort':
+      out({ event: 'sort', sorted: sorter.sort(Number(cmd.trackingId)) });
+      return true;
+    default:
+      return false;
+  }
 }
 
 main().catch((err: unknown) => {

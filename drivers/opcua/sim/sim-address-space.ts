@@ -2,6 +2,7 @@ import {
   DataType,
   StatusCodes,
   Variant,
+  type Namespace,
   type OPCUAServer,
   type UAObject,
   type UAObjectType,
@@ -21,11 +22,15 @@ import { AUTOID_NS, MACHINE_VISION_NS, SIM_NS } from '../signal-mapping.js';
  */
 
 export interface SimNodes {
+  namespace: Namespace;
+  objects: UAObject;
+  ct: UAObject;
   ctLifeBit: UAVariable;
   plcLifeBit: UAVariable;
   photoEye: UAVariable;
   beltSpeed: UAVariable;
-  setValue(v: UAVariable, dataType: DataType, value: unknown): void;
+  /** `at`: the source timestamp (default now), e.g. when a photo-eye really changed */
+  setValue(v: UAVariable, dataType: DataType, value: unknown, at?: Date): void;
   raiseVerdict(v: {
     trackingId: string;
     waybill: string;
@@ -35,7 +40,8 @@ export interface SimNodes {
     operator: string;
     scannedAt: Date;
   }): void;
-  raiseScan(code: string | null): void;
+  /** `at`: when the reader read the code (the ScanResult timestamp; default now) */
+  raiseScan(code: string | null, at?: Date): void;
   raiseResultReady(r: { partId: string; resultId: string; resultState: number }): void;
 }
 
@@ -93,8 +99,8 @@ export function buildAddressSpace(
     );
     return v;
   };
-  const setValue = (v: UAVariable, dataType: DataType, value: unknown) =>
-    v.setValueFromSource(new Variant({ dataType, value }), StatusCodes.Good, new Date());
+  const setValue = (v: UAVariable, dataType: DataType, value: unknown, at?: Date) =>
+    v.setValueFromSource(new Variant({ dataType, value }), StatusCodes.Good, at ?? new Date());
 
   // CT scanner
   const ct = ns.addObject({
@@ -199,6 +205,9 @@ export function buildAddressSpace(
   });
 
   return {
+    namespace: ns,
+    objects,
+    ct,
     ctLifeBit,
     plcLifeBit,
     photoEye,
@@ -247,13 +256,13 @@ export function buildAddressSpace(
         isPartial: { dataType: DataType.Boolean, value: false },
       });
     },
-    raiseScan(code) {
+    raiseScan(code, at) {
       setValue(lastScan, DataType.String, code ?? '');
       if (!scanType || !resultType) return;
       const result = as.constructExtensionObject(resultType.nodeId, {
         codeType: 'Code128',
         scanData: code === null ? {} : { string: code },
-        timestamp: new Date(),
+        timestamp: at ?? new Date(),
       });
       reader.raiseEvent(scanType, {
         sourceName: { dataType: DataType.String, value: 'BCR1' },

@@ -8,7 +8,17 @@ const CtVerdictFields = {
   verdict: Verdict,
   scanId: Id("the scanner's id of the scan"),
   imageId: Nullable(Type.String({ description: 'image / report id on the vendor image server' })),
-  scannedAtMono: Mono('when the parcel was in the tunnel'),
+  scannedAtMono: Nullable(Mono('when the parcel was in the tunnel; null when the CT sent none')),
+  ids: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description:
+        'identifiers the verdict carries (waybill, ctItem, plcTracking, image, induction), by which it was placed',
+    }),
+  ),
+  placedBy: Type.Optional(
+    Nullable(Type.String({ description: 'identifier kind or position by which it was placed' })),
+  ),
+  reason: Type.Optional(Type.String({ description: 'why it was not placed, or what disagreed' })),
   waybill: Type.Optional(Nullable(Type.String())),
   confidence: Type.Optional(Nullable(Type.Number())),
   operator: Type.Optional(Nullable(Type.String())),
@@ -19,6 +29,9 @@ export const CT_PAYLOADS = {
   'ct.verdict': Closed({
     ...CtVerdictFields,
     afterDecision: Type.Boolean({ description: 'arrived after the parcel was decided' }),
+    learned: Type.Optional(
+      Type.Array(Type.String(), { description: 'identifier kinds the parcel learned from it' }),
+    ),
     decidedLane: Nullable(Lane),
   }),
   'ct.unmatched': Closed(CtVerdictFields),

@@ -43,6 +43,9 @@ export const PARCEL_PAYLOADS = {
     deadlineMono: Mono('when the decision must be taken'),
     unknown: Nullable(Type.String({ description: 'tracking doubtful from the start: why' })),
     deviceLost: Nullable(Type.String({ description: 'a device it depends on is down: why' })),
+    inductionSeq: Type.Optional(
+      Type.Integer({ description: 'induction counter (a sorter key for PLCs keyed by count)' }),
+    ),
   }),
   'parcel.identified': Closed({ deviceId: Id(), code: Type.String() }),
   'parcel.noread': Closed({
