@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import { CT_PAYLOADS } from './ct.js';
 import { GATEWAY_PAYLOADS } from './gateway.js';
+import { INTEGRATION_PAYLOADS } from './integration.js';
 import { LINE_PAYLOADS } from './line.js';
 import { PARCEL_PAYLOADS } from './parcel.js';
 
@@ -19,6 +20,7 @@ export const EVENT_PAYLOADS = {
   ...CT_PAYLOADS,
   ...LINE_PAYLOADS,
   ...GATEWAY_PAYLOADS,
+  ...INTEGRATION_PAYLOADS,
 } as const satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof EVENT_PAYLOADS;
