@@ -49,6 +49,7 @@ const cases: StoreCase[] = [
         file,
         gatewayId: 'gw-test',
         synchronous: 'FULL',
+        batchMaxRows: 500,
         clock: systemClock,
         log,
       }),
