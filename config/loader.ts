@@ -41,9 +41,19 @@ export class ConfigValidator {
   private readonly root: ValidateFunction;
   private readonly kinds = new Map<string, ValidateFunction>();
 
-  constructor(driverKinds: DriverKindSchemas) {
+  constructor(private readonly driverKinds: DriverKindSchemas) {
     this.root = this.ajv.compile(ConfigSchema);
-    for (const [kind, schema] of driverKinds) this.kinds.set(kind, this.ajv.compile(schema));
+  }
+
+  /** A kind's schema is compiled when a document first uses it (start-up on a slow CPU). */
+  private kindValidator(kind: string): ValidateFunction | undefined {
+    let validate = this.kinds.get(kind);
+    const schema = validate ? undefined : this.driverKinds.get(kind);
+    if (schema) {
+      validate = this.ajv.compile(schema);
+      this.kinds.set(kind, validate);
+    }
+    return validate;
   }
 
   /** Validate (filling defaults in place); every problem is returned, none thrown. */
@@ -60,11 +70,11 @@ export class ConfigValidator {
       if (ids.has(id))
         issues.push({ path: `/drivers/${i}/id`, message: `duplicate driver id '${id}'` });
       ids.add(id);
-      const validate = this.kinds.get(kind);
+      const validate = this.kindValidator(kind);
       if (!validate) {
         issues.push({
           path: `/drivers/${i}/kind`,
-          message: `unknown driver kind '${kind}' (known: ${[...this.kinds.keys()].join(', ')})`,
+          message: `unknown driver kind '${kind}' (known: ${[...this.driverKinds.keys()].join(', ')})`,
         });
         return;
       }
@@ -255,6 +265,8 @@ export function parseYaml(text: string, source: string): Record<string, unknown>
 
 export interface LoadOptions {
   driverKinds: DriverKindSchemas;
+  /** a validator already compiled for these kinds (compiling costs ~1 s on a Pi core) */
+  validator?: ConfigValidator;
   secrets?: SecretSources;
   /** write the migrated file back (after a backup) */
   persistMigration?: boolean;
@@ -284,7 +296,7 @@ export function loadConfigFile(file: string, options: LoadOptions): LoadedConfig
     writeFileSync(file, stringify(migrated.doc), 'utf8');
   }
   const { doc, issues } = resolveSecrets(migrated.doc, options.secrets);
-  const validator = new ConfigValidator(options.driverKinds);
+  const validator = options.validator ?? new ConfigValidator(options.driverKinds);
   const all = [...issues, ...validator.check(doc)];
   if (all.length > 0) throw invalid(all);
   return {

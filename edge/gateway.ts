@@ -205,6 +205,19 @@ export class Gateway {
     });
     for (const [id, message] of errors) this.driverErrors.set(id, message);
     this.drivers.push(...created);
+    // HTTP routes compile their schemas (and hash plain passwords) here, before the gate
+    // controller starts: a long synchronous stretch after it would starve its heartbeats.
+    // It listens only once the line runs.
+    this.http = await buildHttpServer({
+      log: this.child('http'),
+      users: new UserDirectory(config.http.users),
+      health: () => this.health(),
+      board: this.board,
+      runningConfig: () => withoutSecrets(config),
+      routes: routeModules(this.parts),
+      ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
+      audit: (entry) => this.recordAudit(entry),
+    });
     await this.startDriver(gateLink);
     for (const driver of created) await this.startDriver(driver);
 
@@ -224,16 +237,6 @@ export class Gateway {
     this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
     this.uplink.start();
 
-    this.http = await buildHttpServer({
-      log: this.child('http'),
-      users: new UserDirectory(config.http.users),
-      health: () => this.health(),
-      board: this.board,
-      runningConfig: () => withoutSecrets(config),
-      routes: routeModules(this.parts),
-      ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
-      audit: (entry) => this.recordAudit(entry),
-    });
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
     this.record([

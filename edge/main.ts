@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/loader.js';
+import { ConfigValidator, loadConfigFile } from '../config/loader.js';
 import { DRIVER_KINDS, driverKindSchemas } from '../drivers/kinds.js';
 import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
@@ -33,9 +33,15 @@ async function main(): Promise<void> {
   const file = resolve(
     values.config ?? process.env.EDGE_CONFIG ?? 'config/examples/simulated-line.yaml',
   );
+  // compiled once, for this load and the host's (Ajv compiling costs ~1 s on a Pi core)
+  const validator = new ConfigValidator(driverKindSchemas());
   let loaded;
   try {
-    loaded = loadConfigFile(file, { driverKinds: driverKindSchemas(), persistMigration: true });
+    loaded = loadConfigFile(file, {
+      driverKinds: driverKindSchemas(),
+      validator,
+      persistMigration: true,
+    });
   } catch (err) {
     if (isEdgeError(err)) {
       console.error(`[${err.code}] ${err.message}`);
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
     log,
     clock: systemClock,
     version,
+    validator,
   });
 
   // systemd Type=notify (provisioning/customs-edge.service): READY, STATUS, WATCHDOG, STOPPING
