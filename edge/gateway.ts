@@ -205,22 +205,10 @@ export class Gateway {
     });
     for (const [id, message] of errors) this.driverErrors.set(id, message);
     this.drivers.push(...created);
-    // HTTP routes compile their schemas (and hash plain passwords) here, before the gate
-    // controller starts: a long synchronous stretch after it would starve its heartbeats.
-    // It listens only once the line runs.
-    this.http = await buildHttpServer({
-      log: this.child('http'),
-      users: new UserDirectory(config.http.users),
-      health: () => this.health(),
-      board: this.board,
-      runningConfig: () => withoutSecrets(config),
-      routes: routeModules(this.parts),
-      ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
-      audit: (entry) => this.recordAudit(entry),
-    });
-    await this.startDriver(gateLink);
-    for (const driver of created) await this.startDriver(driver);
-
+    // The uplink and command router (schemas compiled), telemetry and the HTTP routes (schemas
+    // compiled, plain passwords hashed) are built here, before the gate controller starts: a
+    // long synchronous stretch after it would starve its heartbeats (on a Pi core this part
+    // takes seconds). The uplink connects and HTTP listens once the line runs.
     this.uplink = new Uplink({
       config: {
         ...config.uplink,
@@ -235,6 +223,18 @@ export class Gateway {
       log: this.child('uplink'),
     });
     this.startCommandsAndTelemetry(this.uplink, outbox, dataDir);
+    this.http = await buildHttpServer({
+      log: this.child('http'),
+      users: new UserDirectory(config.http.users),
+      health: () => this.health(),
+      board: this.board,
+      runningConfig: () => withoutSecrets(config),
+      routes: routeModules(this.parts),
+      ...(this.o.configControl ? { configControl: this.o.configControl } : {}),
+      audit: (entry) => this.recordAudit(entry),
+    });
+    await this.startDriver(gateLink);
+    for (const driver of created) await this.startDriver(driver);
     this.uplink.start();
 
     await this.http.listen({ host: config.http.host, port: config.http.port });

@@ -23,11 +23,13 @@ export async function coldStart(o: {
   main: string;
   config: string;
   healthUrl: string;
+  /** node flags before the script (the systemd unit's --max-old-space-size...) */
+  nodeArgs?: readonly string[];
   budget?: CpuBudget;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }): Promise<ColdStart> {
-  const command = [process.execPath, o.main, '--config', o.config];
+  const command = [process.execPath, ...(o.nodeArgs ?? []), o.main, '--config', o.config];
   const { file, args } = o.budget
     ? o.budget.wrap(command)
     : { file: command[0]!, args: command.slice(1) };
