@@ -103,6 +103,8 @@ export async function createBackup(o: {
   env: NodeJS.ProcessEnv;
   now: Date;
   cwd?: string;
+  /** called just before each database copy starts (tests note what was committed by then) */
+  beforeDatabase?: (role: DatabaseFacts['role']) => void;
 }): Promise<{ dir: string; manifest: BackupManifest }> {
   const tool = loadToolConfig(o.configFile, o.env);
   const paths = gatewayPaths(tool.raw, o.configFile, o.cwd);
@@ -171,11 +173,14 @@ export async function createBackup(o: {
   for (const db of paths.databases) {
     await add(db.file, 'database', (to) => {
       dbRoles.set(to, db.role);
+      o.beforeDatabase?.(db.role);
       return backupDatabase(db.file, to);
     });
   }
-  for (const pki of paths.opcuaPkiDirs)
-    for (const file of listFiles(pki.dir))
+  // the OPC UA PKI folders: those configured, and the data folder's pki/ (init makes the
+  // application certificate there before any OPC UA driver is configured)
+  for (const pki of [...paths.opcuaPkiDirs.map((p) => p.dir), join(paths.dataDir, 'pki')])
+    for (const file of listFiles(pki))
       if (!/(^|\/)mutex$|\.lock$/.test(file)) await add(file, 'pki');
 
   for (const f of files) {
