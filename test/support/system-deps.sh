@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The system programs the tests drive as real peers: mosquitto (MQTT broker), socat (serial
-# pseudo-terminals), openssl (test CA for TLS), chromium (status page in a real browser). Installs the missing ones with apt-get when it can
-# (root, or passwordless sudo); otherwise says exactly what to install.
+# pseudo-terminals), openssl (test CA for TLS, the CLI's keys and CSRs), chromium (status page in
+# a real browser), systemd-analyze (the unit is verified; Debian's systemd package). Installs the
+# missing ones with apt-get when it can (root, or passwordless sudo); otherwise says exactly what
+# to install.
 set -euo pipefail
 
 need=()
@@ -9,6 +11,7 @@ need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""
