@@ -91,10 +91,6 @@ function tlsHandshake(
 async function brokerChecks(c: CheckContext): Promise<CheckResult[]> {
   const uplink = rec(c.tool.doc.uplink);
   const url = typeof uplink.url === 'string' ? uplink.url : 'embedded';
-  if (url === 'embedded')
-    return [
-      result('broker', 'skip', 'uplink to the embedded broker: no platform broker configured'),
-    ];
   const out: CheckResult[] = [];
   const tls = rec(uplink.tls);
   if (typeof tls.cert === 'string' && existsSync(tls.cert)) {
@@ -126,6 +122,11 @@ async function brokerChecks(c: CheckContext): Promise<CheckResult[]> {
         'customs-edge cert install SIGNED.pem --ca CA.pem',
       ),
     );
+  if (url === 'embedded')
+    return [
+      ...out,
+      result('broker', 'skip', 'uplink to the embedded broker: no platform broker configured'),
+    ];
   if (c.offline) return [...out, result('broker', 'skip', `${url}: --offline`)];
   let u: URL;
   try {
