@@ -7,6 +7,7 @@ import { lineConfigIssues } from '../edge/engine/line-config-check.js';
 import { EdgeError } from '../edge/errors.js';
 import { validateGates } from '../edge/gate/settings.js';
 import { isRecord, migrate } from './migrations.js';
+import type { PrecompiledConfigValidators } from './precompiled-validators.js';
 import { CONFIG_VERSION, ConfigSchema, type GatewayConfig } from './schema.js';
 
 const Ajv = AjvModule.default;
@@ -48,8 +49,17 @@ export class ConfigValidator {
   private readonly root: ValidateFunction;
   private readonly kinds = new Map<string, ValidateFunction>();
 
-  constructor(private readonly driverKinds: DriverKindSchemas) {
-    this.root = this.ajv.compile(ConfigSchema);
+  /**
+   * `precompiled`: validators the production bundle compiled ahead of time from the same
+   * schemas (config/precompiled-validators.ts); only for the driver kinds they were made from.
+   */
+  constructor(
+    private readonly driverKinds: DriverKindSchemas,
+    precompiled: PrecompiledConfigValidators | null = null,
+  ) {
+    this.root = precompiled?.root ?? this.ajv.compile(ConfigSchema);
+    for (const [kind, validate] of Object.entries(precompiled?.kinds ?? {}))
+      if (driverKinds.has(kind)) this.kinds.set(kind, validate);
   }
 
   /** A kind's schema is compiled when a document first uses it (start-up on a slow CPU). */

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigValidator, loadConfigFile } from '../config/loader.js';
+import { PRECOMPILED_CONFIG_VALIDATORS } from '../config/precompiled-validators.js';
 import { DRIVER_KINDS, driverKindSchemas } from '../drivers/kinds.js';
 import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     values.config ?? process.env.EDGE_CONFIG ?? 'config/examples/simulated-line.yaml',
   );
   // compiled once, for this load and the host's (Ajv compiling costs ~1 s on a Pi core)
-  const validator = new ConfigValidator(driverKindSchemas());
+  const validator = new ConfigValidator(driverKindSchemas(), PRECOMPILED_CONFIG_VALIDATORS);
   let loaded;
   try {
     loaded = loadConfigFile(file, {

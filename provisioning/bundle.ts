@@ -18,6 +18,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configValidatorsModule } from './config-validators.js';
 
 export const BUNDLE_EXTERNALS = [
   'better-sqlite3',
@@ -105,6 +106,19 @@ export async function bundleGateway(
       js: "import { createRequire as __edgeCreateRequire } from 'node:module'; const require = __edgeCreateRequire(import.meta.url);",
     },
     logLevel: 'warning',
+    plugins: [
+      {
+        // the configuration validators compiled now, not at every start
+        name: 'precompiled-config-validators',
+        setup(b) {
+          b.onLoad({ filter: /[\\/]config[\\/]precompiled-validators\.[jt]s$/ }, async (args) => ({
+            contents: await configValidatorsModule(),
+            loader: 'js',
+            resolveDir: dirname(args.path),
+          }));
+        },
+      },
+    ],
   });
   const controller = join(outdir, `${prefix}gate-controller-process.js`);
   // the controller launch must have landed in a top-level file next to that path
