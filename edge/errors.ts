@@ -63,6 +63,8 @@ export const ERROR_CODES = {
     'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
   EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
   EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
+  EDGE_STORE_TOO_NEW:
+    'An SQLite file holds a newer schema than this gateway reads (written by a newer version): it is refused, never misread or moved aside. Run the newer version, or restore a backup made with this one (docs/install.md).',
   EDGE_SERIAL_CONFIG:
     'A serial driver setting is inconsistent (framing, pattern without its named group...).',
   EDGE_SERIAL_NOT_CONNECTED: 'The serial port is not open (device unplugged or not found yet).',

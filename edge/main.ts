@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/loader.js';
+import { ConfigValidator, loadConfigFile } from '../config/loader.js';
+import { PRECOMPILED_CONFIG_VALIDATORS } from '../config/precompiled-validators.js';
 import { DRIVER_KINDS, driverKindSchemas } from '../drivers/kinds.js';
 import { systemClock } from './clock.js';
 import { isEdgeError } from './errors.js';
@@ -34,9 +35,15 @@ async function main(): Promise<void> {
   const file = resolve(
     values.config ?? process.env.EDGE_CONFIG ?? 'config/examples/simulated-line.yaml',
   );
+  // compiled once, for this load and the host's (Ajv compiling costs ~1 s on a Pi core)
+  const validator = new ConfigValidator(driverKindSchemas(), PRECOMPILED_CONFIG_VALIDATORS);
   let loaded;
   try {
-    loaded = loadConfigFile(file, { driverKinds: driverKindSchemas(), persistMigration: true });
+    loaded = loadConfigFile(file, {
+      driverKinds: driverKindSchemas(),
+      validator,
+      persistMigration: true,
+    });
   } catch (err) {
     if (isEdgeError(err)) {
       console.error(`[${err.code}] ${err.message}`);
@@ -61,6 +68,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     version,
     logTail,
+    validator,
   });
 
   // systemd Type=notify (provisioning/customs-edge.service): READY, STATUS, WATCHDOG, STOPPING

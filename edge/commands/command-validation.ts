@@ -16,6 +16,7 @@ export class CommandValidator {
     useDefaults: true,
     strict: false,
     validateFormats: false,
+    code: { optimize: false }, // faster compile at start-up; a command is validated once
   });
   private readonly validateRequest: ValidateFunction;
   private readonly validators = new Map<string, ValidateFunction>();

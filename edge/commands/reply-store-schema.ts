@@ -1,15 +1,21 @@
 import Database from 'better-sqlite3';
+import {
+  recordSchemaVersion,
+  refuseNewerSchema,
+  STORE_SCHEMA_VERSIONS,
+} from '../schema-version.js';
 
 /**
  * The reply store's SQLite file: opened WAL + synchronous FULL, the `command_reply` table, and
  * in-place migrations of older files (user_version). See reply-store.ts.
  */
 
-export const REPLY_STORE_SCHEMA_VERSION = 2;
+export const REPLY_STORE_SCHEMA_VERSION = STORE_SCHEMA_VERSIONS['reply-store'];
 
 export function openDb(file: string): Database.Database {
   const db = new Database(file);
   try {
+    refuseNewerSchema(db, file, 'reply-store'); // a rollback refuses a newer file
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
@@ -30,6 +36,7 @@ export function openDb(file: string): Database.Database {
       CREATE INDEX IF NOT EXISTS command_reply_created ON command_reply (created_ms);
     `);
     migrate(db);
+    recordSchemaVersion(db, 'reply-store');
     return db;
   } catch (err) {
     db.close();

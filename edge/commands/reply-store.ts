@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { EdgeError } from '../errors.js';
+import { EdgeError, isEdgeError } from '../errors.js';
 import { openDb } from './reply-store-schema.js';
 import type { CommandReply } from './schemas.js';
 
@@ -202,6 +202,7 @@ export class ReplyStore {
     try {
       return openDb(this.o.file);
     } catch (err) {
+      if (isEdgeError(err, 'EDGE_STORE_TOO_NEW')) throw err; // refused, never moved aside
       if (!existsSync(this.o.file)) throw storeError(this.o.file, err);
       const movedTo = `${this.o.file}.corrupt-${this.o.wallMs()}`;
       this.o.log.error({ err, movedTo }, 'command reply store unusable; moved aside');

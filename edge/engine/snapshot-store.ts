@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { EdgeError } from '../errors.js';
+import type Database from 'better-sqlite3';
+import { EdgeError, isEdgeError } from '../errors.js';
+import { openRefusingNewer, recordSchemaVersion } from '../schema-version.js';
 import type { TrackingSnapshot } from './line-engine.js';
 
 /**
@@ -18,16 +19,18 @@ export class SnapshotStore {
   constructor(file: string) {
     try {
       mkdirSync(dirname(file), { recursive: true });
-      this.db = new Database(file);
+      this.db = openRefusingNewer(file, 'tracking-snapshot'); // a rollback refuses a newer file
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(
         'CREATE TABLE IF NOT EXISTS tracking_snapshot (line_id TEXT PRIMARY KEY, json TEXT NOT NULL)',
       );
+      recordSchemaVersion(this.db, 'tracking-snapshot');
       this.put = this.db.prepare(
         'INSERT INTO tracking_snapshot (line_id, json) VALUES (?, ?) ON CONFLICT(line_id) DO UPDATE SET json = excluded.json',
       );
     } catch (err) {
+      if (isEdgeError(err, 'EDGE_STORE_TOO_NEW')) throw err;
       throw new EdgeError(
         'EDGE_TRACKING_SNAPSHOT',
         `tracking snapshot ${file}: ${(err as Error).message}`,

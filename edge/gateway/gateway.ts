@@ -253,9 +253,11 @@ export class Gateway {
     });
     for (const [id, message] of errors) this.driverErrors.set(id, message);
     this.drivers.push(...created);
-    await this.startDriver(gateLink);
-    for (const driver of created) await this.startDriver(driver);
 
+    // The uplink and command router (schemas compiled), telemetry and the HTTP routes (schemas
+    // compiled, plain passwords hashed) are built here, before the gate controller starts: a
+    // long synchronous stretch after it would starve its heartbeats (on a Pi core this part
+    // takes seconds). The uplink connects and HTTP listens once the drivers run.
     const platformUplink = createUplink({
       dataDir,
       config: {
@@ -276,7 +278,6 @@ export class Gateway {
     else this.sparkplug = platformUplink;
     this.startCommandsAndTelemetry(platformUplink, outbox, dataDir);
     outbox.setDrainProbe(() => platformUplink.health().state === 'connected');
-    platformUplink.start();
 
     this.http = await buildHttpServer({
       log: this.child('http'),
@@ -318,6 +319,10 @@ export class Gateway {
           monoMs: clock.monoMs,
         }),
     });
+    await this.startDriver(gateLink);
+    for (const driver of created) await this.startDriver(driver);
+    platformUplink.start();
+
     await this.http.listen({ host: config.http.host, port: config.http.port });
 
     this.record([

@@ -40,6 +40,8 @@ export interface GatewayHostOptions {
   secrets?: SecretSources;
   /** the last log lines, for the console's log view */
   logTail?: LogTail;
+  /** the validator main.ts already compiled for these kinds (compiled once: slow on a Pi) */
+  validator?: ConfigValidator;
   /** replaces `new Gateway` (tests) */
   createGateway?: (config: GatewayConfig, control: ConfigControl) => Gateway;
 }
@@ -60,12 +62,17 @@ export class GatewayHost implements ConfigControl {
   httpState: HttpState = createHttpState();
   private applying: Promise<ApplyResult> | null = null;
   private applyStartedMono: number | null = null;
-  private readonly validator: ConfigValidator;
+  private validatorValue: ConfigValidator | null;
   private readonly log: Logger;
 
   constructor(private readonly o: GatewayHostOptions) {
-    this.validator = new ConfigValidator(driverKindSchemas(o.driverKinds));
+    this.validatorValue = o.validator ?? null;
     this.log = o.log.child({ module: 'config' });
+  }
+
+  private get validator(): ConfigValidator {
+    this.validatorValue ??= new ConfigValidator(driverKindSchemas(this.o.driverKinds));
+    return this.validatorValue;
   }
 
   /**
@@ -77,6 +84,7 @@ export class GatewayHost implements ConfigControl {
       loaded ??
       loadConfigFile(this.o.file, {
         driverKinds: driverKindSchemas(this.o.driverKinds),
+        validator: this.validator,
         persistMigration: true,
         ...(this.o.secrets ? { secrets: this.o.secrets } : {}),
       });

@@ -19,6 +19,7 @@ import { PriorityTable, type Priority } from './priority.js';
 import { QuotaKeeper } from './quota.js';
 import { RowReader, type StoredRow } from './rows.js';
 import { loadCounts, outboxStats, type OutboxCounts, type OutboxStats } from './stats.js';
+import { recordSchemaVersion } from '../schema-version.js';
 import { openStore } from './store.js';
 import { EventWriter } from './writer.js';
 import { eventDraft } from '../events/payloads/draft.js';
@@ -104,6 +105,7 @@ export class Outbox {
     this.db = opened.db;
     this.recovered = opened.recovered ? opened.recovered.movedTo : null;
     this.parking = new ParkingStore(this.db);
+    recordSchemaVersion(this.db, 'outbox'); // after the parking columns (schema version 1)
     this.prio = new PriorityTable(options.priorities);
     this.alarms = new OutboxAlarms(this.log);
     const meta = new Map(

@@ -1,6 +1,8 @@
 import { existsSync, renameSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { isEdgeError } from '../errors.js';
+import { refuseNewerSchema } from '../schema-version.js';
 
 /**
  * Opening the outbox database: WAL, an explicit `synchronous` (a reopened WAL database would
@@ -63,6 +65,7 @@ function configure(db: Database.Database, synchronous: 'FULL' | 'NORMAL'): void 
 function openChecked(o: OpenStoreOptions): { db: Database.Database; migratedRows: number } {
   const db = new Database(o.file);
   try {
+    refuseNewerSchema(db, o.file, 'outbox'); // a rollback refuses a newer file (never misreads it)
     configure(db, o.synchronous);
     if (o.quickCheck) {
       const result = db.pragma('quick_check', { simple: true }) as string;
@@ -111,7 +114,7 @@ export function openStore(o: OpenStoreOptions): OpenedStore {
     const { db, migratedRows } = openChecked(o);
     return { db, recovered: null, migratedRows };
   } catch (err) {
-    if (!existsSync(o.file)) throw err;
+    if (!existsSync(o.file) || isEdgeError(err, 'EDGE_STORE_TOO_NEW')) throw err;
     const reason = (err as Error).message;
     const stamp = new Date(o.wallMs()).toISOString().replace(/[:.]/g, '-');
     const movedTo = `${o.file}.corrupt-${stamp}`;

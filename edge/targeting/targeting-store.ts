@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { EdgeError } from '../errors.js';
+import { EdgeError, isEdgeError } from '../errors.js';
+import { openRefusingNewer, recordSchemaVersion } from '../schema-version.js';
 import { TargetingList, normalizeCode, targetingListIssues } from './targeting-list.js';
 import type { TargetingEntry } from './targeting-list.js';
 
@@ -34,7 +35,7 @@ export class TargetingStore {
     this.log = o.log;
     mkdirSync(dirname(o.file), { recursive: true });
     try {
-      this.db = new Database(o.file);
+      this.db = openRefusingNewer(o.file, 'targeting'); // a rollback refuses a newer file
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.exec(`
@@ -48,7 +49,9 @@ export class TargetingStore {
         CREATE TABLE IF NOT EXISTS targeting_active (
           id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
       `);
+      recordSchemaVersion(this.db, 'targeting');
     } catch (err) {
+      if (isEdgeError(err, 'EDGE_STORE_TOO_NEW')) throw err;
       throw new EdgeError(
         'EDGE_TARGETING_STORE',
         `targeting store ${o.file}: ${(err as Error).message}`,

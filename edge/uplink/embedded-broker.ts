@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import { EdgeError } from '../errors.js';
 
 /**
  * The embedded MQTT broker for a self-contained demo or a site without a broker (aedes, MQTT
- * 3.1.1 only). Production sites point the uplink at the platform's broker instead.
+ * 3.1.1 only). Production sites point the uplink at the platform's broker instead; aedes is
+ * then never loaded.
  */
 export class EmbeddedBroker {
   private broker: Aedes | null = null;
@@ -19,7 +20,9 @@ export class EmbeddedBroker {
   ) {}
 
   async start(): Promise<void> {
-    const broker = await Aedes.createBroker();
+    // loaded only when enabled (a production gateway uses the platform's broker: no aedes load)
+    const { Aedes: AedesBroker } = await import('aedes');
+    const broker = await AedesBroker.createBroker();
     this.broker = broker;
     const server = createServer((socket) => broker.handle(socket));
     this.server = server;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The system programs the tests drive as real peers: mosquitto (MQTT broker), socat (serial
-# pseudo-terminals), openssl (test CA for TLS), chromium and a CJK font (the technician console in a real browser). Installs the missing ones with apt-get when it can
-# (root, or passwordless sudo); otherwise says exactly what to install.
+# pseudo-terminals), openssl (test CA for TLS, the CLI's keys and CSRs), chromium and a CJK font
+# (the technician console in a real browser), systemd-analyze (the unit is verified; Debian's
+# systemd package). Installs the missing ones with apt-get when it can (root, or passwordless
+# sudo); otherwise says exactly what to install.
 set -euo pipefail
 
 need=()
@@ -11,6 +13,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # Chinese glyphs for the console's zh-CN screenshots
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""
