@@ -32,6 +32,8 @@ export const BUNDLE_EXTERNALS = [
   'pino',
   'pino-pretty',
   'esbuild',
+  // serves its static files from its own folder (__dirname)
+  '@fastify/swagger-ui',
 ];
 
 /** The repository root (this file is provisioning/bundle.ts or dist/provisioning/bundle.js). */

@@ -79,13 +79,16 @@ describe('customs-edge user', () => {
     ]);
     expect(users.find((u) => u.name === 'old')).not.toHaveProperty('password');
     const directory = new UserDirectory(users);
-    expect(directory.verify('admin', ADMIN_PASSWORD)).toEqual({ name: 'admin', role: 'admin' });
-    expect(directory.verify('insp1', 'inspector-pass-7')).toEqual({
+    expect(await directory.verify('admin', ADMIN_PASSWORD)).toEqual({
+      name: 'admin',
+      role: 'admin',
+    });
+    expect(await directory.verify('insp1', 'inspector-pass-7')).toEqual({
       name: 'insp1',
       role: 'inspector',
     });
-    expect(directory.verify('old', 'viewer-pass-2')).toEqual({ name: 'old', role: 'viewer' });
-    expect(directory.verify('old', 'plain-text-pw')).toBeNull();
+    expect(await directory.verify('old', 'viewer-pass-2')).toEqual({ name: 'old', role: 'viewer' });
+    expect(await directory.verify('old', 'plain-text-pw')).toBeNull();
     expect(readFileSync(configFile, 'utf8')).toContain('# fail-safe: the straight-through end');
 
     const list = memoryIo();
@@ -110,7 +113,7 @@ describe('customs-edge user', () => {
   it('hashes in the format edge/http/auth.ts writes', async () => {
     const salt = Buffer.alloc(16, 7);
     const { hashPassword: authHash } = await import('../../edge/http/auth.js');
-    expect(await hashPassword('same-password', salt)).toBe(authHash('same-password', salt));
+    expect(await hashPassword('same-password', salt)).toBe(await authHash('same-password', salt));
     expect(await verifyPassword('same-password', await hashPassword('same-password'))).toBe(true);
   });
 });

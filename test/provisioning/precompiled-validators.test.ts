@@ -32,7 +32,7 @@ const broken: Array<[string, (d: Record<string, any>) => void]> = [
     (d) => d.drivers.push({ id: 's', kind: 'serial-barcode', port: {} }),
   ],
   ['opcua without servers', (d) => d.drivers.push({ id: 'o', kind: 'opcua' })],
-  ['gate pin twice', (d) => (d.gates.outputs[1].pin = d.gates.outputs[0].pin)],
+  ['gate pin twice', (d) => d.gates.outputs.push({ id: 'dup-a', pin: 5 }, { id: 'dup-b', pin: 5 })],
 ];
 
 describe('precompiled configuration validators (production bundle)', () => {
