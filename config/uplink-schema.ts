@@ -168,7 +168,7 @@ export const OutboxSchema = Type.Object(
       Type.Integer({
         minimum: 0,
         description:
-          'size of the reserve file released when a write fails for lack of space, so deliveries can still be marked (default: 4 % of the file system, 256 KiB to 16 MiB; 0: none)',
+          'size of the reserve file released when a write fails for lack of space, so deliveries can still be marked (default: 2 % of the file system, 256 KiB to 4 MiB; 0: none)',
       }),
     ),
     diskCheckIntervalMs: Type.Integer({ minimum: 100, default: 5000 }),

@@ -46,6 +46,9 @@ export const systemStatFs: StatFs = (dir) => {
   return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
 };
 
+/** A file system statfs cannot read: no disk limit (maxBytes alone), no reserve file. */
+const UNKNOWN_DISK: DiskReading = { freeBytes: Number.MAX_SAFE_INTEGER / 4, totalBytes: 0 };
+
 const MiB = 1024 * 1024;
 
 /** Free space left for the rest of the system by default: 5 % of the file system, at most 256 MiB. */
@@ -53,9 +56,12 @@ export function defaultReserveBytes(totalBytes: number): number {
   return Math.min(256 * MiB, Math.round(totalBytes * 0.05));
 }
 
-/** The reserve file by default: 4 % of the file system, at least 256 KiB, at most 16 MiB. */
+/**
+ * The reserve file by default: 2 % of the file system, at least 256 KiB, at most 4 MiB (what
+ * marking deliveries and dropping rows in short transactions need until pages are free again).
+ */
 export function defaultReserveFileBytes(totalBytes: number): number {
-  return Math.max(256 * 1024, Math.min(16 * MiB, Math.round(totalBytes * 0.04)));
+  return Math.max(256 * 1024, Math.min(4 * MiB, Math.round(totalBytes * 0.02)));
 }
 
 /** A write that failed because the file system is full. */
@@ -122,11 +128,19 @@ export class DiskGuard {
   ) {
     this.dir = dirname(o.file);
     this.reserveFile = `${o.file}.reserve`;
-    this.statfs = o.statfs ?? systemStatFs;
-    this.reading = this.statfs(this.dir);
+    const statfs = o.statfs ?? systemStatFs;
+    try {
+      this.reading = statfs(this.dir);
+      this.statfs = statfs;
+    } catch (err) {
+      o.log.warn({ err }, 'free space of the data folder unknown: the outbox keeps to maxBytes');
+      this.reading = UNKNOWN_DISK;
+      this.statfs = () => UNKNOWN_DISK;
+    }
     const total = this.reading.totalBytes;
     this.reserveBytes = o.reserveBytes ?? defaultReserveBytes(total);
-    this.reserveFileBytes = o.reserveFileBytes ?? defaultReserveFileBytes(total);
+    this.reserveFileBytes =
+      total === 0 ? 0 : (o.reserveFileBytes ?? defaultReserveFileBytes(total));
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
     this.incremental = (db.pragma('auto_vacuum', { simple: true }) as number) === 2;
     // the WAL sized to the disk: at most 1/256 of it between checkpoints, 1/64 kept after one
@@ -264,7 +278,7 @@ export class DiskGuard {
       (this.held || this.reserveFileBytes === 0 ? 0 : this.reserveFileBytes) -
       Math.max(0, this.walNeed() - walBytes) - // WAL growth until its next reset
       Math.max(0, pages * ps - fileBytes); // pages still in the WAL, not yet in the file
-    this.maxPages = pages + Math.max(0, Math.floor(growth / ps));
+    this.maxPages = Math.min(0xfffffffe, pages + Math.max(0, Math.floor(growth / ps)));
     this.db.pragma(`max_page_count = ${this.maxPages}`);
     // stored bytes per estimated byte (pages are never full, rows dropped here and there leave
     // holes, indexes); 2 until there is data; 15 % for what one reading cannot see

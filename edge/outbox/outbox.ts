@@ -59,7 +59,7 @@ export interface OutboxOptions {
   quickCheckOnStart?: boolean;
   /** free space left to the rest of the system (default: 5 % of the file system, <= 256 MiB) */
   diskReserveBytes?: number;
-  /** the reserve file released on a full disk (default: 4 % of the file system, <= 16 MiB) */
+  /** the reserve file released on a full disk (default: 2 % of the file system, 256 KiB to 4 MiB) */
   reserveFileBytes?: number;
   diskCheckIntervalMs?: number;
   /** how long drops keep the condition degraded (default 60 s) */

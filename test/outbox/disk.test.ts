@@ -1,5 +1,6 @@
+import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { FakeClock } from '../support/clocks.js';
-import { existsSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../edge/clock.js';
@@ -204,6 +205,34 @@ describe.skipIf(unavailable !== null)('outbox on a small disk', () => {
     const [after] = await outbox.append([draft(500)]);
     expect(after!.seq).toBeGreaterThan(announced.seq);
   }, 120_000);
+});
+
+describe('outbox where the free space cannot be read', () => {
+  it('keeps to maxBytes, without a reserve file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outbox-nostatfs-'));
+    const o = new Outbox({
+      file: join(dir, 'outbox.sqlite'),
+      gatewayId: 'gw-disk',
+      synchronous: 'FULL',
+      batchMaxRows: 500,
+      maxBytes: 100_000,
+      clock: systemClock,
+      log: silentLogger(),
+      statfs: () => {
+        throw Object.assign(new Error('statfs failed'), { code: 'ENOSYS' });
+      },
+    });
+    try {
+      for (let i = 0; i < 100; i++) await o.append([0, 1, 2, 3].map((j) => draft(4 * i + j)));
+      expect(o.stats()).toMatchObject({ limitBy: 'quota', limitBytes: 100_000 });
+      expect(o.stats().disk.reserveFile).toBe('none');
+      expect(o.stats().bytes).toBeLessThanOrEqual(100_000);
+      expect(existsSync(join(dir, 'outbox.sqlite.reserve'))).toBe(false);
+    } finally {
+      o.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('outbox condition (pure, injected clock)', () => {

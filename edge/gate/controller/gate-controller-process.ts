@@ -22,6 +22,9 @@
  *      out when it stops, so a dead or hung controller (or Pi) cannot hold a gate on.
  * - Gateway hung (heartbeats stop, IPC still open): after safeStateAfterMs this process goes
  *   safe itself and re-arms when heartbeats come back.
+ * - Gateway still starting: this process arms on the gateway's first heartbeat, which the
+ *   gateway sends once it runs; until then it stays `starting` (outputs safe, fire commands
+ *   refused: parcels go straight on, to inspection) and silence is not judged.
  */
 import { setPriority, getPriority } from 'node:os';
 import type { GpioBinding } from '../../../drivers/gpio/binding.js';
