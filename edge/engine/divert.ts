@@ -205,6 +205,33 @@ export class DivertPlanner {
     out.plcCommands.push({ ...command, provisional: true });
   }
 
+  /**
+   * The sorter PLC tracks a parcel the gateway does not (its tracking id found no parcel: a lost
+   * photo-eye pulse, two parcels close together): it is handed off to inspection by that id, so
+   * the PLC's default destination does not decide it. False when there is no PLC inspection lane.
+   */
+  untracked(plcTracking: string, seenAtMm: number, atMono: number, out: EngineOutput): boolean {
+    const o = this.outlets.get('inspection');
+    const plc = o?.geom.gateMode === 'plc' ? o.geom.plc : undefined;
+    if (!o || !plc) return false;
+    out.plcCommands.push({
+      kind: 'plcDivert',
+      action: 'divert',
+      plcId: plc.plcId,
+      gateId: o.geom.gateId ?? o.id,
+      parcelId: `untracked-plc-${plcTracking}`,
+      code: null,
+      keys: { waybill: null, plcTracking, inductionSeq: 0 },
+      seq: 1,
+      lane: 'inspection',
+      outlet: o.id,
+      destination: plc.destination,
+      issuedAtMono: atMono,
+      atDiverterMono: this.pos.fireAtSeen(seenAtMm, atMono, o),
+    });
+    return true;
+  }
+
   /** Send the divert when due (GPIO: `gateCommandLeadMs` before it fires; PLC: at once). */
   issue(p: TrackedParcel, nowMono: number, out: EngineOutput): void {
     const g = p.gate;

@@ -176,7 +176,7 @@ export class LineEngine {
         this.verdicts.ct(input, out, nowMono);
         break;
       case 'parcelId':
-        this.parcelIds.handle(input, out);
+        this.parcelIds.handle(input, out, nowMono);
         break;
       case 'weight':
         this.onWeight(input, out);
@@ -235,7 +235,7 @@ export class LineEngine {
       }
       next = Math.min(next, this.pos.exitMono(p));
     }
-    next = Math.min(next, this.line.nextWakeMono());
+    next = Math.min(next, this.line.nextWakeMono(), this.parcelIds.nextWakeMono() ?? Infinity);
     return Number.isFinite(next) ? next : null;
   }
 

@@ -13,12 +13,13 @@ import type { EngineConfig, EngineOutput, ParcelIdInput } from './types.js';
  */
 
 const DEFAULT_PLC_TRACKING = { positionMm: 0, toleranceMm: 200 };
-/** an id waits this long for its parcel, then it is recorded as unmatched */
-const PENDING_MS = 2000;
+/** an id waits this long for its parcel (the photo-eye edge travels apart), then it is unmatched */
+const PENDING_MS = 500;
 const PENDING_MAX = 64;
 
 export class ParcelIdPlacement {
-  private pending: ParcelIdInput[] = [];
+  /** ids that found no parcel yet, with when they arrived */
+  private pending: { input: ParcelIdInput; since: number }[] = [];
 
   constructor(
     private readonly config: EngineConfig,
@@ -27,37 +28,61 @@ export class ParcelIdPlacement {
     private readonly diverts: DivertPlanner,
   ) {}
 
-  handle(input: ParcelIdInput, out: EngineOutput): void {
+  handle(input: ParcelIdInput, out: EngineOutput, nowMono: number): void {
     if (this.place(input, out)) return;
-    this.pending.push(input);
-    if (this.pending.length > PENDING_MAX) this.unmatched(this.pending.shift(), out);
+    this.pending.push({ input, since: nowMono });
+    if (this.pending.length > PENDING_MAX) this.unmatched(this.pending.shift()?.input, out);
   }
 
   /** A parcel was inducted: ids that arrived before its photo-eye edge find it now. */
   inducted(out: EngineOutput): void {
     if (this.pending.length === 0) return;
-    this.pending = this.pending.filter((input) => !this.place(input, out));
+    this.pending = this.pending.filter((x) => !this.place(x.input, out));
+  }
+
+  /** When the oldest waiting id gives up (null: none waiting). */
+  nextWakeMono(): number | null {
+    const first = this.pending[0];
+    return first ? first.since + PENDING_MS : null;
   }
 
   /** Ids that waited long enough for a parcel are recorded as unmatched. */
   expire(nowMono: number, out: EngineOutput): void {
     if (this.pending.length === 0) return;
-    const keep: ParcelIdInput[] = [];
-    for (const input of this.pending) {
-      if (nowMono - input.atMono >= PENDING_MS) this.unmatched(input, out);
-      else keep.push(input);
+    const keep: { input: ParcelIdInput; since: number }[] = [];
+    for (const x of this.pending) {
+      if (nowMono - x.since >= PENDING_MS) this.unmatched(x.input, out);
+      else keep.push(x);
     }
     this.pending = keep;
   }
 
   private unmatched(input: ParcelIdInput | undefined, out: EngineOutput): void {
     if (!input) return;
+    const payload = {
+      deviceId: input.deviceId,
+      kind: input.kind,
+      value: input.value,
+      reason: 'no parcel at the point where the id is given',
+    };
+    out.events.push(ev('parcel.id_unmatched', null, input.atMono, payload));
+    this.untracked(input, out);
+  }
+
+  /** The PLC has a parcel the gateway does not track: handed off to inspection by its id. */
+  private untracked(input: ParcelIdInput, out: EngineOutput): void {
+    const value = normId(input.kind, input.value);
+    if (input.kind !== 'plcTracking' || value === null) return;
+    const handed = this.diverts.untracked(value, this.where(input).positionMm, input.atMono, out);
     out.events.push(
-      ev('parcel.id_unmatched', null, input.atMono, {
+      ev('alarm.untracked-parcel', null, input.atMono, {
         deviceId: input.deviceId,
-        kind: input.kind,
-        value: input.value,
-        reason: 'no parcel at the point where the id is given',
+        plcTracking: value,
+        handedToInspection: handed,
+        severity: handed ? 'major' : 'critical',
+        note: handed
+          ? 'the sorter PLC tracks a parcel the gateway does not: handed to the PLC for inspection'
+          : 'the sorter PLC tracks a parcel the gateway does not: it follows the PLC default destination',
       }),
     );
   }
@@ -95,6 +120,8 @@ export class ParcelIdPlacement {
       );
       p.unknown ??= `two ${kind} ids on one parcel (${p.ids[kind]}, ${value})`;
       this.diverts.recheck(p, out, input.atMono);
+      // the second id is most likely a parcel the gateway did not see: inspection too
+      this.untracked({ ...input, value }, out);
       return true;
     }
     // a PLC's counter wrapped or it reused an id: the older parcel no longer owns it

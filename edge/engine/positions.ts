@@ -35,7 +35,14 @@ export class LinePositions {
     return this.reachMono(p, this.lastPositionMm + this.lengthOf(p) + this.confirmWindowMm);
   }
   fireAt(p: TrackedParcel, o: Outlet): number | null {
-    const at = this.tracker.monoWhen(p.startMm + o.geom.positionMm);
+    return this.fireAtFrom(p.startMm, o);
+  }
+  /** The same for something the engine does not track, seen at `positionMm` at `atMono`. */
+  fireAtSeen(positionMm: number, atMono: number, o: Outlet): number | null {
+    return this.fireAtFrom(this.tracker.mmAt(atMono) - positionMm, o);
+  }
+  private fireAtFrom(startMm: number, o: Outlet): number | null {
+    const at = this.tracker.monoWhen(startMm + o.geom.positionMm);
     return at === null ? null : at - this.config.decision.actuationLeadMs;
   }
   /** The parcel whose body covers `positionMm` (within tolerance) at `atMono`, nearest first. */

@@ -109,6 +109,7 @@ export class ParcelBoard {
           this.totals.escaped++;
           break;
         case 'plc.handoff_failed':
+          if (p.provisional === true) break; // the decision's own hand-off follows
           row.gate = String(p.plcId);
           row.gateError = `hand-off not acknowledged: ${String(p.error)}`;
           break;

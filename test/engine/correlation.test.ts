@@ -305,3 +305,47 @@ describe('reads delivered late', () => {
     expect(h.lastDecision('P1')).toMatchObject({ lane: 'pass' });
   });
 });
+
+describe('parcels the sorter PLC tracks and the gateway does not', () => {
+  it('a PLC tracking id that finds no parcel is handed to the PLC for inspection, alarmed', () => {
+    const h = new Harness(sorterLine());
+    // the photo-eye pulse was lost: the PLC saw a parcel, the gateway did not
+    h.in({ type: 'parcelId', deviceId: 'plc-1', atMono: 0, kind: 'plcTracking', value: '777' }, 0);
+    expect(h.engine.nextWakeMono()).toBe(500);
+    h.at(500);
+    expect(h.events('parcel.id_unmatched')).toHaveLength(1);
+    expect(h.plc()).toMatchObject([
+      {
+        parcelId: 'untracked-plc-777',
+        keys: { plcTracking: '777', waybill: null },
+        lane: 'inspection',
+        destination: 1,
+        atDiverterMono: 6950,
+      },
+    ]);
+    expect(h.events('alarm.untracked-parcel')[0]?.payload).toMatchObject({
+      plcTracking: '777',
+      handedToInspection: true,
+    });
+  });
+
+  it('two PLC ids on one parcel: the parcel goes to inspection, and so does the other id', () => {
+    const h = new Harness(sorterLine());
+    h.in({ type: 'parcelId', deviceId: 'plc-1', atMono: 0, kind: 'plcTracking', value: '1' }, 0);
+    h.induct(0);
+    h.in(
+      { type: 'parcelId', deviceId: 'plc-1', atMono: 150, kind: 'plcTracking', value: '2' },
+      400,
+    );
+    expect(h.lastDecision('P1')).toMatchObject({ lane: 'inspection', ruleId: 'tracking' });
+    expect(
+      h
+        .plc()
+        .filter((c) => !c.provisional)
+        .map((c) => [c.parcelId, c.keys.plcTracking, c.lane]),
+    ).toEqual([
+      ['untracked-plc-2', '2', 'inspection'],
+      ['P1', '1', 'inspection'],
+    ]);
+  });
+});

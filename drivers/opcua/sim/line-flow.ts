@@ -56,7 +56,12 @@ const VERDICT: Record<ParcelKind, string> = {
 
 export class LineFlow {
   private seq = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /**
+   * What happens on the line, by wall time, done strictly in that order: when this process
+   * stalls, a parcel's trailing edge still comes before the next parcel's leading edge
+   */
+  private readonly queue: { atWall: number; fn: () => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
   private readonly serialBase = Math.floor(Math.random() * 80_000_000);
 
   constructor(
@@ -65,21 +70,41 @@ export class LineFlow {
     private readonly o: FlowOptions,
   ) {}
 
-  private at(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+  private at(atWall: number, fn: () => void): void {
+    const item = { atWall, fn };
+    let i = this.queue.length;
+    while (i > 0 && (this.queue[i - 1] as { atWall: number }).atWall > atWall) i--;
+    this.queue.splice(i, 0, item);
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const first = this.queue[0];
+    this.timer = first
+      ? setTimeout(() => this.drain(), Math.max(0, first.atWall - Date.now()))
+      : null;
+  }
+
+  private drain(): void {
+    this.timer = null;
+    while (this.queue.length > 0 && (this.queue[0] as { atWall: number }).atWall <= Date.now())
+      this.queue.shift()?.fn();
+    this.arm();
   }
 
   stop(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
   }
 
-  /** One parcel inducted now; returns its waybill and the PLC's tracking id. */
-  parcel(kind: ParcelKind): { waybill: string; trackingId: number } {
+  /**
+   * One parcel, inducted at wall time `t0` (default now); returns its waybill and the PLC's
+   * tracking id. Everything after is timed from t0, so a late timer of this process shifts when
+   * a value is sent, never when it happened.
+   */
+  parcel(kind: ParcelKind, t0 = Date.now()): { waybill: string; trackingId: number } {
     const g = this.o.geometry;
     const v = g.beltMmS / 1000; // mm per ms
     const n = ++this.seq;
@@ -88,15 +113,13 @@ export class LineFlow {
     const { nodes } = this;
     // devices stamp what they saw with when they saw it: a timer of this process firing late
     // (a busy machine) must not move the parcel on the gateway's belt
-    const t0 = Date.now();
     const stamp = (ms: number) => new Date(t0 + ms);
+    const after = (ms: number, fn: () => void) => this.at(t0 + ms, fn);
     nodes.setValue(nodes.photoEye, DataType.Boolean, true, stamp(0));
     const trackingId = this.sorter.induct(waybill, kind, stamp(0));
     this.o.out({ event: 'inducted', n, waybill, trackingId, kind });
     const trailing = g.parcelMm / v;
-    this.at(trailing, () =>
-      nodes.setValue(nodes.photoEye, DataType.Boolean, false, stamp(trailing)),
-    );
+    after(trailing, () => nodes.setValue(nodes.photoEye, DataType.Boolean, false, stamp(trailing)));
     const read =
       kind === 'unread'
         ? null
@@ -104,7 +127,7 @@ export class LineFlow {
           ? waybill.replace(/(\d)(?=[A-Z]{2}$)/, (d) => String((Number(d) + 1) % 10))
           : waybill;
     const readAt = (g.scannerMm + g.parcelMm / 2) / v;
-    this.at(readAt, () => nodes.raiseScan(read, stamp(readAt)));
+    after(readAt, () => nodes.raiseScan(read, stamp(readAt)));
     const exitMs = (g.ctMm + g.parcelMm) / v;
     const decisionMs = g.decisionMm / v;
     const verdict = VERDICT[kind];
@@ -113,7 +136,7 @@ export class LineFlow {
       const itemId = `CT-${String(n).padStart(6, '0')}`;
       if (this.o.ctShape === 'review') {
         const when = kind === 'late' ? decisionMs + 500 : exitMs + this.o.reviewDelayMs;
-        this.at(when, () =>
+        after(when, () =>
           this.sorter.raiseReview({
             waybill,
             itemId,
@@ -126,7 +149,7 @@ export class LineFlow {
         const [min, max] = this.o.scanDelayMs;
         const delay = kind === 'late' ? decisionMs : min + Math.random() * (max - min);
         const scannedAt = (g.ctMm + g.parcelMm / 2) / v;
-        this.at(scannedAt + delay, () =>
+        after(scannedAt + delay, () =>
           nodes.raiseVerdict({
             trackingId: itemId,
             waybill,
@@ -139,7 +162,7 @@ export class LineFlow {
         );
       }
     }
-    this.at(decisionMs, () => this.sorter.sort(trackingId));
+    after(decisionMs, () => this.sorter.sort(trackingId));
     return { waybill, trackingId };
   }
 
@@ -152,9 +175,12 @@ export class LineFlow {
   /** A scripted run: the parcels in order, `gapMs` apart; {"event":"runDone"} after the last sort. */
   run(kinds: readonly ParcelKind[], gapMs: number): void {
     const g = this.o.geometry;
-    kinds.forEach((kind, i) => this.at(i * gapMs, () => this.parcel(kind)));
+    const start = Date.now();
+    kinds.forEach((kind, i) =>
+      this.at(start + i * gapMs, () => this.parcel(kind, start + i * gapMs)),
+    );
     const lastSort = (kinds.length - 1) * gapMs + g.decisionMm / (g.beltMmS / 1000);
-    this.at(lastSort + 200, () =>
+    this.at(start + lastSort + 200, () =>
       this.o.out({ event: 'runDone', parcels: kinds.length, ...this.sorter.totals }),
     );
   }
