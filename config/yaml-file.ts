@@ -1,4 +1,13 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Pair } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  stringify,
+  type Document,
+  type Pair,
+} from 'yaml';
 import type { ConfigIssue } from './loader.js';
 import { isRecord } from './migrations.js';
 
@@ -56,16 +65,29 @@ export function redactDoc(value: unknown, key: string | null = null): unknown {
 export function redactYamlText(text: string): string {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) return REDACTED; // never echo what could not be understood
+  // the hidden values are spliced into the text: every other byte stays as the file has it
+  const edits: { start: number; end: number; text: string }[] = [];
+  let spliceable = true;
   const visit = (node: unknown, key: string | null) => {
     if (isMap(node)) for (const p of node.items) visit(p.value, keyOf(p));
     else if (isSeq(node)) for (const item of node.items) visit(item, key);
     else if (isScalar(node)) {
+      const before = node.value;
       if (key !== null && isSecretKey(key)) node.value = shown(node.value);
       else if (typeof node.value === 'string') node.value = urlWithoutPassword(node.value);
+      if (node.value === before) return;
+      const text = stringify(node.value).trimEnd();
+      if (node.range && !text.includes('\n'))
+        edits.push({ start: node.range[0], end: node.range[1], text });
+      else spliceable = false;
     }
   };
   visit(doc.contents, null);
-  return doc.toString();
+  if (!spliceable) return doc.toString();
+  let out = text;
+  for (const e of edits.sort((a, b) => b.start - a.start))
+    out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out;
 }
 
 function keyOf(p: Pair): string | null {
@@ -136,8 +158,45 @@ export function mergeIntoYaml(oldText: string, doc: unknown): string {
   const yaml = parseDocument(oldText);
   if (yaml.errors.length > 0) return documentText(doc);
   if (deepEqual(yaml.toJS(), doc)) return oldText;
+  // only scalars changed (the usual edit): splice their text, every other byte stays as it was
+  const edits: { start: number; end: number; text: string }[] = [];
+  if (scalarEdits(yaml.contents, doc, edits)) {
+    let out = oldText;
+    for (const e of edits.sort((a, b) => b.start - a.start))
+      out = out.slice(0, e.start) + e.text + out.slice(e.end);
+    if (deepEqual(parseDocument(out).toJS(), doc)) return out;
+  }
   yaml.contents = update(yaml, yaml.contents, doc) as typeof yaml.contents;
   return yaml.toString();
+}
+
+/**
+ * The text edits that turn the node into `value` when only scalar values differ (same keys, same
+ * sequence lengths); false when the shape changed and the document must be re-written.
+ */
+function scalarEdits(
+  node: unknown,
+  value: unknown,
+  edits: { start: number; end: number; text: string }[],
+): boolean {
+  if (isRecord(value) && isMap(node)) {
+    const keys = node.items.map(keyOf);
+    if (keys.length !== Object.keys(value).length || !keys.every((k) => k !== null && k in value))
+      return false;
+    return node.items.every((p) => scalarEdits(p.value, value[keyOf(p) as string], edits));
+  }
+  if (Array.isArray(value) && isSeq(node)) {
+    if (node.items.length !== value.length) return false;
+    return node.items.every((item, i) => scalarEdits(item, value[i], edits));
+  }
+  if (isScalar(node) && (value === null || typeof value !== 'object')) {
+    if (node.value === value) return true;
+    const text = stringify(value).trimEnd();
+    if (!node.range || text.includes('\n')) return false;
+    edits.push({ start: node.range[0], end: node.range[1], text });
+    return true;
+  }
+  return false;
 }
 
 function documentText(doc: unknown): string {
