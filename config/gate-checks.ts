@@ -25,6 +25,10 @@ function outputPins(gates: GatesConfig): { id: string; pin: number; path: string
     const lamp = gates.stackLight[colour];
     if (lamp) pins.push({ id: lampId(colour), pin: lamp.pin, path: `/gates/${lampId(colour)}` });
   }
+  // indicator lamps (inspector alert outputs)
+  (gates.indicators ?? []).forEach((lamp, n) =>
+    pins.push({ id: lamp.id, pin: lamp.pin, path: `/gates/indicators/${n}` }),
+  );
   if (gates.beacon)
     pins.push({ id: BEACON_ID, pin: gates.beacon.pin, path: `/gates/${BEACON_ID}` });
   if (gates.watchdogOutput)

@@ -162,10 +162,24 @@ describe('simulated line end to end (real Mosquitto)', () => {
     expect(suspects).toBeGreaterThan(3);
     expect(late).toBeGreaterThan(3);
 
-    // gates fired (in the gate-controller process) for diverted parcels
-    const diverted = [...decisions.values()].filter((d) => d.payload.lane !== 'inspection').length;
+    // gates fired (in the gate-controller process) for diverted parcels: every diverted parcel
+    // decided long enough before the end to have reached its gate (10 s: the line is under 10 m
+    // at 1 m/s) has its gate.fired, or a gate.failed (a command refused: the controller arms on
+    // the gateway's first heartbeat once it runs, or a command came too late on a loaded machine;
+    // the parcel then runs straight on to inspection), never nothing
+    const lastMono = Math.max(...received.map((e) => e.monoMs));
+    const reported = new Set(
+      received
+        .filter((e) => e.type === 'gate.fired' || e.type === 'gate.failed')
+        .map((e) => e.parcelId),
+    );
+    const due = [...decisions.values()].filter(
+      (d) => d.payload.lane !== 'inspection' && d.monoMs < lastMono - 10_000,
+    );
+    expect(due.length).toBeGreaterThan(10);
+    expect(due.filter((d) => !reported.has(d.parcelId)).map((d) => d.parcelId)).toEqual([]);
     const fired = received.filter((e) => e.type === 'gate.fired').length;
-    expect(fired).toBeGreaterThan(diverted * 0.9);
+    expect(fired).toBeGreaterThan(due.length * 0.75);
   }, 120_000);
 
   it('every message on the wire validates against asyncapi.yaml (events, telemetry, statuses)', async () => {

@@ -47,7 +47,13 @@ export const PARCEL_PAYLOADS = {
       Type.Integer({ description: 'induction counter (a sorter key for PLCs keyed by count)' }),
     ),
   }),
-  'parcel.identified': Closed({ deviceId: Id(), code: Type.String() }),
+  'parcel.identified': Closed({
+    deviceId: Id(),
+    code: Type.String(),
+    deliveredAfterWindow: Type.Optional(
+      Type.Boolean({ description: 'the read came after its scan window (reader latency)' }),
+    ),
+  }),
   'parcel.noread': Closed({
     deviceId: Nullable(Type.String()),
     code: Nullable(Type.String({ description: 'the invalid code, null for a no-read' })),
