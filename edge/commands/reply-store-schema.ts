@@ -4,6 +4,7 @@ import {
   refuseNewerSchema,
   STORE_SCHEMA_VERSIONS,
 } from '../schema-version.js';
+import { fitWalToDisk } from '../sqlite-wal.js';
 
 /**
  * The reply store's SQLite file: opened WAL + synchronous FULL, the `command_reply` table, and
@@ -17,6 +18,7 @@ export function openDb(file: string): Database.Database {
   try {
     refuseNewerSchema(db, file, 'reply-store'); // a rollback refuses a newer file
     db.pragma('journal_mode = WAL');
+    fitWalToDisk(db, file);
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(`

@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { EdgeError, isEdgeError } from '../errors.js';
 import { openRefusingNewer, recordSchemaVersion } from '../schema-version.js';
 import type { TrackingSnapshot } from './line-engine.js';
+import { fitWalToDisk } from '../sqlite-wal.js';
 
 /**
  * The tracking snapshot of a line in SQLite (one row per line). Written at most every few
@@ -21,6 +22,7 @@ export class SnapshotStore {
       mkdirSync(dirname(file), { recursive: true });
       this.db = openRefusingNewer(file, 'tracking-snapshot'); // a rollback refuses a newer file
       this.db.pragma('journal_mode = WAL');
+      fitWalToDisk(this.db, file);
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(
         'CREATE TABLE IF NOT EXISTS tracking_snapshot (line_id TEXT PRIMARY KEY, json TEXT NOT NULL)',

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { EdgeError } from '../errors.js';
 import type { ProjectionChanges, ProjectionSource } from './flag-projection.js';
 import type { Decision, Flag, ParcelContext } from './model.js';
+import { fitWalToDisk } from '../sqlite-wal.js';
 
 /**
  * The inspector's SQLite file (`inspector.sqlite` in dataDir, WAL): queue entries (flags),
@@ -44,6 +45,7 @@ export class InspectorStore implements ProjectionSource {
       mkdirSync(dirname(file), { recursive: true });
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
+      fitWalToDisk(this.db, file);
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(`

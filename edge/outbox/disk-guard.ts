@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
+import { walLimitsFor } from '../sqlite-wal.js';
 import type { DropReport, QuotaKeeper } from './quota.js';
 
 /**
@@ -144,9 +145,9 @@ export class DiskGuard {
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
     this.incremental = (db.pragma('auto_vacuum', { simple: true }) as number) === 2;
     // the WAL sized to the disk: at most 1/256 of it between checkpoints, 1/64 kept after one
-    const checkpointPages = clamp(Math.floor(total / 256 / this.pageSize), 64, 1000);
+    const { checkpointPages, journalSizeLimitBytes } = walLimitsFor(total, this.pageSize);
     db.pragma(`wal_autocheckpoint = ${checkpointPages}`);
-    db.pragma(`journal_size_limit = ${clamp(Math.floor(total / 64), MiB, 64 * MiB)}`);
+    db.pragma(`journal_size_limit = ${journalSizeLimitBytes}`);
     // room for the WAL to grow to its checkpoint size, plus one large transaction
     this.walCapBytes = (checkpointPages + 64) * (this.pageSize + 24);
     this.held = this.reserveFileBytes > 0 && existsSync(this.reserveFile);
@@ -346,10 +347,6 @@ export class DiskGuard {
   stop(): void {
     this.o.clock.clearTimer(this.timer);
   }
-}
-
-function clamp(n: number, min: number, max: number): number {
-  return Math.max(min, Math.min(max, n));
 }
 
 function sizeOf(path: string): number {

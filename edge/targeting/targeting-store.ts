@@ -6,6 +6,7 @@ import { EdgeError, isEdgeError } from '../errors.js';
 import { openRefusingNewer, recordSchemaVersion } from '../schema-version.js';
 import { TargetingList, normalizeCode, targetingListIssues } from './targeting-list.js';
 import type { TargetingEntry } from './targeting-list.js';
+import { fitWalToDisk } from '../sqlite-wal.js';
 
 /**
  * The targeting list persisted in its own SQLite file (WAL, synchronous FULL: a list the
@@ -37,6 +38,7 @@ export class TargetingStore {
     try {
       this.db = openRefusingNewer(o.file, 'targeting'); // a rollback refuses a newer file
       this.db.pragma('journal_mode = WAL');
+      fitWalToDisk(this.db, o.file);
       this.db.pragma('synchronous = FULL');
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS targeting_list (

@@ -1,4 +1,5 @@
-import { readFileSync, statfsSync } from 'node:fs';
+import { readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { parse } from 'yaml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -116,6 +117,28 @@ interface Health {
 
 const health = (g: Gateway) => g.health() as unknown as Health;
 
+/** what fills the disk (for a timeout's message) */
+function filesIn(dir: string): string {
+  return readdirSync(dir)
+    .map((f) => `${f} ${statSync(join(dir, f)).size}`)
+    .join(', ');
+}
+
+/** the parts of a health snapshot that keep it from ok (for a timeout's message) */
+function unhealthyParts(g: Gateway): Record<string, unknown> {
+  const h = g.health();
+  return {
+    status: h.status,
+    line: h.line,
+    drivers: h.drivers.filter((d) => d.state !== 'running').map((d) => [d.id, d.state]),
+    record: 'condition' in h.outbox ? h.outbox.condition : null,
+    uplink: 'state' in h.uplink ? h.uplink.state : null,
+    replyStore: h.commands?.replyStore,
+    plcHandOff: h.plcHandOff.state,
+    outbox: 'pending' in h.outbox ? { ...h.outbox, condition: undefined } : null,
+  };
+}
+
 describe.skipIf(unavailable !== null)('a full disk never silently stops the record', () => {
   let disk: SmallDisk | null = null;
   let broker: MosquittoProcess | null = null;
@@ -189,7 +212,8 @@ describe.skipIf(unavailable !== null)('a full disk never silently stops the reco
     await waitFor(() => health(g).status === 'ok', {
       timeoutMs: 60_000,
       intervalMs: 100,
-      what: 'health ok again',
+      what: () =>
+        `health ok again (last: ${JSON.stringify(unhealthyParts(g))}) files ${filesIn(disk!.dir)}}`,
     });
     // the line stops; everything left drains
     const sim = g.drivers.find((d) => d.id === 'sim-line')!;

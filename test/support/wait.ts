@@ -1,7 +1,7 @@
 /** Wait for a condition, polling, with a timeout: tests wait on events, never on fixed sleeps. */
 export async function waitFor<T>(
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  options: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const until = Date.now() + timeoutMs;
@@ -9,7 +9,11 @@ export async function waitFor<T>(
     const value = await probe();
     if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > until)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${
+          typeof options.what === 'function' ? options.what() : (options.what ?? 'condition')
+        }`,
+      );
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));
   }
 }

@@ -31,6 +31,10 @@ export const INTEGRATION_PAYLOADS = {
   }),
   'ct.after_departure': Open('a verdict for a parcel that already left the line'),
   'inspector.alert_acknowledged': Open('an officer acknowledged an alert'),
+  'alarm.untracked-parcel': Open(
+    'the sorter PLC tracks a parcel the gateway does not: handed to the PLC for inspection, or (when that failed) it follows the PLC default',
+    { severity: Str, plcTracking: Str, handedToInspection: Type.Boolean() },
+  ),
   'plc.handoff_late': Open('a sorter hand-off was acknowledged after its deadline'),
   'alarm.plc-handoff-late': Open('a sorter hand-off came late', { severity: Str }),
   'plc.handoff_retry': Open('a sorter hand-off is sent again'),
