@@ -7,6 +7,7 @@ import { lineConfigIssues } from '../edge/engine/line-config-check.js';
 import { EdgeError } from '../edge/errors.js';
 import { validateGates } from '../edge/gate/settings.js';
 import { isRecord, migrate } from './migrations.js';
+import { safetyBoundIssues } from './safety-bounds.js';
 import { CONFIG_VERSION, ConfigSchema, type GatewayConfig } from './schema.js';
 
 const Ajv = AjvModule.default;
@@ -99,6 +100,8 @@ export function toIssues(errors: ErrorObject[], prefix: string): ConfigIssue[] {
       } else if (e.keyword === 'not' && path.endsWith('/userIdentity/type')) {
         message =
           'a username identity needs securityMode Sign or SignAndEncrypt (no password in clear)';
+      } else if (e.keyword === 'pattern' && /\/tls\/(key|cert|ca)$/.test(path)) {
+        message = 'must be a file path (not PEM text, not a ${env:} / ${file:} reference)';
       } else if (e.keyword === 'const' || e.keyword === 'enum') {
         const allowed = e.params as { allowedValue?: unknown; allowedValues?: unknown[] };
         message = `must be ${JSON.stringify(allowed.allowedValue ?? allowed.allowedValues)}`;
@@ -127,6 +130,8 @@ export function semanticIssues(c: GatewayConfig): ConfigIssue[] {
   issues.push(...validateGates(c.gates));
   // lanes, rules, fail-safe geometry and the CT verdict budget (edge/engine/line-config-check.ts)
   issues.push(...lineConfigIssues(c.line, outputs));
+  // late fire, safe state, exposure, command keys (config/safety-bounds.ts)
+  issues.push(...safetyBoundIssues(c));
   return issues;
 }
 

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { GatesSchema } from './gates-schema.js';
-import { HttpUserSchema } from './http-schema.js';
+import { HttpTlsSchema, HttpUserSchema } from './http-schema.js';
 import { LineSchema } from './line-schema.js';
 import { Id } from './schema-fields.js';
 import { OutboxSchema, UplinkSchema } from './uplink-schema.js';
@@ -54,6 +54,7 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         users: Type.Array(HttpUserSchema, { default: [] }),
+        tls: Type.Optional(HttpTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -62,6 +63,12 @@ export const ConfigSchema = Type.Object(
         enabled: Type.Boolean({ default: true }),
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+        username: Type.Optional(
+          Type.String({ minLength: 1, description: 'required when host is not loopback' }),
+        ),
+        password: Type.Optional(
+          Type.String({ minLength: 12, description: 'usually ${env:NAME} or ${file:PATH}' }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -19,6 +19,11 @@ export interface ConfigControl {
   lastResult: ApplyResult | null;
   /** the file as written (secret references unresolved) */
   current(): Record<string, unknown>;
-  validate(doc: unknown): ConfigIssue[];
-  apply(doc: unknown, actor: string): Promise<ApplyResult>;
+  validate(doc: unknown, options?: ApplyOptions): ConfigIssue[];
+  apply(doc: unknown, actor: string, options?: ApplyOptions): Promise<ApplyResult>;
+}
+
+export interface ApplyOptions {
+  /** sent by the platform: on-site-only parts are kept from the local file (config/remote-policy.ts) */
+  remote?: boolean;
 }

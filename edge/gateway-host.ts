@@ -14,7 +14,8 @@ import { migrate } from '../config/migrations.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { driverKindSchemas, type DriverKind } from '../drivers/kinds.js';
 import type { Clock } from './clock.js';
-import type { ApplyResult, ConfigControl } from './config-control.js';
+import { remoteConfig } from '../config/remote-policy.js';
+import type { ApplyOptions, ApplyResult, ConfigControl } from './config-control.js';
 import { Gateway } from './gateway.js';
 
 export type { ApplyResult, ConfigControl } from './config-control.js';
@@ -94,11 +95,14 @@ export class GatewayHost implements ConfigControl {
   lastResult: ApplyResult | null = null;
 
   /** Every problem of a candidate document (migrated, secrets resolved), none thrown. */
-  validate(doc: unknown): ConfigIssue[] {
-    return this.prepare(doc).issues;
+  validate(doc: unknown, options: ApplyOptions = {}): ConfigIssue[] {
+    return this.prepare(doc, options).issues;
   }
 
-  private prepare(doc: unknown): {
+  private prepare(
+    doc: unknown,
+    options: ApplyOptions,
+  ): {
     resolved: unknown;
     migrated: Record<string, unknown> | null;
     issues: ConfigIssue[];
@@ -120,18 +124,25 @@ export class GatewayHost implements ConfigControl {
         issues: [{ path: '/version', message: (err as Error).message }],
       };
     }
+    // from the platform: on-site-only parts kept from the local file, no new secret references
+    const remote = options.remote ? remoteConfig(this.fileDoc, migrated) : null;
+    if (remote) migrated = remote.doc;
     // a remote configuration reads secret files only from where the device keeps them
     const { doc: resolved, issues } = resolveSecrets(structuredClone(migrated), this.o.secrets, {
       fileRoots: remoteSecretRoots(this.o.file),
     });
-    return { resolved, migrated, issues: [...issues, ...this.validator.check(resolved)] };
+    return {
+      resolved,
+      migrated,
+      issues: [...(remote?.issues ?? []), ...issues, ...this.validator.check(resolved)],
+    };
   }
 
-  apply(doc: unknown, actor: string): Promise<ApplyResult> {
+  apply(doc: unknown, actor: string, options: ApplyOptions = {}): Promise<ApplyResult> {
     // one change at a time: a second request waits for the first
     const previous = this.applying ?? Promise.resolve(null);
     // a failed change (its caller got the rejection) must not block the ones queued after it
-    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor));
+    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor, options));
     const settled = next.finally(() => {
       if (this.applying === settled) this.applying = null;
     });
@@ -144,11 +155,11 @@ export class GatewayHost implements ConfigControl {
     return this.applyStartedMono === null ? 0 : this.o.clock.monoMs() - this.applyStartedMono;
   }
 
-  private async applyNow(doc: unknown, actor: string): Promise<ApplyResult> {
+  private async applyNow(doc: unknown, actor: string, options: ApplyOptions): Promise<ApplyResult> {
     this.applyStartedMono = this.o.clock.monoMs();
     let result: ApplyResult;
     try {
-      result = await this.applyInner(doc, actor);
+      result = await this.applyInner(doc, actor, options);
     } finally {
       this.applyStartedMono = null;
     }
@@ -156,8 +167,12 @@ export class GatewayHost implements ConfigControl {
     return result;
   }
 
-  private async applyInner(doc: unknown, actor: string): Promise<ApplyResult> {
-    const { resolved, migrated, issues } = this.prepare(doc);
+  private async applyInner(
+    doc: unknown,
+    actor: string,
+    options: ApplyOptions,
+  ): Promise<ApplyResult> {
+    const { resolved, migrated, issues } = this.prepare(doc, options);
     if (issues.length > 0 || !migrated) {
       this.log.warn(
         { actor, issues: issues.length },

@@ -37,14 +37,19 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
   return {
     ...(control
       ? {
-          putConfig: async (args) => {
-            const r = await control.apply(args.config, `platform:${args.operatorId}`);
+          putConfig: async (args, ctx) => {
+            // signed by the platform: on-site-only parts stay as the local file has them
+            const r = await control.apply(
+              args.config,
+              `platform:${ctx.actor} (operator ${args.operatorId})`,
+              { remote: true },
+            );
             if (!r.ok) throw new EdgeError('EDGE_COMMAND_FAILED', r.message, { details: r.issues });
             return { ...r };
           },
         }
       : {}),
-    replaceTargeting: (args) => {
+    replaceTargeting: (args, ctx) => {
       const runner = requireRunner(parts);
       const { entries, unsupported } = entriesFromCommand(args.entries);
       if (unsupported.length > 0)
@@ -54,22 +59,29 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
       const list = runner.replaceTargeting(
         args.listVersion,
         entries,
-        `platform:${args.operatorId ?? 'unknown'}`,
+        `platform:${ctx.actor}${args.operatorId ? ` (operator ${args.operatorId})` : ''}`,
       );
       return Promise.resolve({ listVersion: list.version, entries: list.size });
     },
-    ctDecision: (args) =>
-      Promise.resolve(
-        requireRunner(parts).officerVerdict({
-          parcelId: args.parcelId ?? null,
-          waybill: args.waybill ?? null,
-          verdict: args.verdict,
-          officerId: args.officerId,
-          reportId: args.reportId ?? null,
-        }),
-      ),
+    ctDecision: (args) => {
+      const result = requireRunner(parts).officerVerdict({
+        parcelId: args.parcelId ?? null,
+        waybill: args.waybill ?? null,
+        verdict: args.verdict,
+        officerId: args.officerId,
+        reportId: args.reportId ?? null,
+      });
+      // a clear not bound to the parcel's CT record is refused (the engine recorded it, unapplied)
+      const evidence = result.evidence;
+      if (typeof evidence === 'string' && evidence !== 'matched') {
+        throw new EdgeError('EDGE_COMMAND_EVIDENCE', String(result.reason), {
+          details: { parcelId: result.parcelId, evidence },
+        });
+      }
+      return Promise.resolve(result);
+    },
     gateTest: async (args) => {
-      const line = lineForJog(parts);
+      const line = lineForJog(parts, args.gateId);
       const link = assertGateTestAllowed(parts.gateLink(), args.gateId, line);
       return {
         ...(await link.jogFire(args.gateId, jogHoldMs(link, line, args.pulseMs, args.gateId))),
@@ -78,8 +90,11 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
   };
 }
 
-/** The engine's view for the jog interlock (edge/gate/jog-interlock.ts); no engine: fail closed. */
-export function lineForJog(parts: Pick<GatewayParts, 'runner'>): LineForJog {
+/**
+ * The engine's view for the jog interlock (edge/gate/jog-interlock.ts), with the parcels that
+ * have not passed `gateId` when one is named; no engine: fail closed.
+ */
+export function lineForJog(parts: Pick<GatewayParts, 'runner'>, gateId?: string): LineForJog {
   const runner = parts.runner();
   if (!runner) return { state: null, parcelsOnBelt: 0, beltClear: false, clearNote: 'no engine' };
   const c = runner.beltClearance();
@@ -90,8 +105,23 @@ export function lineForJog(parts: Pick<GatewayParts, 'runner'>): LineForJog {
   return {
     state: runner.engine.state.line,
     parcelsOnBelt: c.parcels,
+    ...(gateId !== undefined ? { parcelsBeforeGate: runner.parcelsBeforeGate(gateId) } : {}),
     beltClear: c.clear,
     ...(clearNote !== undefined && !c.clear ? { clearNote } : {}),
+  };
+}
+
+/** GateLink.handFireGuard: no hand fire of a gate while a tracked parcel has not passed it. */
+export function handFireGuard(
+  parts: Pick<GatewayParts, 'runner'>,
+): (gateId: string) => string | null {
+  return (gateId) => {
+    const runner = parts.runner();
+    if (!runner) return 'the line engine is not running: gates are not moved by hand';
+    const n = runner.parcelsBeforeGate(gateId);
+    return n > 0
+      ? `${n} tracked parcel(s) have not passed ${gateId}: firing it could divert one into its lane`
+      : null;
   };
 }
 
@@ -123,7 +153,7 @@ export function routeModules(parts: GatewayParts): RouteModule[] {
   return [
     gateRoutes({
       gates: parts.gateLink,
-      line: () => lineForJog(parts),
+      line: (gateId) => lineForJog(parts, gateId),
       audit,
     }),
     serialRoutes({ drivers: () => [...parts.drivers()], audit }),

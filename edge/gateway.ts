@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
+import { scrubSecrets, secretValues } from '../config/secret-scrub.js';
 import type { Driver } from '../drivers/driver.js';
 import { DRIVER_KINDS, type DriverKind } from '../drivers/kinds.js';
 import type { Clock } from './clock.js';
@@ -14,9 +15,11 @@ import { decisionOutputs, PlcHandOff } from './plc-hand-off.js';
 import { UserDirectory } from './http/auth.js';
 import { ParcelBoard } from './http/parcel-board.js';
 import { withoutSecrets } from './http/redact.js';
+import { httpsOptions } from './http/https-options.js';
 import { buildHttpServer } from './http/server.js';
 import {
   commandHandlers,
+  handFireGuard,
   releaseHandHeldOn,
   routeModules,
   type GatewayParts,
@@ -27,6 +30,7 @@ import { Uplink } from './uplink/uplink.js';
 import { createDrivers } from './gateway-drivers.js';
 import { CommandRouter } from './commands/router.js';
 import { REPLY_STORE_FILE, ReplyStore } from './commands/reply-store.js';
+import { NONCE_STORE_FILE, NonceStore } from './commands/nonce-store.js';
 import { SystemProbe } from './telemetry/system-probe.js';
 import { TelemetryPublisher } from './telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
@@ -54,6 +58,7 @@ export class Gateway {
   uplink: Uplink | null = null;
   commands: CommandRouter | null = null;
   private replyStore: ReplyStore | null = null;
+  private nonceStore: NonceStore | null = null;
   telemetry: TelemetryPublisher | null = null;
   readonly stackLight = new StackLight(() => this.gateLink);
   private readonly plcHandOff: PlcHandOff;
@@ -69,9 +74,11 @@ export class Gateway {
   private readonly startedAtWall: number;
   private stopPromise: Promise<void> | null = null;
   private readonly driverErrors = new Map<string, string>();
+  private readonly secrets: readonly string[];
 
   constructor(private readonly o: GatewayOptions) {
     this.startedAtWall = o.clock.wallMs();
+    this.secrets = secretValues(o.config);
     this.parts = {
       runner: () => this.runner,
       gateLink: () => this.gateLink,
@@ -96,7 +103,7 @@ export class Gateway {
   get httpAddress(): string | null {
     const address = this.http?.server.address();
     if (!address || typeof address === 'string') return null;
-    return `http://${address.address}:${address.port}`;
+    return `${this.o.config.http.tls ? 'https' : 'http'}://${address.address}:${address.port}`;
   }
 
   async start(): Promise<void> {
@@ -106,10 +113,12 @@ export class Gateway {
     const dataDir = resolve(config.dataDir);
 
     if (config.embeddedBroker.enabled) {
+      const { username, password } = config.embeddedBroker;
       this.broker = new EmbeddedBroker(
         config.embeddedBroker.host,
         config.embeddedBroker.port,
         this.child('broker'),
+        username && password ? { username, password } : null,
       );
       await this.broker.start();
     }
@@ -152,6 +161,7 @@ export class Gateway {
 
     const gateLink = new GateLink('gates', config.gates, { log: this.child('gates'), clock });
     this.gateLink = gateLink;
+    gateLink.handFireGuard = handFireGuard(this.parts); // any hand fire, whatever asked for it
     gateLink.on('fired', (f) =>
       this.record([
         { type: 'gate.fired', parcelId: f.parcelId, atMono: f.actualMono, payload: { ...f } },
@@ -208,10 +218,13 @@ export class Gateway {
     await this.startDriver(gateLink);
     for (const driver of created) await this.startDriver(driver);
 
+    const embedded = config.uplink.url === 'embedded' && this.broker !== null;
+    const { username, password } = config.embeddedBroker;
     this.uplink = new Uplink({
       config: {
         ...config.uplink,
-        url: config.uplink.url === 'embedded' && this.broker ? this.broker.url : config.uplink.url,
+        ...(embedded && this.broker ? { url: this.broker.url } : {}),
+        ...(embedded && username && password ? { username, password } : {}),
       },
       gatewayId: config.gateway.id,
       site: config.gateway.site,
@@ -225,6 +238,7 @@ export class Gateway {
     this.uplink.start();
 
     this.http = await buildHttpServer({
+      https: httpsOptions(config.http.tls),
       log: this.child('http'),
       users: new UserDirectory(config.http.users),
       health: () => this.health(),
@@ -264,7 +278,13 @@ export class Gateway {
         replyStoreError = err;
         this.o.log.error({ err }, 'command reply store not open');
       }
+      this.nonceStore = new NonceStore({
+        file: resolve(dataDir, NONCE_STORE_FILE),
+        wallMs: clock.wallMs,
+        log: this.child('commands'),
+      });
       this.commands = new CommandRouter({
+        nonces: this.nonceStore,
         transport: uplink,
         settings: config.uplink.commands,
         handlers: commandHandlers(this.parts),
@@ -320,6 +340,11 @@ export class Gateway {
   }
 
   health(): Record<string, unknown> {
+    // no secret value in any text of it (config/secret-scrub.ts)
+    return scrubSecrets(this.rawHealth(), this.secrets);
+  }
+
+  private rawHealth(): Record<string, unknown> {
     const drivers = [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) =>
       d.health(),
     );
@@ -413,6 +438,7 @@ export class Gateway {
         await this.uplink?.stop().catch((err: unknown) => log.warn({ err }, 'uplink stop failed'));
         this.outbox?.close();
         this.replyStore?.close();
+        this.nonceStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
         this.phase = 'stopped';
       })();

@@ -8,9 +8,17 @@ import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
 import { ReplyDelivery, type ReplyTransport } from './reply-delivery.js';
 import type { ReplyStore } from './reply-store.js';
-import { auditEvent, errorOf } from './command-audit.js';
+import { auditEvent, errorOf, refusalEvent, RefusalAuditLimit } from './command-audit.js';
+import {
+  CommandAuthority,
+  CommandDropped,
+  CommandRefusal,
+  type CommandSigner,
+  type OpenedCommand,
+} from './command-auth.js';
 import { argsHash, CommandIds } from './command-ids.js';
 import { CommandValidator } from './command-validation.js';
+import { NonceStore } from './nonce-store.js';
 import {
   COMMAND_SCHEMA_VERSION,
   type CommandName,
@@ -52,6 +60,10 @@ import {
 export interface CommandContext {
   commandId: string;
   command: CommandName;
+  /** who signed the command (null: an unsigned read-only command or small replay) */
+  signer: CommandSigner | null;
+  /** the signer as the audit names it: `<issuer>/<key id>[:<act>]`, or 'unsigned' */
+  actor: string;
 }
 
 type Result = Record<string, unknown>;
@@ -92,6 +104,11 @@ export interface CommandRouterOptions {
   lateReplyMaxAgeMs?: number;
   /** first retry of a failed late delivery (doubles up to 60 s); default 1 s */
   lateReplyRetryMs?: number;
+  /**
+   * nonces of signed commands (command-auth.ts); default in memory only. The subject signed
+   * commands must name is `<site>/<gateway id>` of the transport's topics.
+   */
+  nonces?: NonceStore;
 }
 
 const AUDITED: ReadonlySet<CommandName> = new Set([
@@ -107,6 +124,9 @@ export const COMMAND_STORE_ALARM = 'alarm.command-store';
 
 export class CommandRouter {
   private readonly validator = new CommandValidator();
+  private readonly authority: CommandAuthority;
+  private readonly refusalAudit = new RefusalAuditLimit();
+  private readonly ownNonces: NonceStore | null;
   private readonly ids: CommandIds;
   private lastReplayAt = -Infinity;
   /** ids whose reply this router is publishing itself (not delivered late behind its back) */
@@ -120,10 +140,24 @@ export class CommandRouter {
     replyFailures: 0,
     /** state-changing commands not run: the reply store is unavailable or cannot record them */
     storeRefused: 0,
+    /** refused before running: unsigned, bad signature, expired, replayed, too large, retained */
+    refused: 0,
+    /** not answered: more than maxQueued commands were waiting to be checked */
+    dropped: 0,
   };
 
   constructor(private readonly o: CommandRouterOptions) {
     const store = o.replyStore;
+    const topics = o.transport.topics;
+    this.ownNonces = o.nonces ? null : new NonceStore({ wallMs: o.clock.wallMs, log: o.log });
+    this.authority = new CommandAuthority({
+      settings: o.settings,
+      subject: `${topics.site}/${topics.gatewayId}`,
+      nonces: o.nonces ?? this.ownNonces!,
+      validator: this.validator,
+      wallMs: o.clock.wallMs,
+      log: o.log,
+    });
     this.ids = new CommandIds({
       store,
       storeError: o.replyStoreError,
@@ -164,6 +198,9 @@ export class CommandRouter {
   health(): Record<string, unknown> {
     return {
       replyStore: this.replyStoreState,
+      pinnedKeys: this.authority.pinnedKeys,
+      backlog: this.authority.backlog,
+      refusalsNotAudited: this.refusalAudit.suppressedTotal,
       counters: { ...this.counters },
       lateReplies: this.lateReplies ? { ...this.lateReplies } : null,
     };
@@ -194,6 +231,8 @@ export class CommandRouter {
   /** Stop late deliveries (timer, connect listener); a command still running still answers. */
   stop(): void {
     this.delivery?.stop();
+    void this.authority.close();
+    this.ownNonces?.close();
   }
 
   /** Handle one inbound message; never throws. Resolves with the reply that was sent. */
@@ -207,8 +246,9 @@ export class CommandRouter {
     let request: CommandRequest | null = null;
     let durable = false;
     try {
-      request = this.validator.parse(m.payload);
-      const hash = argsHash(request);
+      const opened = await this.authority.open(name, m);
+      request = opened.request;
+      const hash = opened.decoded?.hash ?? argsHash(request);
       // ids are unique: a reused id for another command or other arguments throws
       const cached = this.ids.seen(name, request.id, hash);
       if (cached) {
@@ -218,7 +258,7 @@ export class CommandRouter {
         const req = request;
         durable = this.ids.begin(name, req.id, to, hash);
         if (durable) this.answering.add(req.id);
-        const pending = this.execute(name, req)
+        const pending = this.execute(name, req, opened)
           .then(
             (result) => this.reply(name, req.id, { ok: true, result }),
             (err: unknown) => this.reply(name, req.id, { ok: false, error: errorOf(err) }),
@@ -228,12 +268,22 @@ export class CommandRouter {
         reply = await pending;
         if (reply.ok) this.counters.ok++;
         else this.counters.failed++;
-        if (AUDITED.has(name as CommandName)) this.audit(name, req, reply);
+        if (AUDITED.has(name as CommandName)) this.audit(name, req, reply, opened.signer);
       }
     } catch (err) {
+      if (err instanceof CommandDropped) {
+        this.counters.dropped++;
+        return null;
+      }
       this.counters.failed++;
       if (isEdgeError(err) && err.code === 'EDGE_COMMAND_REPLY_STORE') this.counters.storeRefused++;
-      reply = this.reply(name, request?.id ?? null, { ok: false, error: errorOf(err) });
+      let id = request?.id ?? null;
+      if (err instanceof CommandRefusal) {
+        this.counters.refused++;
+        id ??= err.audit.requestId ?? null;
+        this.refused(name, id, err, m);
+      }
+      reply = this.reply(name, id, { ok: false, error: errorOf(err) });
     }
     const payload = JSON.stringify(reply);
     try {
@@ -249,9 +299,24 @@ export class CommandRouter {
     return reply;
   }
 
-  private async execute(name: string, req: CommandRequest): Promise<Result> {
-    const args = this.validator.args(name, req, this.o.clock.wallMs());
-    const ctx: CommandContext = { commandId: req.id, command: name as CommandName };
+  private async execute(name: string, req: CommandRequest, opened: OpenedCommand): Promise<Result> {
+    const now = this.o.clock.wallMs();
+    let args: Record<string, unknown>;
+    if (opened.decoded) {
+      this.validator.checkExpiry(req, now); // the worker validated and filled the arguments
+      args = opened.decoded.args;
+    } else {
+      args = this.validator.args(name, req, now);
+    }
+    const signer = opened.signer;
+    const ctx: CommandContext = {
+      commandId: req.id,
+      command: name as CommandName,
+      signer,
+      actor: signer
+        ? `${signer.issuer}/${signer.keyId}${signer.actor ? `:${signer.actor}` : ''}`
+        : 'unsigned',
+    };
     const h = this.o.handlers;
     switch (name as CommandName) {
       case 'ping':
@@ -264,7 +329,7 @@ export class CommandRouter {
       case 'config-get':
         return { config: redact(this.o.getConfig()) };
       case 'replay':
-        return this.replay(args as ReplayArgsT);
+        return this.replay(args as ReplayArgsT, signer);
       case 'config-put':
         return this.withHandler(name, h.putConfig, args as ConfigPutArgsT, ctx);
       case 'targeting-replace':
@@ -276,7 +341,7 @@ export class CommandRouter {
     }
   }
 
-  private replay(args: ReplayArgsT): Result {
+  private replay(args: ReplayArgsT, signer: CommandSigner | null): Result {
     const s = this.o.settings;
     const now = this.o.clock.monoMs();
     if (now - this.lastReplayAt < s.replayMinIntervalMs) {
@@ -291,6 +356,13 @@ export class CommandRouter {
     const toSeq = Math.min(args.toSeq ?? last, last, args.fromSeq + maxEvents - 1);
     if (toSeq < args.fromSeq) {
       return { stream, fromSeq: args.fromSeq, toSeq, accepted: 0, eventsPerS: s.replayEventsPerS };
+    }
+    const count = toSeq - args.fromSeq + 1;
+    if (!signer && count > s.unsignedReplayMaxEvents) {
+      throw new EdgeError(
+        'EDGE_COMMAND_UNSIGNED',
+        `a replay of ${count} events needs a signature (role replay); unsigned: at most ${s.unsignedReplayMaxEvents}`,
+      );
     }
     if (!this.o.transport.replay(stream, args.fromSeq, toSeq, maxEvents)) {
       throw new EdgeError('EDGE_COMMAND_RATE_LIMITED', 'a replay is already running');
@@ -352,8 +424,38 @@ export class CommandRouter {
     };
   }
 
-  private audit(name: string, req: CommandRequest, reply: CommandReply): void {
-    this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs())]);
+  private audit(
+    name: string,
+    req: CommandRequest,
+    reply: CommandReply,
+    signer: CommandSigner | null,
+  ): void {
+    this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs(), signer)]);
+  }
+
+  /** A refused command: logged, and audited (at most RefusalAuditLimit's rate; the rest counted). */
+  private refused(name: string, id: string | null, err: CommandRefusal, m: InboundMessage): void {
+    this.o.log.warn(
+      {
+        command: name,
+        id,
+        code: err.code,
+        reason: err.message,
+        signer: err.audit.signer ? `${err.audit.signer.issuer}/${err.audit.signer.keyId}` : null,
+        bytes: m.payload.length,
+      },
+      'command refused',
+    );
+    const suppressed = this.refusalAudit.admit(this.o.clock.monoMs());
+    if (suppressed === null) return;
+    this.o.record([
+      refusalEvent(name, id, err, {
+        atMono: this.o.clock.monoMs(),
+        bytes: m.payload.length,
+        retained: m.retain === true,
+        suppressedBefore: suppressed,
+      }),
+    ]);
   }
 }
 

@@ -85,7 +85,14 @@ export const CtDecisionArgs = Type.Object(
   {
     parcelId: Type.Optional(Type.String({ minLength: 1 })),
     waybill: Type.Optional(Type.String({ minLength: 1 })),
-    reportId: Type.Optional(Type.String({ minLength: 1, description: 'CT image / report id' })),
+    reportId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description:
+          "CT scan or report (image) id the decision is about; required for a clear, which is refused unless it matches the parcel's CT record",
+      }),
+    ),
     verdict: Type.Union([Type.Literal('clear'), Type.Literal('suspect'), Type.Literal('unknown')]),
     officerId: OperatorId,
     note: Type.Optional(Type.String({ maxLength: 512 })),
@@ -93,6 +100,9 @@ export const CtDecisionArgs = Type.Object(
   {
     additionalProperties: false,
     anyOf: [{ required: ['parcelId'] }, { required: ['waybill'] }],
+    // a clear names the evidence it clears (edge/engine/officer-evidence.ts)
+    if: { properties: { verdict: { const: 'clear' } }, required: ['verdict'] },
+    then: { required: ['reportId'] },
   },
 );
 

@@ -85,6 +85,11 @@ export class EngineRunner {
     return this.engine.beltClearance(this.o.clock.monoMs());
   }
 
+  /** Tracked parcels a hand fire of this gate could divert now (LineEngine.parcelsBeforeGate). */
+  parcelsBeforeGate(gateId: string): number {
+    return this.engine.parcelsBeforeGate(gateId, this.o.clock.monoMs());
+  }
+
   /** A remote inspector's decision; returns what the engine made of it (the event payload). */
   officerVerdict(input: Omit<OfficerVerdictInput, 'type' | 'atMono'>): Record<string, unknown> {
     const now = this.o.clock.monoMs();

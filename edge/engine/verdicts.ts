@@ -1,5 +1,6 @@
 import type { DivertPlanner } from './divert.js';
 import { ev, type TrackedParcel } from './parcel.js';
+import { clearEvidence, evidenceReason } from './officer-evidence.js';
 import type { LinePositions } from './positions.js';
 import type { CtVerdictInput, EngineConfig, EngineOutput, OfficerVerdictInput } from './types.js';
 
@@ -123,7 +124,11 @@ export class VerdictPlacement {
     }
     let applied = false;
     let reason: string;
-    if (input.verdict !== 'clear') {
+    // a clear is bound to the CT scan / report it names (officer-evidence.ts)
+    const evidence = input.verdict === 'clear' ? clearEvidence(input.reportId, p) : null;
+    if (evidence !== null && evidence !== 'matched') {
+      reason = evidenceReason(evidence, input.reportId, p);
+    } else if (input.verdict !== 'clear') {
       applied = p.verdict !== input.verdict || p.verdict === null;
       reason = `officer ${input.verdict}: inspection`;
       p.verdict =
@@ -142,6 +147,7 @@ export class VerdictPlacement {
         ...base,
         applied,
         reason,
+        ...(evidence !== null ? { evidence } : {}),
         decidedLane: p.decided?.lane ?? null,
       }),
     );

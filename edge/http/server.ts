@@ -10,6 +10,7 @@ import { Type } from 'typebox';
 import type { Role } from '../../config/schema.js';
 import type { ConfigControl } from '../config-control.js';
 import { allows, type Principal, type UserDirectory } from './auth.js';
+import type { HttpsServerOptions } from './https-options.js';
 import type { ParcelBoard } from './parcel-board.js';
 import { withoutSecrets } from './redact.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
@@ -43,6 +44,8 @@ export interface HttpDeps {
   routes?: readonly RouteModule[];
   configControl?: ConfigControl;
   audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
+  /** serve HTTPS (http.tls, loaded by https-options.ts) */
+  https?: HttpsServerOptions | null;
   /** failed logins allowed per client address per minute before 429 */
   maxFailedLoginsPerMinute?: number;
   nowMs?: () => number;
@@ -95,6 +98,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // request lines are not logged (they would flood an SD card); warnings and errors are
     loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
     bodyLimit: 1024 * 1024,
+    ...(deps.https ? { https: deps.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const now = deps.nowMs ?? Date.now;

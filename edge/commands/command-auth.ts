@@ -1,0 +1,355 @@
+import type { Logger } from 'pino';
+import { COMMAND_ROLES, type CommandRole } from '../../config/command-security-schema.js';
+import type { UplinkConfig } from '../../config/schema.js';
+import { EdgeError, type EdgeErrorCode } from '../errors.js';
+import type { InboundMessage } from '../uplink/inbound.js';
+import { KeyRing } from './command-keys.js';
+import type { CommandValidator } from './command-validation.js';
+import { jsonDepth } from './json-depth.js';
+import { decodeHeader, NOT_COMPACT, splitCompact, verifyEd25519 } from './jws.js';
+import { INLINE_MAX_BYTES, LargeCommandDecoder } from './large-command.js';
+import type { NonceStore } from './nonce-store.js';
+import type { CommandRequest } from './schemas.js';
+
+/**
+ * Who may send what: every inbound command passes here before the router looks at it.
+ *
+ * Unsigned (a JSON request, `{"schema":1,...}`): only read-only commands (ping, config-get) and a
+ * replay of at most `unsignedReplayMaxEvents` (checked by the router, which knows the range),
+ * at most `maxUnsignedBytes`, nested at most `maxDepth` (counted on the bytes, before parsing).
+ *
+ * Signed: a JWS in compact serialization (jws.ts) whose payload is the JSON request and whose
+ * protected header carries
+ *   alg  EdDSA                      kid   a key pinned in uplink.commands.signing.keys
+ *   iss  that key's issuer          sub   `<site>/<gateway id>` of this gateway
+ *   cmd  the command (topic) name   role  the role the command needs (SIGNED_ROLE)
+ *   iat, exp  seconds since 1970, exp - iat <= maxLifetimeS     jti  a one-time nonce
+ *   act  (optional) the person on the platform who asked
+ * checked in this order: size, the signature over the exact bytes received (before the payload is
+ * even decoded), key validity, issuer, expiry, addressee, command, role, nonce (recorded until
+ * the command expired, nonce-store.ts). Only then is the payload decoded and parsed; a payload
+ * over INLINE_MAX_BYTES is decoded on a worker thread (large-command.ts).
+ *
+ * Retained messages are refused whatever they carry. Every refusal is a CommandRefusal (an
+ * EdgeError with the code the reply carries) naming the verified signer when there is one and
+ * the unverified claim otherwise, for the audit record. Commands are opened one at a time in
+ * arrival order (a later small command never overtakes a large one); more than `maxQueued`
+ * waiting are dropped (CommandDropped: no reply, counted).
+ */
+
+/** The role each signed command needs; `replay` needs it only above unsignedReplayMaxEvents. */
+export const SIGNED_ROLE: Readonly<Record<string, CommandRole>> = {
+  'targeting-replace': 'targeting',
+  'config-put': 'config',
+  'ct-decision': 'officer',
+  'gate-test': 'maintenance',
+  replay: 'replay',
+};
+
+/** Commands that may arrive unsigned (replay: a small one, see the router). */
+export const UNSIGNED_ALLOWED: ReadonlySet<string> = new Set(['ping', 'config-get', 'replay']);
+
+/** Who signed a command: what the audit records (never the sender's own claim). */
+export interface CommandSigner {
+  issuer: string;
+  keyId: string;
+  /** the signed role (checked against the key and the command before anything runs) */
+  role: string;
+  /** the person on the platform who asked (`act`), as the signer vouches */
+  actor: string | null;
+  nonce: string;
+  issuedAt: string;
+  expiresAt: string;
+}
+
+export interface OpenedCommand {
+  request: CommandRequest;
+  signer: CommandSigner | null;
+  /** set when the worker thread already validated the arguments and hashed the request */
+  decoded?: { args: Record<string, unknown>; hash: string };
+}
+
+/** A command refused before it ran, with what the audit needs to know. */
+export class CommandRefusal extends EdgeError {
+  constructor(
+    code: EdgeErrorCode,
+    message: string,
+    readonly audit: {
+      signer?: CommandSigner;
+      /** the key id / issuer the sender claimed (not verified) */
+      claimed?: { keyId: unknown; issuer: unknown };
+      requestId?: string | null;
+    } = {},
+  ) {
+    super(code, message);
+  }
+}
+
+/** The queue of commands waiting to be checked is full: the command is dropped unanswered. */
+export class CommandDropped extends Error {}
+
+export interface CommandAuthorityOptions {
+  settings: UplinkConfig['commands'];
+  /** `<site>/<gateway id>`: the JWS `sub` this gateway accepts */
+  subject: string;
+  nonces: NonceStore;
+  validator: CommandValidator;
+  wallMs: () => number;
+  log: Logger;
+}
+
+const NONCE = /^[A-Za-z0-9_.:-]{16,128}$/;
+
+export class CommandAuthority {
+  private readonly keys: KeyRing;
+  private readonly decoder: LargeCommandDecoder;
+  private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private queuedBytes = 0;
+
+  constructor(private readonly o: CommandAuthorityOptions) {
+    this.keys = new KeyRing(o.settings.signing.keys);
+    this.decoder = new LargeCommandDecoder(o.log);
+    if (this.keys.pinsDemoKey(o.settings.signing.keys)) {
+      o.log.warn(
+        'the DEMO command key (config/examples/demo-command-key.pem, public in the repository) is pinned: anyone can sign commands for this gateway; pin the platform key instead',
+      );
+    }
+  }
+
+  get pinnedKeys(): number {
+    return this.keys.size;
+  }
+
+  /** Commands waiting to be checked. */
+  get backlog(): number {
+    return this.queued;
+  }
+
+  /**
+   * Check one inbound command (in arrival order). Rejects with CommandRefusal (answer it) or
+   * CommandDropped (the queue is full: do not answer).
+   */
+  open(name: string, m: InboundMessage): Promise<OpenedCommand> {
+    const bytes = m.payload.length;
+    if (this.queued >= this.o.settings.maxQueued || this.queuedBytes + bytes > this.maxQueuedBytes)
+      return Promise.reject(new CommandDropped(`${this.queued} commands waiting`));
+    this.queued++;
+    this.queuedBytes += bytes;
+    const run = this.tail.then(() => this.check(name, m));
+    const settled = run.finally(() => {
+      this.queued--;
+      this.queuedBytes -= bytes;
+    });
+    this.tail = settled.catch(() => undefined);
+    return settled;
+  }
+
+  async close(): Promise<void> {
+    await this.decoder.close();
+  }
+
+  private get maxQueuedBytes(): number {
+    return 2 * this.o.settings.maxSignedBytes;
+  }
+
+  private async check(name: string, m: InboundMessage): Promise<OpenedCommand> {
+    const s = this.o.settings;
+    if (m.retain) {
+      throw new CommandRefusal(
+        'EDGE_COMMAND_RETAINED',
+        'a retained command message is refused (it would be delivered again on every subscribe): publish commands with retain false, and clear the retained message on the broker',
+      );
+    }
+    const bytes = trimEnd(m.payload);
+    if (bytes.length > s.maxSignedBytes) {
+      throw new CommandRefusal(
+        'EDGE_COMMAND_TOO_LARGE',
+        `command of ${bytes.length} bytes refused unread (largest accepted: ${s.maxSignedBytes})`,
+      );
+    }
+    return firstByte(bytes) === 0x7b ? this.unsigned(name, bytes) : this.signed(name, bytes);
+  }
+
+  private unsigned(name: string, bytes: Buffer): OpenedCommand {
+    const s = this.o.settings;
+    if (bytes.length > s.maxUnsignedBytes) {
+      throw new CommandRefusal(
+        'EDGE_COMMAND_TOO_LARGE',
+        `unsigned command of ${bytes.length} bytes refused unread (unsigned commands: at most ${s.maxUnsignedBytes} bytes)`,
+      );
+    }
+    this.checkDepth(bytes);
+    if (!UNSIGNED_ALLOWED.has(name) && SIGNED_ROLE[name] !== undefined) {
+      throw new CommandRefusal(
+        'EDGE_COMMAND_UNSIGNED',
+        `'${name}' changes how parcels are handled: it must be signed with a platform key (role ${SIGNED_ROLE[name]})`,
+        { requestId: requestIdOf(bytes) },
+      );
+    }
+    return { request: this.o.validator.parse(bytes), signer: null };
+  }
+
+  private async signed(name: string, bytes: Buffer): Promise<OpenedCommand> {
+    const parts = splitCompact(bytes);
+    if (parts === NOT_COMPACT)
+      throw refusal(
+        'EDGE_COMMAND_INVALID',
+        'command is not JSON: neither a JSON request ({"schema":1,...}) nor a signed command (compact JWS)',
+      );
+    if (typeof parts === 'string') throw refusal('EDGE_COMMAND_SIGNATURE', parts);
+    const header = decodeHeader(parts.header);
+    if (typeof header === 'string') throw refusal('EDGE_COMMAND_SIGNATURE', header);
+    const claimed = { keyId: header.kid, issuer: header.iss };
+    if (header.alg !== 'EdDSA')
+      throw refusal('EDGE_COMMAND_SIGNATURE', 'alg must be EdDSA (Ed25519)', { claimed });
+    if (header.crit !== undefined)
+      throw refusal('EDGE_COMMAND_SIGNATURE', 'no crit header extension is understood', {
+        claimed,
+      });
+    const key = typeof header.kid === 'string' ? this.keys.get(header.kid) : undefined;
+    if (!key)
+      throw refusal('EDGE_COMMAND_SIGNATURE', 'kid names no key pinned on this gateway', {
+        claimed,
+      });
+    if (!(await verifyEd25519(parts.signingInput, parts.signature, key.key)))
+      throw refusal('EDGE_COMMAND_SIGNATURE', `signature does not verify with key '${key.id}'`, {
+        claimed,
+      });
+    const signer = this.claims(name, header, key);
+    const payload =
+      parts.payload.length > INLINE_MAX_BYTES
+        ? await this.decoder.decode(name, parts.payload, this.o.settings.maxDepth)
+        : null;
+    if (payload) {
+      return {
+        request: payload.request,
+        signer,
+        decoded: { args: payload.args, hash: payload.hash },
+      };
+    }
+    const json = Buffer.from(parts.payload.toString('latin1'), 'base64url');
+    this.checkDepth(json);
+    return { request: this.o.validator.parse(json), signer };
+  }
+
+  /** The signed claims of a verified header; the nonce is recorded last. */
+  private claims(
+    name: string,
+    h: Record<string, unknown>,
+    key: {
+      id: string;
+      issuer: string;
+      roles: ReadonlySet<CommandRole>;
+      notBeforeMs: number | null;
+      notAfterMs: number | null;
+    },
+  ): CommandSigner {
+    const s = this.o.settings.signing;
+    const now = this.o.wallMs();
+    const skewMs = s.clockSkewS * 1000;
+    const iat = h.iat;
+    const exp = h.exp;
+    const signerOf = (): CommandSigner => ({
+      issuer: key.issuer,
+      keyId: key.id,
+      role: typeof h.role === 'string' ? h.role.slice(0, 32) : '',
+      actor: typeof h.act === 'string' ? h.act.slice(0, 128) : null,
+      nonce: typeof h.jti === 'string' ? h.jti.slice(0, 128) : '',
+      issuedAt: typeof iat === 'number' ? iso(iat) : '',
+      expiresAt: typeof exp === 'number' ? iso(exp) : '',
+    });
+    const fail = (code: EdgeErrorCode, message: string) =>
+      new CommandRefusal(code, message, { signer: signerOf() });
+    if (key.notAfterMs !== null && now > key.notAfterMs)
+      throw fail('EDGE_COMMAND_SIGNATURE', `key '${key.id}' expired (notAfter)`);
+    if (key.notBeforeMs !== null && now < key.notBeforeMs)
+      throw fail('EDGE_COMMAND_SIGNATURE', `key '${key.id}' is not valid yet (notBefore)`);
+    if (h.iss !== key.issuer)
+      throw fail('EDGE_COMMAND_SIGNATURE', `iss must be '${key.issuer}' for key '${key.id}'`);
+    if (!isSeconds(iat) || !isSeconds(exp))
+      throw fail('EDGE_COMMAND_SIGNATURE', 'iat and exp (seconds since 1970) are required');
+    if (exp <= iat || exp - iat > s.maxLifetimeS)
+      throw fail(
+        'EDGE_COMMAND_SIGNATURE',
+        `exp must be after iat and at most ${s.maxLifetimeS} s after it (short-lived commands)`,
+      );
+    if (iat * 1000 - skewMs > now)
+      throw fail('EDGE_COMMAND_SIGNATURE', `issued in the future (iat ${iso(iat)})`);
+    if (exp * 1000 + skewMs < now)
+      throw fail('EDGE_COMMAND_EXPIRED', `signed command expired at ${iso(exp)}`);
+    if (h.sub !== this.o.subject)
+      throw fail(
+        'EDGE_COMMAND_WRONG_GATEWAY',
+        `addressed to '${String(h.sub)}', this gateway is '${this.o.subject}'`,
+      );
+    if (h.cmd !== name)
+      throw fail(
+        'EDGE_COMMAND_WRONG_GATEWAY',
+        `signed for command '${String(h.cmd)}', published as '${name}'`,
+      );
+    if (typeof h.role !== 'string' || !(COMMAND_ROLES as readonly string[]).includes(h.role))
+      throw fail('EDGE_COMMAND_FORBIDDEN', `role must be one of ${COMMAND_ROLES.join(', ')}`);
+    const role = h.role as CommandRole;
+    if (!key.roles.has(role))
+      throw fail('EDGE_COMMAND_FORBIDDEN', `key '${key.id}' may not sign for role '${role}'`);
+    const needed = SIGNED_ROLE[name];
+    if (needed !== undefined && role !== needed)
+      throw fail('EDGE_COMMAND_FORBIDDEN', `'${name}' needs role '${needed}', signed as '${role}'`);
+    if (typeof h.jti !== 'string' || !NONCE.test(h.jti))
+      throw fail('EDGE_COMMAND_SIGNATURE', 'jti (nonce) must be 16-128 characters [A-Za-z0-9_.:-]');
+    if (!this.o.nonces.claim(h.jti, exp * 1000 + skewMs))
+      throw fail(
+        'EDGE_COMMAND_REPLAYED',
+        `nonce ${h.jti} was used before: a command is signed once per sending`,
+      );
+    return signerOf();
+  }
+
+  private checkDepth(json: Buffer): void {
+    const max = this.o.settings.maxDepth;
+    if (jsonDepth(json, max) > max)
+      throw new CommandRefusal(
+        'EDGE_COMMAND_TOO_LARGE',
+        `command nested deeper than ${max} levels, refused unparsed`,
+      );
+  }
+}
+
+function refusal(
+  code: EdgeErrorCode,
+  message: string,
+  audit: ConstructorParameters<typeof CommandRefusal>[2] = {},
+): CommandRefusal {
+  return new CommandRefusal(code, message, audit);
+}
+
+function isSeconds(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1e11;
+}
+
+function iso(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}
+
+/** The payload without trailing whitespace (a file sent with mosquitto_pub -f ends in a newline). */
+function trimEnd(b: Buffer): Buffer {
+  let end = b.length;
+  while (end > 0 && (b[end - 1] === 0x0a || b[end - 1] === 0x0d || b[end - 1] === 0x20)) end--;
+  return end === b.length ? b : b.subarray(0, end);
+}
+
+function firstByte(b: Buffer): number {
+  for (const c of b) if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  return -1;
+}
+
+/** The id of a small unsigned request, for the reply to its refusal (null when unreadable). */
+function requestIdOf(bytes: Buffer): string | null {
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as { id?: unknown };
+    return typeof doc.id === 'string' && doc.id.length <= 128 ? doc.id : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,29 @@
+import type { EdgeErrorCode } from '../errors.js';
+import type { CommandRequest } from './schemas.js';
+
+/** Messages between LargeCommandDecoder and its worker thread (large-command-worker.ts). */
+
+/** items per chunk message: deserialising one on the main thread takes a few milliseconds */
+export const CHUNK_ITEMS = 5000;
+
+export interface LargeCommandJob {
+  job: number;
+  name: string;
+  /** the base64url payload part of the compact JWS (transferred, not copied) */
+  payload: Uint8Array;
+  maxDepth: number;
+}
+
+export type LargeCommandMessage =
+  | {
+      job: number;
+      t: 'head';
+      envelope: Omit<CommandRequest, 'args'>;
+      hash: string;
+      /** the arguments, without the arrays that follow in chunks */
+      args: Record<string, unknown>;
+      arrays: { key: string; length: number }[];
+    }
+  | { job: number; t: 'chunk'; key: string; items: unknown[] }
+  | { job: number; t: 'done' }
+  | { job: number; t: 'error'; code: EdgeErrorCode; message: string; details?: unknown };

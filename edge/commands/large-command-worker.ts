@@ -1,0 +1,77 @@
+import { parentPort } from 'node:worker_threads';
+import { isEdgeError } from '../errors.js';
+import { argsHash } from './command-ids.js';
+import { CommandValidator } from './command-validation.js';
+import { jsonDepth } from './json-depth.js';
+import {
+  CHUNK_ITEMS,
+  type LargeCommandJob,
+  type LargeCommandMessage,
+} from './large-command-protocol.js';
+
+/**
+ * Worker thread of LargeCommandDecoder (large-command.ts): the payload of a large signed command
+ * whose signature already verified is decoded (base64url), depth-checked, parsed, its envelope and
+ * arguments validated (defaults filled in) and its argsHash computed here, off the event loop.
+ * Arrays in the arguments longer than CHUNK_ITEMS (a targeting list) go back in chunks, one
+ * message each, so the main thread never deserialises them in one go.
+ */
+
+const port = parentPort;
+if (!port) throw new Error('large-command-worker runs as a worker thread');
+const validator = new CommandValidator();
+
+port.on('message', (job: LargeCommandJob) => {
+  const send = (m: LargeCommandMessage) => port.postMessage(m);
+  try {
+    const bytes = Buffer.from(Buffer.from(job.payload).toString('latin1'), 'base64url');
+    if (jsonDepth(bytes, job.maxDepth) > job.maxDepth) {
+      send({
+        job: job.job,
+        t: 'error',
+        code: 'EDGE_COMMAND_TOO_LARGE',
+        message: `command nested deeper than ${job.maxDepth} levels`,
+      });
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      send({
+        job: job.job,
+        t: 'error',
+        code: 'EDGE_COMMAND_INVALID',
+        message: `command is not JSON: ${(err as Error).message}`,
+      });
+      return;
+    }
+    const request = validator.request(doc);
+    const hash = argsHash(request);
+    const args = validator.validateArgs(job.name, request.args ?? {});
+    const small: Record<string, unknown> = {};
+    const arrays: { key: string; length: number }[] = [];
+    for (const [key, value] of Object.entries(args)) {
+      if (Array.isArray(value) && value.length > CHUNK_ITEMS) {
+        arrays.push({ key, length: value.length });
+      } else small[key] = value;
+    }
+    const { args: _args, ...envelope } = request;
+    send({ job: job.job, t: 'head', envelope, hash, args: small, arrays });
+    for (const { key } of arrays) {
+      const list = args[key] as unknown[];
+      for (let i = 0; i < list.length; i += CHUNK_ITEMS) {
+        send({ job: job.job, t: 'chunk', key, items: list.slice(i, i + CHUNK_ITEMS) });
+      }
+    }
+    send({ job: job.job, t: 'done' });
+  } catch (err) {
+    send({
+      job: job.job,
+      t: 'error',
+      code: isEdgeError(err) ? err.code : 'EDGE_COMMAND_FAILED',
+      message: (err as Error).message,
+      ...(isEdgeError(err) && err.details !== undefined ? { details: err.details } : {}),
+    });
+  }
+});
