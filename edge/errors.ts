@@ -74,6 +74,8 @@ export const ERROR_CODES = {
     'The targeting list store is not open (the line engine is not running).',
   EDGE_TARGETING_INVALID:
     'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
+  EDGE_TARGETING_BUSY:
+    'A targeting list is being loaded (a large list loads in slices); the new one is refused until it is active.',
   EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
   EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
   EDGE_SERIAL_CONFIG:

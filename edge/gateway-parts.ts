@@ -11,7 +11,8 @@ import { opcuaRoutes } from './http/routes/opcua-routes.js';
 import { serialRoutes } from './http/routes/serial-routes.js';
 import { targetingRoutes } from './http/routes/targeting-routes.js';
 import type { RouteModule } from './http/server.js';
-import { entriesFromCommand } from './targeting/command-entries.js';
+import { entriesFromCommandInSlices } from './targeting/command-entries.js';
+import { Slices } from './targeting/slices.js';
 
 /**
  * What the gateway's parts offer the platform (command handlers) and technicians (HTTP route
@@ -49,19 +50,22 @@ export function commandHandlers(parts: GatewayParts): CommandHandlers {
           },
         }
       : {}),
-    replaceTargeting: (args, ctx) => {
+    replaceTargeting: async (args, ctx) => {
       const runner = requireRunner(parts);
-      const { entries, unsupported } = entriesFromCommand(args.entries);
+      // a platform list may hold 500,000 entries: converted, checked and stored in slices
+      const slices = new Slices();
+      const { entries, unsupported } = await entriesFromCommandInSlices(args.entries, slices);
       if (unsupported.length > 0)
-        throw new EdgeError('EDGE_TARGETING_INVALID', unsupported.join('; '), {
-          details: unsupported,
+        throw new EdgeError('EDGE_TARGETING_INVALID', unsupported.slice(0, 100).join('; '), {
+          details: unsupported.slice(0, 1000),
         });
-      const list = runner.replaceTargeting(
+      const list = await runner.replaceTargetingInSlices(
         args.listVersion,
         entries,
         `platform:${ctx.actor}${args.operatorId ? ` (operator ${args.operatorId})` : ''}`,
+        slices,
       );
-      return Promise.resolve({ listVersion: list.version, entries: list.size });
+      return { listVersion: list.version, entries: list.size };
     },
     ctDecision: (args) => {
       const result = requireRunner(parts).officerVerdict({

@@ -168,7 +168,9 @@ export class CommandAuthority {
         `command of ${bytes.length} bytes refused unread (largest accepted: ${s.maxSignedBytes})`,
       );
     }
-    return firstByte(bytes) === 0x7b ? this.unsigned(name, bytes) : this.signed(name, bytes);
+    const first = firstByte(bytes);
+    // JSON ({ or [): an unsigned request; anything else must be a compact JWS
+    return first === 0x7b || first === 0x5b ? this.unsigned(name, bytes) : this.signed(name, bytes);
   }
 
   private unsigned(name: string, bytes: Buffer): OpenedCommand {

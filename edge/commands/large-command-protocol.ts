@@ -7,12 +7,25 @@ import type { CommandRequest } from './schemas.js';
 export const CHUNK_ITEMS = 5000;
 
 export interface LargeCommandJob {
+  t: 'job';
   job: number;
   name: string;
   /** the base64url payload part of the compact JWS (transferred, not copied) */
   payload: Uint8Array;
   maxDepth: number;
 }
+
+/**
+ * The main thread asks for the next chunk once it handled one: a MessagePort delivers every
+ * queued message in one turn of the event loop, so chunks sent unasked would be deserialised
+ * back to back, stalling it as one big message would.
+ */
+export interface NextChunk {
+  t: 'next';
+  job: number;
+}
+
+export type ToLargeCommandWorker = LargeCommandJob | NextChunk;
 
 export type LargeCommandMessage =
   | {

@@ -7,6 +7,7 @@ import {
   CHUNK_ITEMS,
   type LargeCommandJob,
   type LargeCommandMessage,
+  type ToLargeCommandWorker,
 } from './large-command-protocol.js';
 
 /**
@@ -14,15 +15,35 @@ import {
  * whose signature already verified is decoded (base64url), depth-checked, parsed, its envelope and
  * arguments validated (defaults filled in) and its argsHash computed here, off the event loop.
  * Arrays in the arguments longer than CHUNK_ITEMS (a targeting list) go back in chunks, one
- * message each, so the main thread never deserialises them in one go.
+ * message each and each only when the main thread asks for it (NextChunk), so the main thread
+ * deserialises one chunk per turn of its event loop.
  */
 
 const port = parentPort;
 if (!port) throw new Error('large-command-worker runs as a worker thread');
 const validator = new CommandValidator();
 
-port.on('message', (job: LargeCommandJob) => {
-  const send = (m: LargeCommandMessage) => port.postMessage(m);
+/** chunks of a decoded job still to send, one per 'next' */
+const pending = new Map<number, { key: string; items: unknown[] }[]>();
+const send = (m: LargeCommandMessage) => port.postMessage(m);
+
+port.on('message', (m: ToLargeCommandWorker) => {
+  if (m.t === 'job') decode(m);
+  else sendNext(m.job);
+});
+
+function sendNext(job: number): void {
+  const chunks = pending.get(job);
+  const next = chunks?.shift();
+  if (!next) {
+    pending.delete(job);
+    send({ job, t: 'done' });
+    return;
+  }
+  send({ job, t: 'chunk', key: next.key, items: next.items });
+}
+
+function decode(job: LargeCommandJob): void {
   try {
     const bytes = Buffer.from(Buffer.from(job.payload).toString('latin1'), 'base64url');
     if (jsonDepth(bytes, job.maxDepth) > job.maxDepth) {
@@ -57,14 +78,14 @@ port.on('message', (job: LargeCommandJob) => {
       } else small[key] = value;
     }
     const { args: _args, ...envelope } = request;
-    send({ job: job.job, t: 'head', envelope, hash, args: small, arrays });
+    const chunks: { key: string; items: unknown[] }[] = [];
     for (const { key } of arrays) {
       const list = args[key] as unknown[];
-      for (let i = 0; i < list.length; i += CHUNK_ITEMS) {
-        send({ job: job.job, t: 'chunk', key, items: list.slice(i, i + CHUNK_ITEMS) });
-      }
+      for (let i = 0; i < list.length; i += CHUNK_ITEMS)
+        chunks.push({ key, items: list.slice(i, i + CHUNK_ITEMS) });
     }
-    send({ job: job.job, t: 'done' });
+    pending.set(job.job, chunks);
+    send({ job: job.job, t: 'head', envelope, hash, args: small, arrays });
   } catch (err) {
     send({
       job: job.job,
@@ -74,4 +95,4 @@ port.on('message', (job: LargeCommandJob) => {
       ...(isEdgeError(err) && err.details !== undefined ? { details: err.details } : {}),
     });
   }
-});
+}

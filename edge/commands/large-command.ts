@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { EdgeError } from '../errors.js';
-import type { LargeCommandJob, LargeCommandMessage } from './large-command-protocol.js';
+import type { LargeCommandJob, LargeCommandMessage, NextChunk } from './large-command-protocol.js';
 import type { CommandRequest } from './schemas.js';
 
 /**
@@ -46,7 +46,7 @@ export class LargeCommandDecoder {
     copy.set(payload);
     return new Promise((resolve, reject) => {
       this.pending.set(job, { resolve, reject, head: null, arrays: new Map() });
-      const message: LargeCommandJob = { job, name, payload: copy, maxDepth };
+      const message: LargeCommandJob = { t: 'job', job, name, payload: copy, maxDepth };
       worker.postMessage(message, [copy.buffer]);
     });
   }
@@ -93,10 +93,12 @@ export class LargeCommandDecoder {
       case 'head':
         p.head = m;
         for (const a of m.arrays) p.arrays.set(a.key, []);
+        this.askNext(m.job);
         return;
       case 'chunk': {
         const list = p.arrays.get(m.key);
         if (list) for (const item of m.items) list.push(item);
+        this.askNext(m.job);
         return;
       }
       case 'error':
@@ -116,6 +118,14 @@ export class LargeCommandDecoder {
         return;
       }
     }
+  }
+
+  /** The next chunk, asked for in a later turn of the event loop (one chunk per turn). */
+  private askNext(job: number): void {
+    setImmediate(() => {
+      const next: NextChunk = { t: 'next', job };
+      this.worker?.postMessage(next);
+    });
   }
 
   private failAll(message: string): void {

@@ -32,7 +32,13 @@ import {
 } from './schemas.js';
 
 /**
- * Routes platform commands: parse, validate (TypeBox schemas via Ajv, every error listed),
+ * Routes platform commands. First the CommandAuthority (command-auth.ts): retained, oversized
+ * and too deeply nested commands are refused unread; a command that changes how parcels are
+ * handled (targeting list, config, officer decision, gate test, a replay of more than
+ * unsignedReplayMaxEvents) must be signed with a pinned platform key for this gateway, its role,
+ * unexpired and with a fresh nonce. A refusal is answered with its EDGE_COMMAND_* error and
+ * audited as `command.refused`; the audit of a command that ran names its signer.
+ * Then: parse, validate (TypeBox schemas via Ajv, every error listed),
  * refuse expired ones, run each command id once (a re-sent id gets the cached reply), run the
  * handler with a timeout, answer every request (MQTT 5 response topic + correlation data, else
  * the `<base>/replies/<name>` fallback), and record state-changing commands as audit events.
@@ -433,8 +439,13 @@ export class CommandRouter {
     this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs(), signer)]);
   }
 
-  /** A refused command: logged, and audited (at most RefusalAuditLimit's rate; the rest counted). */
+  /**
+   * A refused command: logged and audited, at most RefusalAuditLimit's rate (a flood of bad
+   * commands fills neither the outbox nor the log; the rest are counted).
+   */
   private refused(name: string, id: string | null, err: CommandRefusal, m: InboundMessage): void {
+    const suppressed = this.refusalAudit.admit(this.o.clock.monoMs());
+    if (suppressed === null) return;
     this.o.log.warn(
       {
         command: name,
@@ -446,8 +457,6 @@ export class CommandRouter {
       },
       'command refused',
     );
-    const suppressed = this.refusalAudit.admit(this.o.clock.monoMs());
-    if (suppressed === null) return;
     this.o.record([
       refusalEvent(name, id, err, {
         atMono: this.o.clock.monoMs(),

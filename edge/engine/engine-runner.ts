@@ -5,6 +5,7 @@ import type { OfficerVerdictInput } from './types.js';
 import type { Clock } from '../clock.js';
 import type { EventDraft } from '../events/model.js';
 import { TargetingStore } from '../targeting/targeting-store.js';
+import type { Slices } from '../targeting/slices.js';
 import type { TargetingList } from '../targeting/targeting-list.js';
 import { LineEngine, type BeltClearance } from './line-engine.js';
 import { SnapshotStore } from './snapshot-store.js';
@@ -106,16 +107,37 @@ export class EngineRunner {
   replaceTargeting(version: string, entries: readonly unknown[], source: string): TargetingList {
     if (!this.targeting) throw new Error('no stateFile: the targeting list is not persisted');
     const list = this.targeting.replace(version, entries, source);
+    this.activated(list, source);
+    return list;
+  }
+
+  /**
+   * replaceTargeting for the platform's lists, which may hold 500,000 entries: checked, stored
+   * and indexed in slices (TargetingStore.replaceInSlices), so the event loop keeps turning; the
+   * engine switches to the new list in one step once it is active.
+   */
+  async replaceTargetingInSlices(
+    version: string,
+    entries: readonly unknown[],
+    source: string,
+    slices: Slices,
+  ): Promise<TargetingList> {
+    if (!this.targeting) throw new Error('no stateFile: the targeting list is not persisted');
+    const list = await this.targeting.replaceInSlices(version, entries, source, slices);
+    this.activated(list, source);
+    return list;
+  }
+
+  private activated(list: TargetingList, source: string): void {
     this.apply(this.engine.setTargeting(list, this.o.clock.monoMs()));
     this.o.recordEvents([
       {
         type: 'targeting.replaced',
         parcelId: null,
         atMono: this.o.clock.monoMs(),
-        payload: { version, entries: list.size, source },
+        payload: { version: list.version, entries: list.size, source },
       },
     ]);
-    return list;
   }
 
   private wake(): void {
