@@ -279,7 +279,7 @@ describe('signed commands', () => {
     // nesting inside a signed payload is counted too
     const deepArgs: Record<string, unknown> = {};
     let at = deepArgs;
-    for (let i = 0; i < 40; i++) at = (at.x = {}) as Record<string, unknown>;
+    for (let i = 0; i < 40; i++) at = at.x = {};
     const signedDeep = await rig.send(
       'gate-test',
       signed('gate-test', { schema: 1, id: 'd1', args: deepArgs }, SUBJECT),

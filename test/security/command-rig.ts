@@ -1,6 +1,6 @@
 import type { CommandKeyConfig } from '../../config/command-security-schema.js';
 import { systemClock, type Clock } from '../../edge/clock.js';
-import { NonceStore } from '../../edge/commands/nonce-store.js';
+import type { NonceStore } from '../../edge/commands/nonce-store.js';
 import {
   CommandRouter,
   type CommandContext,
