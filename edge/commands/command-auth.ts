@@ -7,6 +7,7 @@ import { KeyRing } from './command-keys.js';
 import type { CommandValidator } from './command-validation.js';
 import { jsonDepth } from './json-depth.js';
 import { decodeHeader, NOT_COMPACT, splitCompact, verifyEd25519 } from './jws.js';
+import { Slices } from '../targeting/slices.js';
 import { INLINE_MAX_BYTES, LargeCommandDecoder } from './large-command.js';
 import type { NonceStore } from './nonce-store.js';
 import type { CommandRequest } from './schemas.js';
@@ -33,8 +34,9 @@ import type { CommandRequest } from './schemas.js';
  * Retained messages are refused whatever they carry. Every refusal is a CommandRefusal (an
  * EdgeError with the code the reply carries) naming the verified signer when there is one and
  * the unverified claim otherwise, for the audit record. Commands are opened one at a time in
- * arrival order (a later small command never overtakes a large one); more than `maxQueued`
- * waiting are dropped (CommandDropped: no reply, counted).
+ * arrival order (a later small command never overtakes a large one), yielding to the event loop
+ * after every 2 ms of checks (a flood of bad commands does not hold the loop); more than
+ * `maxQueued` waiting are dropped (CommandDropped: no reply, counted).
  */
 
 /** The role each signed command needs; `replay` needs it only above unsignedReplayMaxEvents. */
@@ -87,6 +89,8 @@ export class CommandRefusal extends EdgeError {
 
 /** The queue of commands waiting to be checked is full: the command is dropped unanswered. */
 export class CommandDropped extends Error {}
+/** one instance for every drop: a flood must not pay a stack trace per dropped message */
+const DROPPED = new CommandDropped('too many commands waiting to be checked');
 
 export interface CommandAuthorityOptions {
   settings: UplinkConfig['commands'];
@@ -106,6 +110,7 @@ export class CommandAuthority {
   private tail: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private queuedBytes = 0;
+  private readonly slices = new Slices(2);
 
   constructor(private readonly o: CommandAuthorityOptions) {
     this.keys = new KeyRing(o.settings.signing.keys);
@@ -133,10 +138,14 @@ export class CommandAuthority {
   open(name: string, m: InboundMessage): Promise<OpenedCommand> {
     const bytes = m.payload.length;
     if (this.queued >= this.o.settings.maxQueued || this.queuedBytes + bytes > this.maxQueuedBytes)
-      return Promise.reject(new CommandDropped(`${this.queued} commands waiting`));
+      return Promise.reject(DROPPED);
     this.queued++;
     this.queuedBytes += bytes;
-    const run = this.tail.then(() => this.check(name, m));
+    // checks run back to back in one chain: after a few ms of them, one turn for everything else
+    const run = this.tail.then(async () => {
+      await this.slices.step();
+      return this.check(name, m);
+    });
     const settled = run.finally(() => {
       this.queued--;
       this.queuedBytes -= bytes;

@@ -75,7 +75,11 @@ export function securityRig(
     ...(o.nonces ? { nonces: o.nonces } : {}),
   });
   const send = (name: string, payload: string | Buffer, extra: Partial<InboundMessage> = {}) =>
-    router.handle({ topic: topics.command(name), payload: Buffer.from(payload), ...extra });
+    router.handle({
+      topic: topics.command(name),
+      payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+      ...extra,
+    });
   const refusals = () => audit.filter((e) => e.type === 'command.refused').map((e) => e.payload);
   const executed = () => audit.filter((e) => e.type === 'command.executed').map((e) => e.payload);
   return { router, send, replies, audit, ran, refusals, executed, topics };
