@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigValidator, loadConfigFile } from '../../config/loader.js';
@@ -59,6 +60,27 @@ describe('safety bounds, whatever the source', () => {
       ) as Record<string, unknown>;
       expect(validator.check(doc), name).toEqual([]);
     }
+  });
+
+  it('the production template loads: HTTPS, no embedded broker, mTLS uplink, a pinned key', () => {
+    const { config } = loadConfigFile(
+      fileURLToPath(new URL('../../provisioning/gateway.example.yaml', import.meta.url)),
+      {
+        driverKinds: driverKindSchemas(),
+        secrets: {
+          env: { EDGE_TECH_PASSWORD: 'technician-password-1' },
+          readFile: () => 'admin-password-1',
+        },
+      },
+    );
+    expect(config.embeddedBroker.enabled).toBe(false);
+    expect(config.http.tls).toMatchObject({ cert: expect.any(String), key: expect.any(String) });
+    expect(config.uplink).toMatchObject({
+      url: expect.stringMatching(/^mqtts:/),
+      protocolVersion: 5,
+    });
+    expect(config.uplink.tls).toMatchObject({ rejectUnauthorized: true });
+    expect(config.uplink.commands.signing.keys).toHaveLength(1);
   });
 
   it('maxLateMs is bounded by the parcel gap at the fastest belt speed', () => {

@@ -54,6 +54,8 @@ export interface MosquittoOptions {
   listenerLines?: string[];
   /** false: clients must log in (give `passwordFile` or a `password_file` line) */
   allowAnonymous?: boolean;
+  /** the whole mosquitto.conf instead of the generated one (it must listen on `port`) */
+  rawConfig?: (port: number, dir: string) => string;
 }
 
 export class MosquittoProcess {
@@ -81,7 +83,10 @@ export class MosquittoProcess {
       'log_type warning',
       ...(options.extraConfig ?? []),
     ];
-    writeFileSync(this.confFile, lines.join('\n') + '\n');
+    writeFileSync(
+      this.confFile,
+      options.rawConfig ? options.rawConfig(port, this.dir) : lines.join('\n') + '\n',
+    );
   }
 
   get url(): string {
