@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import { EdgeError, isEdgeError } from '../errors.js';
+import { isEdgeError } from '../errors.js';
 import { withoutSecrets } from '../http/redact.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
@@ -18,7 +18,9 @@ import {
 } from './command-auth.js';
 import { argsHash, CommandIds } from './command-ids.js';
 import { CommandValidator } from './command-validation.js';
+import { withTimeout } from './handler-timeout.js';
 import { NonceStore } from './nonce-store.js';
+import { ReplayCommand } from './replay-command.js';
 import {
   COMMAND_SCHEMA_VERSION,
   type CommandName,
@@ -133,8 +135,8 @@ export class CommandRouter {
   private readonly authority: CommandAuthority;
   private readonly refusalAudit = new RefusalAuditLimit();
   private readonly ownNonces: NonceStore | null;
+  private readonly replays: ReplayCommand;
   private readonly ids: CommandIds;
-  private lastReplayAt = -Infinity;
   /** ids whose reply this router is publishing itself (not delivered late behind its back) */
   private readonly answering = new Set<string>();
   private readonly delivery: ReplyDelivery | null;
@@ -155,6 +157,12 @@ export class CommandRouter {
   constructor(private readonly o: CommandRouterOptions) {
     const store = o.replyStore;
     const topics = o.transport.topics;
+    this.replays = new ReplayCommand({
+      settings: o.settings,
+      clock: o.clock,
+      lastSeq: o.lastSeq,
+      replay: (stream, from, to, max) => o.transport.replay(stream, from, to, max),
+    });
     this.ownNonces = o.nonces ? null : new NonceStore({ wallMs: o.clock.wallMs, log: o.log });
     this.authority = new CommandAuthority({
       settings: o.settings,
@@ -324,6 +332,7 @@ export class CommandRouter {
         : 'unsigned',
     };
     const h = this.o.handlers;
+    const timeoutMs = this.o.settings.handlerTimeoutMs;
     switch (name as CommandName) {
       case 'ping':
         return {
@@ -335,84 +344,15 @@ export class CommandRouter {
       case 'config-get':
         return { config: redact(this.o.getConfig()) };
       case 'replay':
-        return this.replay(args as ReplayArgsT, signer);
+        return this.replays.run(args as ReplayArgsT, signer);
       case 'config-put':
-        return this.withHandler(name, h.putConfig, args as ConfigPutArgsT, ctx);
+        return withTimeout(name, h.putConfig, args as ConfigPutArgsT, ctx, timeoutMs);
       case 'targeting-replace':
-        return this.withHandler(name, h.replaceTargeting, args as TargetingReplaceArgsT, ctx);
+        return withTimeout(name, h.replaceTargeting, args as TargetingReplaceArgsT, ctx, timeoutMs);
       case 'ct-decision':
-        return this.withHandler(name, h.ctDecision, args as CtDecisionArgsT, ctx);
+        return withTimeout(name, h.ctDecision, args as CtDecisionArgsT, ctx, timeoutMs);
       case 'gate-test':
-        return this.withHandler(name, h.gateTest, args as GateTestArgsT, ctx);
-    }
-  }
-
-  private replay(args: ReplayArgsT, signer: CommandSigner | null): Result {
-    const s = this.o.settings;
-    const now = this.o.clock.monoMs();
-    if (now - this.lastReplayAt < s.replayMinIntervalMs) {
-      throw new EdgeError(
-        'EDGE_COMMAND_RATE_LIMITED',
-        `a replay was accepted ${Math.round(now - this.lastReplayAt)} ms ago; at most one per ${s.replayMinIntervalMs} ms`,
-      );
-    }
-    const stream = args.stream;
-    const maxEvents = Math.min(args.maxEvents ?? s.replayMaxEvents, s.replayMaxEvents);
-    const last = this.o.lastSeq(stream);
-    const toSeq = Math.min(args.toSeq ?? last, last, args.fromSeq + maxEvents - 1);
-    if (toSeq < args.fromSeq) {
-      return { stream, fromSeq: args.fromSeq, toSeq, accepted: 0, eventsPerS: s.replayEventsPerS };
-    }
-    const count = toSeq - args.fromSeq + 1;
-    if (!signer && count > s.unsignedReplayMaxEvents) {
-      throw new EdgeError(
-        'EDGE_COMMAND_UNSIGNED',
-        `a replay of ${count} events needs a signature (role replay); unsigned: at most ${s.unsignedReplayMaxEvents}`,
-      );
-    }
-    if (!this.o.transport.replay(stream, args.fromSeq, toSeq, maxEvents)) {
-      throw new EdgeError('EDGE_COMMAND_RATE_LIMITED', 'a replay is already running');
-    }
-    this.lastReplayAt = now;
-    return {
-      stream,
-      fromSeq: args.fromSeq,
-      toSeq,
-      accepted: toSeq - args.fromSeq + 1,
-      eventsPerS: s.replayEventsPerS,
-    };
-  }
-
-  private async withHandler<A>(
-    name: string,
-    handler: ((args: A, ctx: CommandContext) => Promise<Result>) | undefined,
-    args: A,
-    ctx: CommandContext,
-  ): Promise<Result> {
-    if (!handler) {
-      throw new EdgeError(
-        'EDGE_COMMAND_UNSUPPORTED',
-        `command '${name}' has no handler on this gateway`,
-      );
-    }
-    const timeoutMs = this.o.settings.handlerTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new EdgeError(
-              'EDGE_COMMAND_TIMEOUT',
-              `'${name}' did not finish within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([handler(args, ctx), timeout]);
-    } finally {
-      clearTimeout(timer);
+        return withTimeout(name, h.gateTest, args as GateTestArgsT, ctx, timeoutMs);
     }
   }
 

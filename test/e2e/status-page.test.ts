@@ -27,6 +27,9 @@ describe('status page in a browser', () => {
     doc.http.users = [{ name: 'viewer', role: 'viewer', password: 'viewer-password' }];
     doc.embeddedBroker.port = 0;
     doc.line.beltSpeedMmPerS = 5000;
+    // 600 parcels/min of <= 200 mm at 5 m/s: >= 240 mm between them; 48 ms late is 240 mm
+    doc.line.minGapMm = 240;
+    doc.gates.maxLateMs = 48;
     Object.assign(doc.drivers[0], {
       parcelsPerMinute: 600,
       parcelLengthMm: { min: 100, max: 200 },
