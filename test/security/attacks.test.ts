@@ -252,6 +252,16 @@ describe.each([
     const paths = (remote.error?.details as { path: string }[]).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['/http', '/uplink/url', '/uplink/password']));
     expect(readFileSync(file, 'utf8')).toBe(before);
+    await waitFor(
+      () =>
+        refusedAudits().some(
+          (a) => a.command === 'config-put' && a.code === 'EDGE_COMMAND_UNSIGNED',
+        ) &&
+        gateway()
+          .outbox!.recent(['audit'], 200)
+          .some((e) => e.payload.action === 'config.put' && e.payload.result === 'rejected'),
+      { what: 'config-put refusals audited' },
+    );
     const login = await fetch(`${gateway().httpAddress}/api/config`, {
       headers: {
         authorization: `Basic ${Buffer.from('intruder:intruder-password').toString('base64')}`,
@@ -284,6 +294,22 @@ describe.each([
       signed('ct-decision', { schema: 1, id: 'ct-2', args: clear }, SUBJECT),
     );
     expect(unbound).toMatchObject({ ok: false, error: { code: 'EDGE_COMMAND_EVIDENCE' } });
+    const executed = () =>
+      gateway()
+        .outbox!.recent(['command.executed'], 500)
+        .map((e) => e.payload);
+    await waitFor(
+      () =>
+        refusedAudits().some(
+          (a) => a.command === 'ct-decision' && a.code === 'EDGE_COMMAND_UNSIGNED',
+        ) && executed().some((a) => a.id === 'ct-2' && a.error === 'EDGE_COMMAND_EVIDENCE'),
+      { what: 'officer-clear refusals audited' },
+    );
+    // the signed attempt is audited with who signed it
+    expect(executed().find((a) => a.id === 'ct-2')).toMatchObject({
+      ok: false,
+      signer: { issuer: TEST_ISSUER, keyId: TEST_KID, role: 'officer' },
+    });
     const final = await waitFor(
       () =>
         events
@@ -323,6 +349,13 @@ describe.each([
     }
     expect(gateway().gateLink?.gateState).toBe('armed');
     expect(targetingVersion()).toBe('L-2');
+    await waitFor(
+      () =>
+        refusedAudits().filter(
+          (a) => a.code === 'EDGE_COMMAND_TOO_LARGE' && Number(a.bytes) > 4_000_000,
+        ).length >= 2,
+      { what: 'oversize refusals audited' },
+    );
   });
 
   it('hand-firing the pass gate while parcels are tracked before it: refused, whatever the source', async () => {
@@ -362,6 +395,16 @@ describe.each([
       /have not passed gate-pass/,
     );
     expect(fires()).toBe(handFiresBefore);
+    await waitFor(
+      () =>
+        refusedAudits().some(
+          (a) => a.command === 'gate-test' && a.code === 'EDGE_COMMAND_UNSIGNED',
+        ) &&
+        gateway()
+          .outbox!.recent(['command.executed'], 500)
+          .some((e) => e.payload.id === 'gt-1' && e.payload.error === 'EDGE_GPIO_JOG_REFUSED'),
+      { what: 'gate-test refusals audited' },
+    );
     lineState('running');
     // and over the whole run, no parcel went to pass (no machine verdict ever arrived)
     expect(events.filter((e) => e.type === 'parcel.decided' && e.payload.lane === 'pass')).toEqual(
