@@ -95,9 +95,9 @@ export const commandSecurityFields = {
   maxSignedBytes: Type.Integer({
     minimum: 65_536,
     maximum: 67_108_864,
-    default: 25_165_824,
+    default: 50_331_648,
     description:
-      'largest signed command (a 500,000-entry targeting list is about 17 MB signed); also sent as the MQTT 5 CONNECT Maximum Packet Size (plus 64 KiB), so the broker never delivers larger',
+      'largest signed command (a 500,000-entry targeting list is 17-35 MB signed, by the length of its fields); also sent as the MQTT 5 CONNECT Maximum Packet Size (plus 64 KiB), so the broker never delivers larger',
   }),
   maxDepth: Type.Integer({
     minimum: 4,

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { COMMAND_ROLES, type CommandRole } from '../../config/command-security-schema.js';
 import type { UplinkConfig } from '../../config/schema.js';
-import { EdgeError, type EdgeErrorCode } from '../errors.js';
+import { EdgeError, isEdgeError, type EdgeErrorCode } from '../errors.js';
 import type { InboundMessage } from '../uplink/inbound.js';
-import { KeyRing } from './command-keys.js';
+import { KeyRing, pinsDemoKey } from './command-keys.js';
 import type { CommandValidator } from './command-validation.js';
 import { jsonDepth } from './json-depth.js';
 import { decodeHeader, NOT_COMPACT, splitCompact, verifyEd25519 } from './jws.js';
@@ -82,8 +82,9 @@ export class CommandRefusal extends EdgeError {
       claimed?: { keyId: unknown; issuer: unknown };
       requestId?: string | null;
     } = {},
+    details?: unknown,
   ) {
-    super(code, message);
+    super(code, message, details === undefined ? undefined : { details });
   }
 }
 
@@ -115,7 +116,7 @@ export class CommandAuthority {
   constructor(private readonly o: CommandAuthorityOptions) {
     this.keys = new KeyRing(o.settings.signing.keys);
     this.decoder = new LargeCommandDecoder(o.log);
-    if (this.keys.pinsDemoKey(o.settings.signing.keys)) {
+    if (pinsDemoKey(o.settings.signing.keys)) {
       o.log.warn(
         'the DEMO command key (config/examples/demo-command-key.pem, public in the repository) is pinned: anyone can sign commands for this gateway; pin the platform key instead',
       );
@@ -228,20 +229,19 @@ export class CommandAuthority {
         claimed,
       });
     const signer = this.claims(name, header, key);
-    const payload =
-      parts.payload.length > INLINE_MAX_BYTES
-        ? await this.decoder.decode(name, parts.payload, this.o.settings.maxDepth)
-        : null;
-    if (payload) {
-      return {
-        request: payload.request,
-        signer,
-        decoded: { args: payload.args, hash: payload.hash },
-      };
+    try {
+      if (parts.payload.length > INLINE_MAX_BYTES) {
+        const d = await this.decoder.decode(name, parts.payload, this.o.settings.maxDepth);
+        return { request: d.request, signer, decoded: { args: d.args, hash: d.hash } };
+      }
+      const json = Buffer.from(parts.payload.toString('latin1'), 'base64url');
+      this.checkDepth(json);
+      return { request: this.o.validator.parse(json), signer };
+    } catch (err) {
+      // a signed payload that cannot be read is refused like any other, naming its signer
+      if (!isEdgeError(err)) throw err;
+      throw new CommandRefusal(err.code, err.message, { signer }, err.details);
     }
-    const json = Buffer.from(parts.payload.toString('latin1'), 'base64url');
-    this.checkDepth(json);
-    return { request: this.o.validator.parse(json), signer };
   }
 
   /** The signed claims of a verified header; the nonce is recorded last. */
@@ -343,15 +343,24 @@ function iso(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
 }
 
-/** The payload without trailing whitespace (a file sent with mosquitto_pub -f ends in a newline). */
+/** whitespace looked at around a command (a file sent with mosquitto_pub -f ends in a newline) */
+const MAX_BLANK = 1024;
+
+/** The payload without trailing whitespace (at most MAX_BLANK bytes of it are looked at). */
 function trimEnd(b: Buffer): Buffer {
   let end = b.length;
-  while (end > 0 && (b[end - 1] === 0x0a || b[end - 1] === 0x0d || b[end - 1] === 0x20)) end--;
+  const stop = Math.max(0, b.length - MAX_BLANK);
+  while (end > stop && (b[end - 1] === 0x0a || b[end - 1] === 0x0d || b[end - 1] === 0x20)) end--;
   return end === b.length ? b : b.subarray(0, end);
 }
 
+/** The first byte that is not whitespace among the first MAX_BLANK; -1 when there is none. */
 function firstByte(b: Buffer): number {
-  for (const c of b) if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  const n = Math.min(b.length, MAX_BLANK);
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  }
   return -1;
 }
 

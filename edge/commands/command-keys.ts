@@ -88,9 +88,9 @@ export class KeyRing {
   get(id: string): PinnedKey | undefined {
     return this.keys.get(id);
   }
+}
 
-  /** Whether the demo key (public in this repository) is pinned. */
-  pinsDemoKey(keys: readonly CommandKeyConfig[]): boolean {
-    return keys.some((k) => k.publicKey.replace(/\s/g, '') === DEMO_PUBLIC_KEY);
-  }
+/** Whether the demo key (public in this repository) is pinned. */
+export function pinsDemoKey(keys: readonly CommandKeyConfig[]): boolean {
+  return keys.some((k) => k.publicKey.replace(/\s/g, '') === DEMO_PUBLIC_KEY);
 }

@@ -40,6 +40,7 @@ export function splitCompact(bytes: Buffer): CompactParts | string {
   if (first > MAX_HEADER_BYTES) return `protected header over ${MAX_HEADER_BYTES} bytes`;
   const second = bytes.indexOf(DOT, first + 1);
   if (second < 0) return NOT_COMPACT;
+  if (bytes.length - second - 1 > 128) return 'malformed signature part';
   const sigText = bytes.subarray(second + 1).toString('latin1');
   if (sigText.length > 128 || !B64URL.test(sigText) || sigText.includes('.'))
     return 'malformed signature part';

@@ -15,6 +15,8 @@ import type { CommandRequest } from './schemas.js';
 
 /** a verified payload above this is decoded on the worker thread */
 export const INLINE_MAX_BYTES = 256 * 1024;
+/** the worker's old-generation heap (a 500,000-entry list needs about a third of it) */
+const WORKER_HEAP_MB = 512;
 
 export interface DecodedCommand {
   request: CommandRequest;
@@ -64,12 +66,14 @@ export class LargeCommandDecoder {
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(`./large-command-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
     // under tsx (development, tests) the worker registers tsx's loader before loading the .ts file
+    // a bounded heap: a payload that needs more kills the worker (the command fails), not the gateway
+    const resourceLimits = { maxOldGenerationSizeMb: WORKER_HEAP_MB };
     const worker = ts
       ? new Worker(
           `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
-          { eval: true },
+          { eval: true, resourceLimits },
         )
-      : new Worker(url);
+      : new Worker(url, { resourceLimits });
     worker.unref();
     worker.on('message', (m: LargeCommandMessage) => this.onMessage(m));
     worker.on('error', (err) => {

@@ -4,13 +4,13 @@
  *   signature over the exact bytes, claims, nonce, payload decode + validation): CommandAuthority
  *   on the event loop, 2,000 commands one after the other.
  * - command_fuzz_max_loop_stall_ms (goal <= 100): the longest the event loop did not turn while
- *   100,000 malformed, oversized (25 MB), deeply nested (up to 200,000 levels), forged, tampered
+ *   100,000 malformed, oversized (48 MiB), deeply nested (up to 200,000 levels), forged, tampered
  *   and unsigned commands were fed to a command router as fast as it takes them (50 per turn).
  *   With it: the idle stall of this machine in the same run (what the OS alone causes), the
  *   loop delay p99, and how many were answered / dropped.
  * - command_fuzz_crashes (goal 0): a fuzz command whose handling threw or rejected.
  * - command_large_list_max_loop_stall_ms: the longest stall while a signed 500,000-entry
- *   targeting list (17 MB) is verified, decoded on the worker thread, checked, stored in SQLite
+ *   targeting list (about 34 MB signed) is verified, decoded on the worker thread, checked, stored in SQLite
  *   and indexed in slices (the attack stalled the loop 2.3 s with a 12.7 MB list).
  */
 import { mkdtempSync, rmSync } from 'node:fs';

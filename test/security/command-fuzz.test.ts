@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runFuzz } from './command-fuzz.js';
 
 /**
- * 100,000 malformed, oversized (25 MB), deeply nested (200,000 levels), forged, tampered and
+ * 100,000 malformed, oversized (48 MiB), deeply nested (200,000 levels), forged, tampered and
  * unsigned commands: the command path never crashes, every command is answered or dropped and
  * counted, none runs, and the event loop keeps turning. The stall figure itself is measured by
  * the bench (command_fuzz_max_loop_stall_ms, goal <= 100 ms); the bound here only catches a

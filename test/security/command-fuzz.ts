@@ -60,7 +60,7 @@ export function fuzzMaterial(seed = 13): (i: number) => FuzzCommand {
     return pool.subarray(at, at + len);
   };
   // shared big buffers (made once): oversized and deeply nested cases cost nothing per case
-  const oversized = Buffer.alloc(25 * 1024 * 1024 + 1, 'x');
+  const oversized = Buffer.alloc(48 * 1024 * 1024 + 1, 'x'); // maxSignedBytes + 1
   const bigB64 = Buffer.alloc(300 * 1024, 'A');
   const deepArrays = Buffer.from('['.repeat(200_000) + ']'.repeat(200_000));
   const deepObjects = Buffer.from('{"a":'.repeat(200_000));
