@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { EdgeErrorCode } from '../errors.js';
 import type { CommandRequest } from './schemas.js';
 
@@ -10,8 +11,13 @@ export interface LargeCommandJob {
   t: 'job';
   job: number;
   name: string;
-  /** the base64url payload part of the compact JWS (transferred, not copied) */
-  payload: Uint8Array;
+  /** `header '.' payload` of the compact JWS: what the signature covers (transferred) */
+  signingInput: Uint8Array;
+  /** length of the base64url header in signingInput */
+  headerLength: number;
+  signature: Uint8Array;
+  /** the pinned public key the header names */
+  key: KeyObject;
   maxDepth: number;
 }
 
@@ -25,7 +31,13 @@ export interface NextChunk {
   job: number;
 }
 
-export type ToLargeCommandWorker = LargeCommandJob | NextChunk;
+/** The main thread refused the command on its signed claims: the worker drops what it holds. */
+export interface DropJob {
+  t: 'drop';
+  job: number;
+}
+
+export type ToLargeCommandWorker = LargeCommandJob | NextChunk | DropJob;
 
 export type LargeCommandMessage =
   | {

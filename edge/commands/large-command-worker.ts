@@ -1,3 +1,4 @@
+import { verify } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { isEdgeError } from '../errors.js';
 import { argsHash } from './command-ids.js';
@@ -11,9 +12,10 @@ import {
 } from './large-command-protocol.js';
 
 /**
- * Worker thread of LargeCommandDecoder (large-command.ts): the payload of a large signed command
- * whose signature already verified is decoded (base64url), depth-checked, parsed, its envelope and
- * arguments validated (defaults filled in) and its argsHash computed here, off the event loop.
+ * Worker thread of LargeCommandDecoder (large-command.ts): the Ed25519 signature of a large signed
+ * command is verified over its exact bytes, then (only then) its payload is decoded (base64url),
+ * depth-checked, parsed, its envelope and arguments validated (defaults filled in) and its
+ * argsHash computed, all off the event loop.
  * Arrays in the arguments longer than CHUNK_ITEMS (a targeting list) go back in chunks, one
  * message each and each only when the main thread asks for it (NextChunk), so the main thread
  * deserialises one chunk per turn of its event loop.
@@ -29,7 +31,8 @@ const send = (m: LargeCommandMessage) => port.postMessage(m);
 
 port.on('message', (m: ToLargeCommandWorker) => {
   if (m.t === 'job') decode(m);
-  else sendNext(m.job);
+  else if (m.t === 'next') sendNext(m.job);
+  else pending.delete(m.job);
 });
 
 function sendNext(job: number): void {
@@ -45,7 +48,23 @@ function sendNext(job: number): void {
 
 function decode(job: LargeCommandJob): void {
   try {
-    const bytes = Buffer.from(Buffer.from(job.payload).toString('latin1'), 'base64url');
+    // the signature first: nothing of the payload is read before it verified
+    const input = Buffer.from(
+      job.signingInput.buffer,
+      job.signingInput.byteOffset,
+      job.signingInput.length,
+    );
+    if (!verify(null, input, job.key, job.signature)) {
+      send({
+        job: job.job,
+        t: 'error',
+        code: 'EDGE_COMMAND_SIGNATURE',
+        message: 'signature does not verify',
+      });
+      return;
+    }
+    const payload = input.subarray(job.headerLength + 1);
+    const bytes = Buffer.from(payload.toString('latin1'), 'base64url');
     if (jsonDepth(bytes, job.maxDepth) > job.maxDepth) {
       send({
         job: job.job,

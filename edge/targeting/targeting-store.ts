@@ -124,7 +124,8 @@ export class TargetingStore {
 
   /**
    * replace() for large lists, without stalling the event loop: checked, normalised, written and
-   * indexed in slices (slices.ts). The rows are staged under the new version in short
+   * indexed in slices (slices.ts). `entries` is taken over (normalised in place, kept as the
+   * list's entries). The rows are staged under the new version in short
    * transactions, then one short transaction makes it active (a reader sees the old list or the
    * new one, never a mix; rows of a staging cut by a crash are removed on the next open); older
    * versions are removed afterwards, in slices. One load at a time: another replace meanwhile is
@@ -140,15 +141,12 @@ export class TargetingStore {
     this.loading = version;
     try {
       this.refuseIssues(version, await targetingListIssuesInSlices(version, entries, slices));
-      const list: TargetingEntry[] = [];
-      await slices.forEach(entries as TargetingEntry[], (e) =>
-        list.push({
-          id: e.id,
-          match: e.match,
-          pattern: normalizeCode(e.pattern),
-          reason: e.reason ?? null,
-        }),
-      );
+      // the entries are taken over and normalised in place: a 500,000-entry list is not copied
+      const list = entries as TargetingEntry[];
+      await slices.forEach(list, (e) => {
+        e.pattern = normalizeCode(e.pattern);
+        e.reason ??= null;
+      });
       this.db.prepare('DELETE FROM targeting_entry WHERE version = ?').run(version);
       const insertEntry = this.db.prepare(
         'INSERT INTO targeting_entry (version, entry_id, match, pattern, reason) VALUES (?, ?, ?, ?, ?)',

@@ -339,6 +339,37 @@ describe('signed commands', () => {
     rig.router.stop();
   });
 
+  it('above 4 MiB the worker verifies the signature first; claims are checked before the arguments come back', async () => {
+    const rig = securityRig();
+    const entries = Array.from({ length: 120_000 }, (_, i) => ({
+      ruleId: `rule-${i}`,
+      waybill: `RD${String(i).padStart(8, '0')}5CN`,
+    }));
+    const request = { schema: 1, id: 'huge-1', args: { listVersion: 'L-huge', entries } };
+    const good = signed('targeting-replace', request, SUBJECT);
+    expect(good.length).toBeGreaterThan(4 * 1024 * 1024);
+    // the signature over other bytes: refused by the worker before anything is decoded
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const flipped = `${h}.${p.slice(0, -8)}AAAAAAAA.${sig}`;
+    expect((await rig.send('targeting-replace', flipped))?.error?.code).toBe(
+      'EDGE_COMMAND_SIGNATURE',
+    );
+    // a genuine but expired one: the worker verified it, the claims refuse it
+    const old = signed('targeting-replace', { ...request, id: 'huge-0' }, SUBJECT, {
+      nowMs: Date.now() - 3600_000,
+    });
+    expect((await rig.send('targeting-replace', old))?.error?.code).toBe('EDGE_COMMAND_EXPIRED');
+    expect(rig.ran).toEqual([]);
+    const reply = await rig.send('targeting-replace', good);
+    expect(reply).toMatchObject({ id: 'huge-1', ok: true });
+    expect((rig.ran[0]?.args as { entries: unknown[] }).entries).toHaveLength(120_000);
+    expect(rig.refusals().map((r) => r.code)).toEqual([
+      'EDGE_COMMAND_SIGNATURE',
+      'EDGE_COMMAND_EXPIRED',
+    ]);
+    rig.router.stop();
+  }, 60_000);
+
   it('more commands waiting than maxQueued are dropped unanswered and counted', async () => {
     const rig = securityRig({ commands: { maxQueued: 10 } });
     const big = signed(
