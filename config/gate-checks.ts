@@ -2,7 +2,7 @@ import type { GatesConfig } from './gates-schema.js';
 
 /**
  * Cross-field checks of the `gates:` section that the schema cannot express: duplicate pins and
- * ids, presence inputs, input roles. Also the names of the controller's non-gate outputs (stack
+ * ids, presence inputs, input roles, a diverting gate's safe value. Also the names of the controller's non-gate outputs (stack
  * light lamps, beacon, watchdog), which the gate controller and the HTTP routes use as ids.
  */
 
@@ -51,6 +51,12 @@ export function gatesConfigIssues(gates: GatesConfig): GatesIssue[] {
   gates.inputs.forEach((i, n) => claim(i.pin, i.id, `/gates/inputs/${n}`));
   const photoEyes = new Set(gates.inputs.filter((i) => i.role === 'photoEye').map((i) => i.id));
   gates.outputs.forEach((o, n) => {
+    // a gate output is a diverter: in the safe state it must let parcels go straight on
+    if (o.safeValue !== 0)
+      issues.push({
+        path: `/gates/outputs/${n}/safeValue`,
+        message: `gate '${o.id}' would divert in its safe state: safeValue must be 0 (use activeLow for the wiring's polarity)`,
+      });
     if (o.mode === 'hold-while-present' && !o.presenceInput)
       issues.push({
         path: `/gates/outputs/${n}/presenceInput`,

@@ -1,6 +1,9 @@
 import { Type, type Static } from 'typebox';
+import { PemPath } from './schema-fields.js';
 
-/** Configuration section `http.users`: UI / API users and their roles (see config/schema.ts). */
+/**
+ * Configuration section `http`: UI / API users and their roles, and HTTPS (see config/schema.ts).
+ */
 
 export const Role = Type.Union([
   Type.Literal('viewer'),
@@ -52,3 +55,21 @@ export const HttpConsoleFields = {
   }),
   metrics: Type.Optional(MetricsCredentialSchema),
 };
+export const HttpTlsSchema = Type.Object(
+  {
+    cert: PemPath('PEM certificate chain file served by the HTTPS server'),
+    key: PemPath('PEM private key file of that certificate (a path; the file stays 0600)'),
+    ca: Type.Optional(
+      PemPath('PEM CA file: when set, clients must present a certificate it signed (mTLS)'),
+    ),
+    passphrase: Type.Optional(
+      Type.String({ description: 'key passphrase, usually ${env:NAME} or ${file:PATH}' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'serve HTTPS with this certificate; required when http.host is not loopback (or put a reverse proxy on loopback in front)',
+  },
+);
+export type HttpTlsConfig = Static<typeof HttpTlsSchema>;

@@ -157,6 +157,12 @@ export const LineSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    minGapMm: Type.Number({
+      exclusiveMinimum: 0,
+      default: 100,
+      description:
+        'smallest gap between two parcels the infeed guarantees; a gate fired up to gates.maxLateMs late must not reach the next parcel (maxLateMs x max speed <= minGapMm)',
+    }),
     jamTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 3000 }),
     divertConfirmWindowMm: Type.Number({ minimum: 0, default: 300 }),
     gateCommandLeadMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),

@@ -119,6 +119,8 @@ export function toIssues(errors: ErrorObject[], prefix: string): ConfigIssue[] {
       } else if (e.keyword === 'not' && path.endsWith('/userIdentity/type')) {
         message =
           'a username identity needs securityMode Sign or SignAndEncrypt (no password in clear)';
+      } else if (e.keyword === 'pattern' && /\/tls\/(key|cert|ca)$/.test(path)) {
+        message = 'must be a file path (not PEM text, not a ${env:} / ${file:} reference)';
       } else if (e.keyword === 'const' || e.keyword === 'enum') {
         const allowed = e.params as { allowedValue?: unknown; allowedValues?: unknown[] };
         message = `must be ${JSON.stringify(allowed.allowedValue ?? allowed.allowedValues)}`;

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { GatesSchema } from './gates-schema.js';
-import { HttpConsoleFields, HttpUserSchema } from './http-schema.js';
+import { HttpConsoleFields, HttpTlsSchema, HttpUserSchema } from './http-schema.js';
 import { InspectorSchema } from './inspector-schema.js';
 import { LineSchema } from './line-schema.js';
 import { Id } from './schema-fields.js';
@@ -73,6 +73,7 @@ export const ConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         users: Type.Array(HttpUserSchema, { default: [] }),
         ...HttpConsoleFields,
+        tls: Type.Optional(HttpTlsSchema),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -81,6 +82,12 @@ export const ConfigSchema = Type.Object(
         enabled: Type.Boolean({ default: true }),
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+        username: Type.Optional(
+          Type.String({ minLength: 1, description: 'required when host is not loopback' }),
+        ),
+        password: Type.Optional(
+          Type.String({ minLength: 12, description: 'usually ${env:NAME} or ${file:PATH}' }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

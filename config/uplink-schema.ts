@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { commandSecurityFields } from './command-security-schema.js';
+import { PemPath } from './schema-fields.js';
 
 /**
  * Configuration sections `uplink` (MQTT to the central platform: broker, TLS, window, backoff,
@@ -7,13 +9,9 @@ import { Type, type Static } from 'typebox';
 
 export const UplinkTlsSchema = Type.Object(
   {
-    ca: Type.Optional(
-      Type.String({ description: 'PEM file of the CA(s) that sign the broker certificate' }),
-    ),
-    cert: Type.Optional(Type.String({ description: 'PEM client certificate file (mTLS)' })),
-    key: Type.Optional(
-      Type.String({ description: 'PEM private key file of the client certificate' }),
-    ),
+    ca: Type.Optional(PemPath('PEM file of the CA(s) that sign the broker certificate')),
+    cert: Type.Optional(PemPath('PEM client certificate file (mTLS)')),
+    key: Type.Optional(PemPath('PEM private key file of the client certificate (a path)')),
     passphrase: Type.Optional(
       Type.String({ description: 'key passphrase, usually ${env:NAME} or ${file:PATH}' }),
     ),
@@ -137,6 +135,7 @@ export const UplinkSchema = Type.Object(
         replayMaxEvents: Type.Integer({ minimum: 1, default: 10_000 }),
         replayEventsPerS: Type.Integer({ minimum: 1, default: 500 }),
         replayMinIntervalMs: Type.Integer({ minimum: 0, default: 5_000 }),
+        ...commandSecurityFields,
       },
       { additionalProperties: false, default: {} },
     ),

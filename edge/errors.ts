@@ -37,6 +37,25 @@ export const ERROR_CODES = {
     'The gateway restarted (or was killed) while running this command id; it is not run again: check the state and send a new id.',
   EDGE_COMMAND_REPLY_STORE:
     'The command reply SQLite file could not be opened or written; a state-changing command is then not run.',
+  EDGE_COMMAND_UNSIGNED:
+    'A command that changes customs behaviour or actuates (targeting list, config, officer decision, gate test, a large replay) carried no signature; it is refused (docs/security.md).',
+  EDGE_COMMAND_SIGNATURE:
+    'A signed command was refused: malformed JWS, unknown or expired key, wrong algorithm, issuer or signature that does not verify.',
+  EDGE_COMMAND_WRONG_GATEWAY:
+    "A signed command is addressed (JWS 'sub') to another gateway, or was published on another command's topic ('cmd').",
+  EDGE_COMMAND_FORBIDDEN:
+    "The command's signing key or signed role may not run this command (each command needs its role: targeting, config, officer, maintenance, replay).",
+  EDGE_COMMAND_REPLAYED:
+    "A signed command's nonce (JWS 'jti') was seen before: a captured command sent again is refused (re-send a command id with a new signature).",
+  EDGE_COMMAND_TOO_LARGE:
+    'A command exceeds the size or nesting limit (uplink.commands.maxSignedBytes / maxUnsignedBytes / maxDepth); it is refused before it is parsed.',
+  EDGE_COMMAND_RETAINED:
+    'A command arrived as a retained MQTT message (stored on the broker and delivered to every new subscriber); it is refused.',
+  EDGE_COMMAND_EVIDENCE:
+    "A remote officer's clear names no CT scan / report id, or one that does not match the parcel's verdict record; nothing was applied.",
+  EDGE_CONFIG_REMOTE_REFUSED:
+    'A configuration sent by the platform changes what only an on-site change may (users, bind addresses, safety I/O, lane geometry, uplink endpoint, command keys) or carries ${env:} / ${file:} references.',
+  EDGE_HTTP_TLS: 'The HTTPS certificate, key or CA file (http.tls) could not be read or used.',
   EDGE_BROKER_LISTEN: 'The embedded MQTT broker could not listen on its port.',
   EDGE_GATE_CONTROLLER_DOWN: 'The gate-controller process is not running or not answering.',
   EDGE_GATE_UNKNOWN_OUTPUT: 'A gate command named an output that is not configured.',
@@ -61,6 +80,8 @@ export const ERROR_CODES = {
     'The targeting list store is not open (the line engine is not running).',
   EDGE_TARGETING_INVALID:
     'A targeting list was rejected (malformed entry or reused version); `details` lists every problem. The active list is unchanged.',
+  EDGE_TARGETING_BUSY:
+    'A targeting list is being loaded (a large list loads in slices); the new one is refused until it is active.',
   EDGE_TARGETING_STORE: 'The targeting-list SQLite file could not be opened or written.',
   EDGE_TRACKING_SNAPSHOT: 'The line-tracking snapshot file could not be opened or written.',
   EDGE_STORE_TOO_NEW:

@@ -11,7 +11,9 @@
  *
  * The gate controller is forked by path: edge/gate/controller-launch.ts resolves it relative to
  * its own module, so its bundled entry is placed at that same relative path (read from the
- * source) and every chunk sits at the bundle's top level.
+ * source) and every chunk sits at the bundle's top level. The large-command worker thread
+ * (edge/commands/large-command-worker.ts) is an entry of its own at the top level, where
+ * large-command.ts looks for it.
  *
  * Run: `node dist/provisioning/bundle.js [outdir]` (after tsc), or `bundleGateway()` from code.
  */
@@ -91,6 +93,9 @@ export async function bundleGateway(
     entryPoints: [
       { in: gatewayMain, out: 'gateway' },
       { in: controllerMain, out: `${prefix}gate-controller-process` },
+      // the worker thread that opens large signed commands (edge/commands/large-command.ts
+      // starts it from `./large-command-worker.js` next to itself: every chunk is top level)
+      { in: join(root, 'edge/commands/large-command-worker.ts'), out: 'large-command-worker' },
     ],
     outdir,
     bundle: true,
@@ -130,6 +135,8 @@ export async function bundleGateway(
   );
   if (!existsSync(controller) || launchers.length === 0)
     throw new Error(`bundle: gate controller not where the launcher looks (${controller})`);
+  if (!existsSync(join(outdir, 'large-command-worker.js')))
+    throw new Error('bundle: large-command-worker.js missing');
   return { outdir, gateway: join(outdir, 'gateway.js'), controller };
 }
 

@@ -40,6 +40,11 @@ export class CommandValidator {
     } catch (err) {
       throw new EdgeError('EDGE_COMMAND_INVALID', `command is not JSON: ${(err as Error).message}`);
     }
+    return this.request(doc);
+  }
+
+  /** The request envelope from an already parsed document. */
+  request(doc: unknown): CommandRequest {
     if (!this.validateRequest(doc)) {
       const issues = toIssues(this.validateRequest.errors ?? [], '');
       throw new EdgeError('EDGE_COMMAND_INVALID', describe(issues), { details: issues });
@@ -49,28 +54,42 @@ export class CommandValidator {
 
   /** The arguments of a known, unexpired command, validated, with defaults filled in. */
   args(name: string, req: CommandRequest, nowWallMs: number): Record<string, unknown> {
+    if (!this.validators.has(name)) throw this.unknown(name);
+    this.checkExpiry(req, nowWallMs);
+    return this.validateArgs(name, structuredClone(req.args ?? {}));
+  }
+
+  /**
+   * Arguments of a known command validated in place, defaults filled in (no expiry check): the
+   * large-command worker validates a freshly parsed document it owns (large-command-worker.ts).
+   */
+  validateArgs(name: string, args: Record<string, unknown>): Record<string, unknown> {
     const validate = this.validators.get(name);
-    if (!validate) {
-      throw new EdgeError(
-        'EDGE_COMMAND_UNKNOWN',
-        `unknown command '${name}' (known: ${[...this.validators.keys()].join(', ')})`,
-      );
-    }
-    if (req.expiresAt !== undefined) {
-      const expires = Date.parse(req.expiresAt);
-      if (Number.isNaN(expires)) {
-        throw new EdgeError('EDGE_COMMAND_INVALID', '/expiresAt: must be an ISO date-time');
-      }
-      if (expires < nowWallMs) {
-        throw new EdgeError('EDGE_COMMAND_EXPIRED', `command expired at ${req.expiresAt}`);
-      }
-    }
-    const args = structuredClone(req.args ?? {});
+    if (!validate) throw this.unknown(name);
     if (!validate(args)) {
       const issues = toIssues(validate.errors ?? [], '/args');
       throw new EdgeError('EDGE_COMMAND_INVALID', describe(issues), { details: issues });
     }
     return args;
+  }
+
+  private unknown(name: string): EdgeError {
+    return new EdgeError(
+      'EDGE_COMMAND_UNKNOWN',
+      `unknown command '${name}' (known: ${[...this.validators.keys()].join(', ')})`,
+    );
+  }
+
+  /** EDGE_COMMAND_EXPIRED when the request's own expiresAt is past. */
+  checkExpiry(req: CommandRequest, nowWallMs: number): void {
+    if (req.expiresAt === undefined) return;
+    const expires = Date.parse(req.expiresAt);
+    if (Number.isNaN(expires)) {
+      throw new EdgeError('EDGE_COMMAND_INVALID', '/expiresAt: must be an ISO date-time');
+    }
+    if (expires < nowWallMs) {
+      throw new EdgeError('EDGE_COMMAND_EXPIRED', `command expired at ${req.expiresAt}`);
+    }
   }
 }
 

@@ -1,16 +1,26 @@
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import { EdgeError, isEdgeError } from '../errors.js';
+import { isEdgeError } from '../errors.js';
 import { withoutSecrets } from '../../config/secrets.js';
 import type { EventDraft, Stream } from '../events/model.js';
 import type { InboundMessage } from '../uplink/uplink.js';
 import type { Topics } from '../uplink/topics.js';
 import { ReplyDelivery, type ReplyTransport } from './reply-delivery.js';
 import type { ReplyStore } from './reply-store.js';
-import { auditEvent, errorOf } from './command-audit.js';
+import { auditEvent, errorOf, refusalEvent, RefusalAuditLimit } from './command-audit.js';
+import {
+  CommandAuthority,
+  CommandDropped,
+  CommandRefusal,
+  type CommandSigner,
+  type OpenedCommand,
+} from './command-auth.js';
 import { argsHash, CommandIds } from './command-ids.js';
 import { CommandValidator } from './command-validation.js';
+import { withTimeout } from './handler-timeout.js';
+import { NonceStore } from './nonce-store.js';
+import { ReplayCommand } from './replay-command.js';
 import {
   COMMAND_SCHEMA_VERSION,
   type CommandName,
@@ -25,7 +35,13 @@ import {
 import { eventDraft } from '../events/payloads/draft.js';
 
 /**
- * Routes platform commands: parse, validate (TypeBox schemas via Ajv, every error listed),
+ * Routes platform commands. First the CommandAuthority (command-auth.ts): retained, oversized
+ * and too deeply nested commands are refused unread; a command that changes how parcels are
+ * handled (targeting list, config, officer decision, gate test, a replay of more than
+ * unsignedReplayMaxEvents) must be signed with a pinned platform key for this gateway, its role,
+ * unexpired and with a fresh nonce. A refusal is answered with its EDGE_COMMAND_* error and
+ * audited as `command.refused`; the audit of a command that ran names its signer.
+ * Then: parse, validate (TypeBox schemas via Ajv, every error listed),
  * refuse expired ones, run each command id once (a re-sent id gets the cached reply), run the
  * handler with a timeout, answer every request (MQTT 5 response topic + correlation data, else
  * the `<base>/replies/<name>` fallback), and record state-changing commands as audit events.
@@ -53,6 +69,10 @@ import { eventDraft } from '../events/payloads/draft.js';
 export interface CommandContext {
   commandId: string;
   command: CommandName;
+  /** who signed the command (null: an unsigned read-only command or small replay) */
+  signer: CommandSigner | null;
+  /** the signer as the audit names it: `<issuer>/<key id>[:<act>]`, or 'unsigned' */
+  actor: string;
 }
 
 type Result = Record<string, unknown>;
@@ -93,6 +113,11 @@ export interface CommandRouterOptions {
   lateReplyMaxAgeMs?: number;
   /** first retry of a failed late delivery (doubles up to 60 s); default 1 s */
   lateReplyRetryMs?: number;
+  /**
+   * nonces of signed commands (command-auth.ts); default in memory only. The subject signed
+   * commands must name is `<site>/<gateway id>` of the transport's topics.
+   */
+  nonces?: NonceStore;
 }
 
 const AUDITED: ReadonlySet<CommandName> = new Set([
@@ -108,8 +133,11 @@ export const COMMAND_STORE_ALARM = 'alarm.command-store';
 
 export class CommandRouter {
   private readonly validator = new CommandValidator();
+  private readonly authority: CommandAuthority;
+  private readonly refusalAudit = new RefusalAuditLimit();
+  private readonly ownNonces: NonceStore | null;
+  private readonly replays: ReplayCommand;
   private readonly ids: CommandIds;
-  private lastReplayAt = -Infinity;
   /** ids whose reply this router is publishing itself (not delivered late behind its back) */
   private readonly answering = new Set<string>();
   private readonly delivery: ReplyDelivery | null;
@@ -121,10 +149,30 @@ export class CommandRouter {
     replyFailures: 0,
     /** state-changing commands not run: the reply store is unavailable or cannot record them */
     storeRefused: 0,
+    /** refused before running: unsigned, bad signature, expired, replayed, too large, retained */
+    refused: 0,
+    /** not answered: more than maxQueued commands were waiting to be checked */
+    dropped: 0,
   };
 
   constructor(private readonly o: CommandRouterOptions) {
     const store = o.replyStore;
+    const topics = o.transport.topics;
+    this.replays = new ReplayCommand({
+      settings: o.settings,
+      clock: o.clock,
+      lastSeq: o.lastSeq,
+      replay: (stream, from, to, max) => o.transport.replay(stream, from, to, max),
+    });
+    this.ownNonces = o.nonces ? null : new NonceStore({ wallMs: o.clock.wallMs, log: o.log });
+    this.authority = new CommandAuthority({
+      settings: o.settings,
+      subject: `${topics.site}/${topics.gatewayId}`,
+      nonces: o.nonces ?? this.ownNonces!,
+      validator: this.validator,
+      wallMs: o.clock.wallMs,
+      log: o.log,
+    });
     this.ids = new CommandIds({
       store,
       storeError: o.replyStoreError,
@@ -165,6 +213,9 @@ export class CommandRouter {
   health(): Record<string, unknown> {
     return {
       replyStore: this.replyStoreState,
+      pinnedKeys: this.authority.pinnedKeys,
+      backlog: this.authority.backlog,
+      refusalsNotAudited: this.refusalAudit.suppressedTotal,
       counters: { ...this.counters },
       lateReplies: this.lateReplies ? { ...this.lateReplies } : null,
     };
@@ -190,6 +241,8 @@ export class CommandRouter {
   /** Stop late deliveries (timer, connect listener); a command still running still answers. */
   stop(): void {
     this.delivery?.stop();
+    void this.authority.close();
+    this.ownNonces?.close();
   }
 
   /** Handle one inbound message; never throws. Resolves with the reply that was sent. */
@@ -203,8 +256,9 @@ export class CommandRouter {
     let request: CommandRequest | null = null;
     let durable = false;
     try {
-      request = this.validator.parse(m.payload);
-      const hash = argsHash(request);
+      const opened = await this.authority.open(name, m);
+      request = opened.request;
+      const hash = opened.decoded?.hash ?? argsHash(request);
       // ids are unique: a reused id for another command or other arguments throws
       const cached = this.ids.seen(name, request.id, hash);
       if (cached) {
@@ -214,7 +268,7 @@ export class CommandRouter {
         const req = request;
         durable = this.ids.begin(name, req.id, to, hash);
         if (durable) this.answering.add(req.id);
-        const pending = this.execute(name, req)
+        const pending = this.execute(name, req, opened)
           .then(
             (result) => this.reply(name, req.id, { ok: true, result }),
             (err: unknown) => this.reply(name, req.id, { ok: false, error: errorOf(err) }),
@@ -224,12 +278,22 @@ export class CommandRouter {
         reply = await pending;
         if (reply.ok) this.counters.ok++;
         else this.counters.failed++;
-        if (AUDITED.has(name as CommandName)) this.audit(name, req, reply);
+        if (AUDITED.has(name as CommandName)) this.audit(name, req, reply, opened.signer);
       }
     } catch (err) {
+      if (err instanceof CommandDropped) {
+        this.counters.dropped++;
+        return null;
+      }
       this.counters.failed++;
       if (isEdgeError(err) && err.code === 'EDGE_COMMAND_REPLY_STORE') this.counters.storeRefused++;
-      reply = this.reply(name, request?.id ?? null, { ok: false, error: errorOf(err) });
+      let id = request?.id ?? null;
+      if (err instanceof CommandRefusal) {
+        this.counters.refused++;
+        id ??= err.audit.requestId ?? null;
+        this.refused(name, id, err, m);
+      }
+      reply = this.reply(name, id, { ok: false, error: errorOf(err) });
     }
     const payload = JSON.stringify(reply);
     try {
@@ -245,10 +309,26 @@ export class CommandRouter {
     return reply;
   }
 
-  private async execute(name: string, req: CommandRequest): Promise<Result> {
-    const args = this.validator.args(name, req, this.o.clock.wallMs());
-    const ctx: CommandContext = { commandId: req.id, command: name as CommandName };
+  private async execute(name: string, req: CommandRequest, opened: OpenedCommand): Promise<Result> {
+    const now = this.o.clock.wallMs();
+    let args: Record<string, unknown>;
+    if (opened.decoded) {
+      this.validator.checkExpiry(req, now); // the worker validated and filled the arguments
+      args = opened.decoded.args;
+    } else {
+      args = this.validator.args(name, req, now);
+    }
+    const signer = opened.signer;
+    const ctx: CommandContext = {
+      commandId: req.id,
+      command: name as CommandName,
+      signer,
+      actor: signer
+        ? `${signer.issuer}/${signer.keyId}${signer.actor ? `:${signer.actor}` : ''}`
+        : 'unsigned',
+    };
     const h = this.o.handlers;
+    const timeoutMs = this.o.settings.handlerTimeoutMs;
     switch (name as CommandName) {
       case 'ping':
         return {
@@ -260,77 +340,15 @@ export class CommandRouter {
       case 'config-get':
         return { config: redact(this.o.getConfig()) };
       case 'replay':
-        return this.replay(args as ReplayArgsT);
+        return this.replays.run(args as ReplayArgsT, signer);
       case 'config-put':
-        return this.withHandler(name, h.putConfig, args as ConfigPutArgsT, ctx);
+        return withTimeout(name, h.putConfig, args as ConfigPutArgsT, ctx, timeoutMs);
       case 'targeting-replace':
-        return this.withHandler(name, h.replaceTargeting, args as TargetingReplaceArgsT, ctx);
+        return withTimeout(name, h.replaceTargeting, args as TargetingReplaceArgsT, ctx, timeoutMs);
       case 'ct-decision':
-        return this.withHandler(name, h.ctDecision, args as CtDecisionArgsT, ctx);
+        return withTimeout(name, h.ctDecision, args as CtDecisionArgsT, ctx, timeoutMs);
       case 'gate-test':
-        return this.withHandler(name, h.gateTest, args as GateTestArgsT, ctx);
-    }
-  }
-
-  private replay(args: ReplayArgsT): Result {
-    const s = this.o.settings;
-    const now = this.o.clock.monoMs();
-    if (now - this.lastReplayAt < s.replayMinIntervalMs) {
-      throw new EdgeError(
-        'EDGE_COMMAND_RATE_LIMITED',
-        `a replay was accepted ${Math.round(now - this.lastReplayAt)} ms ago; at most one per ${s.replayMinIntervalMs} ms`,
-      );
-    }
-    const stream = args.stream;
-    const maxEvents = Math.min(args.maxEvents ?? s.replayMaxEvents, s.replayMaxEvents);
-    const last = this.o.lastSeq(stream);
-    const toSeq = Math.min(args.toSeq ?? last, last, args.fromSeq + maxEvents - 1);
-    if (toSeq < args.fromSeq) {
-      return { stream, fromSeq: args.fromSeq, toSeq, accepted: 0, eventsPerS: s.replayEventsPerS };
-    }
-    if (!this.o.transport.replay(stream, args.fromSeq, toSeq, maxEvents)) {
-      throw new EdgeError('EDGE_COMMAND_RATE_LIMITED', 'a replay is already running');
-    }
-    this.lastReplayAt = now;
-    return {
-      stream,
-      fromSeq: args.fromSeq,
-      toSeq,
-      accepted: toSeq - args.fromSeq + 1,
-      eventsPerS: s.replayEventsPerS,
-    };
-  }
-
-  private async withHandler<A>(
-    name: string,
-    handler: ((args: A, ctx: CommandContext) => Promise<Result>) | undefined,
-    args: A,
-    ctx: CommandContext,
-  ): Promise<Result> {
-    if (!handler) {
-      throw new EdgeError(
-        'EDGE_COMMAND_UNSUPPORTED',
-        `command '${name}' has no handler on this gateway`,
-      );
-    }
-    const timeoutMs = this.o.settings.handlerTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new EdgeError(
-              'EDGE_COMMAND_TIMEOUT',
-              `'${name}' did not finish within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([handler(args, ctx), timeout]);
-    } finally {
-      clearTimeout(timer);
+        return withTimeout(name, h.gateTest, args as GateTestArgsT, ctx, timeoutMs);
     }
   }
 
@@ -348,8 +366,41 @@ export class CommandRouter {
     };
   }
 
-  private audit(name: string, req: CommandRequest, reply: CommandReply): void {
-    this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs())]);
+  private audit(
+    name: string,
+    req: CommandRequest,
+    reply: CommandReply,
+    signer: CommandSigner | null,
+  ): void {
+    this.o.record([auditEvent(name, req, reply, this.o.clock.monoMs(), signer)]);
+  }
+
+  /**
+   * A refused command: logged and audited, at most RefusalAuditLimit's rate (a flood of bad
+   * commands fills neither the outbox nor the log; the rest are counted).
+   */
+  private refused(name: string, id: string | null, err: CommandRefusal, m: InboundMessage): void {
+    const suppressed = this.refusalAudit.admit(this.o.clock.monoMs());
+    if (suppressed === null) return;
+    this.o.log.warn(
+      {
+        command: name,
+        id,
+        code: err.code,
+        reason: err.message,
+        signer: err.audit.signer ? `${err.audit.signer.issuer}/${err.audit.signer.keyId}` : null,
+        bytes: m.payload.length,
+      },
+      'command refused',
+    );
+    this.o.record([
+      refusalEvent(name, id, err, {
+        atMono: this.o.clock.monoMs(),
+        bytes: m.payload.length,
+        retained: m.retain === true,
+        suppressedBefore: suppressed,
+      }),
+    ]);
   }
 }
 

@@ -85,7 +85,14 @@ export const CtDecisionArgs = Type.Object(
   {
     parcelId: Type.Optional(Type.String({ minLength: 1 })),
     waybill: Type.Optional(Type.String({ minLength: 1 })),
-    reportId: Type.Optional(Type.String({ minLength: 1, description: 'CT image / report id' })),
+    reportId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description:
+          "CT scan or report (image) id the decision is about; required for a clear, which is refused unless it matches the parcel's CT record",
+      }),
+    ),
     // further identifiers the decision names its parcel by (docs/real-line.md)
     ctItemId: Type.Optional(Type.String({ minLength: 1, description: "the CT's item id" })),
     imageId: Type.Optional(Type.String({ minLength: 1, description: 'the CT image id' })),
@@ -105,6 +112,9 @@ export const CtDecisionArgs = Type.Object(
       { required: ['imageId'] },
       { required: ['plcTrackingId'] },
     ],
+    // a clear names the evidence it clears (edge/engine/officer-evidence.ts)
+    if: { properties: { verdict: { const: 'clear' } }, required: ['verdict'] },
+    then: { required: ['reportId'] },
   },
 );
 

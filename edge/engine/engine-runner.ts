@@ -100,6 +100,11 @@ export class EngineRunner<T extends TargetingPersistence = TargetingPersistence>
     return this.engine.beltClearance(this.o.clock.monoMs());
   }
 
+  /** Tracked parcels a hand fire of this gate could divert now (LineEngine.parcelsBeforeGate). */
+  parcelsBeforeGate(gateId: string): number {
+    return this.engine.parcelsBeforeGate(gateId, this.o.clock.monoMs());
+  }
+
   /** A remote inspector's decision; returns what the engine made of it (the event payload). */
   officerVerdict(input: Omit<OfficerVerdictInput, 'type' | 'atMono'>): Record<string, unknown> {
     const now = this.o.clock.monoMs();
@@ -116,15 +121,34 @@ export class EngineRunner<T extends TargetingPersistence = TargetingPersistence>
   replaceTargeting(version: string, entries: readonly unknown[], source: string): TargetingList {
     if (!this.targeting) throw new Error('no stores: the targeting list is not persisted');
     const list = this.targeting.replace(version, entries, source);
+    this.activated(list, source);
+    return list;
+  }
+
+  /**
+   * replaceTargeting for the platform's lists, which may hold 500,000 entries: `load` has the
+   * store check, stage and index the list in slices (TargetingStore.replaceInSlices), so the event
+   * loop keeps turning; the engine switches to the new list in one step once it is active.
+   */
+  async replaceTargetingWith(
+    source: string,
+    load: (targeting: T) => Promise<TargetingList>,
+  ): Promise<TargetingList> {
+    if (!this.targeting) throw new Error('no stores: the targeting list is not persisted');
+    const list = await load(this.targeting);
+    this.activated(list, source);
+    return list;
+  }
+
+  private activated(list: TargetingList, source: string): void {
     this.apply(this.engine.setTargeting(list, this.o.clock.monoMs()));
     this.o.recordEvents([
       eventDraft('targeting.replaced', null, this.o.clock.monoMs(), {
-        version,
+        version: list.version,
         entries: list.size,
         source,
       }),
     ]);
-    return list;
   }
 
   private wake(): void {

@@ -132,6 +132,19 @@ export class LineEngine {
     return this.occupancy.report(nowMono, this.parcels.length);
   }
 
+  /**
+   * Tracked parcels a hand fire of `gateId` could divert: those whose tail has not passed that
+   * gate (every tracked parcel for a gate no lane names). The jog interlock refuses the fire while
+   * there is one, stopped belt or not.
+   */
+  parcelsBeforeGate(gateId: string, nowMono: number): number {
+    const lane = [...this.outlets.values()].find((o) => o.geom.gateId === gateId);
+    if (!lane) return this.parcels.length;
+    const at = lane.geom.positionMm;
+    return this.parcels.filter((p) => this.pos.lead(p, nowMono) - this.pos.lengthOf(p) <= at)
+      .length;
+  }
+
   get state(): { line: string; ctDown: string | null; scannerDown: string | null } {
     return this.line.state;
   }

@@ -128,6 +128,13 @@ export interface OfficerVerdictInput {
   reportId: string | null;
   /** further identifiers the decision names (CT item id, image id, PLC tracking id) */
   ids?: ParcelIds;
+  /**
+   * `workstation`: an officer signed in at the inspector workstation (HTTP, a decision role,
+   * audited) decided with the parcel in the queue; reportId is that decision's id. Anything else
+   * (the platform's ct-decision command) is a remote decision: its clear must name the CT scan or
+   * report it clears (officer-evidence.ts).
+   */
+  source?: 'platform' | 'workstation';
 }
 
 /**

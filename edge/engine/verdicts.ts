@@ -10,6 +10,7 @@ import {
 import type { EventPayload } from '../events/payloads/index.js';
 import type { DivertPlanner } from './divert.js';
 import { escaped, ev, type TrackedParcel } from './parcel.js';
+import { clearEvidence, evidenceReason } from './officer-evidence.js';
 import type { LinePositions } from './positions.js';
 import type {
   CtVerdict,
@@ -373,7 +374,15 @@ export class VerdictPlacement {
     }
     let applied = false;
     let reason: string;
-    if (input.verdict !== 'clear') {
+    // a remote clear is bound to the CT scan / report it names (officer-evidence.ts); the
+    // workstation's release is an on-site officer's, with the parcel in the queue
+    const evidence =
+      input.verdict === 'clear' && input.source !== 'workstation'
+        ? clearEvidence(input.reportId, p)
+        : null;
+    if (evidence !== null && evidence !== 'matched') {
+      reason = evidenceReason(evidence, input.reportId, p);
+    } else if (input.verdict !== 'clear') {
       applied = p.verdict !== input.verdict || p.verdict === null;
       reason = `officer ${input.verdict}: inspection`;
       p.verdict = stricter(p.verdict, input.verdict);
@@ -392,6 +401,7 @@ export class VerdictPlacement {
         ...base,
         applied,
         reason,
+        ...(evidence !== null ? { evidence } : {}),
         decidedLane: p.decided?.lane ?? null,
       }),
     );

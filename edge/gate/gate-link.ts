@@ -117,8 +117,21 @@ export class GateLink extends BaseDriver<GateLinkEvents> {
     return this.commands.cancel(cancel);
   }
 
+  /**
+   * The last check before any hand fire of a gate, whatever asked for it (HTTP jog, platform
+   * gate-test, anything added later): returns why not, or null. Set by the gateway from the line
+   * engine (parcels tracked up to that gate); without one every hand fire of a gate is refused.
+   */
+  handFireGuard: ((gateId: string) => string | null) | null = null;
+
   /** Technician jog: fire a gate now; resolves when it fired, rejects when it did not. */
   jogFire(gateId: string, holdMs?: number): Promise<GateFired> {
+    if (this.outputKind(gateId) === 'gate') {
+      const refused = this.handFireGuard
+        ? this.handFireGuard(gateId)
+        : 'no line engine tells whether parcels are at this gate';
+      if (refused !== null) return Promise.reject(new EdgeError('EDGE_GPIO_JOG_REFUSED', refused));
+    }
     const held = { pending: true, releaseOnFire: false };
     this.handHeld.set(gateId, held);
     const current = () => this.handHeld.get(gateId) === held;

@@ -8,6 +8,9 @@ import type { GateLink } from './gate-link.js';
  *
  * Firing a gate is refused
  * - without a line engine (mid-restart): nothing knows what is on the belt (fail closed);
+ * - while the engine tracks a parcel that has not passed that gate, whatever the line state and
+ *   maintenance mode: a pusher fired at a parcel standing in front of it on a stopped belt
+ *   sends it to that lane (GateLink.jogFire checks this too, for any caller);
  * - while the belt may move, unless the line is in maintenance mode (key switch or API). The
  *   belt may move in every engine line state except an explicit 'stopped' (an engine-detected
  *   jam does not stop a belt that has no run input), or while the run input is on;
@@ -35,6 +38,8 @@ export interface LineForJog {
   state: string | null;
   /** parcels the engine tracks on the belt now */
   parcelsOnBelt: number;
+  /** tracked parcels that have not passed the gate being fired (absent: not asked for a gate) */
+  parcelsBeforeGate?: number;
   /**
    * No parcel can be on the belt, tracked or not: clear for a full transit since the last
    * tracked parcel or the engine's start (LineEngine.beltClearance). False without an engine.
@@ -79,6 +84,14 @@ export function assertJogAllowed<L extends JogLinkView>(
     );
   }
   if (link.estop) throw refused('the E-stop is pressed');
+  // stopped belt or not: a parcel in front of (or still before) the gate would be diverted
+  // (not told which parcels are before this gate: every tracked one; a moving belt's are below)
+  const before = line.parcelsBeforeGate ?? (moving ? 0 : line.parcelsOnBelt);
+  if (before > 0) {
+    throw refused(
+      `${before} parcel(s) tracked that have not passed ${output}: firing it could divert one into its lane; run them off the belt first`,
+    );
+  }
   if (!moving) return link;
   if (line.parcelsOnBelt > 0) {
     throw refused(

@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '../../config/loader.js';
+import type { ConfigIssue } from '../../config/secrets.js';
 
 /** Reading, validating and applying the gateway configuration at run time. */
 export interface ApplyResult {
@@ -30,14 +30,20 @@ export interface ConfigVersion {
   bytes: number;
 }
 
+export interface ApplyOptions {
+  /** the YAML to write (comments kept); without it the change is merged into the file */
+  text?: string;
+  /** sent by the platform: on-site-only parts are kept from the local file (config/remote-policy.ts) */
+  remote?: boolean;
+}
+
 export interface ConfigControl {
   /** the outcome of the last apply (kept across the restart it causes) */
   lastResult: ApplyResult | null;
   /** the file as written (secret references unresolved) */
   current(): Record<string, unknown>;
-  validate(doc: unknown): ConfigIssue[];
-  /** `text`: the YAML to write (comments kept); without it the change is merged into the file */
-  apply(doc: unknown, actor: string, options?: { text?: string }): Promise<ApplyResult>;
+  validate(doc: unknown, options?: ApplyOptions): ConfigIssue[];
+  apply(doc: unknown, actor: string, options?: ApplyOptions): Promise<ApplyResult>;
   /** the file's text as written (comments, references), secrets included: never send it as is */
   currentText?(): string;
   progress?(): ApplyProgress;

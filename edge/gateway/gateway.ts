@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../config/schema.js';
+import { scrubSecrets, secretValues } from '../../config/secret-scrub.js';
 import type { Driver } from '../../drivers/driver.js';
 import { DRIVER_KINDS, type DriverKind } from '../../drivers/kinds.js';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -17,13 +18,14 @@ import { decisionOutputs, SorterHandOff as PlcHandOff } from '../sorter/sorter-h
 import { UserDirectory } from '../http/auth.js';
 import { ParcelBoard } from '../http/parcel-board.js';
 import { withoutSecrets } from '../../config/secrets.js';
+import { httpsOptions } from '../http/https-options.js';
 import { buildHttpServer } from '../http/server.js';
 import { buildLineView, lineReason, RecentAlarms } from '../http/line-view.js';
 import { GatewayMetrics } from '../http/metrics.js';
 import type { HttpState } from '../http/sessions.js';
 import type { LogTail } from '../log-tail.js';
 import { commandHandlers } from './command-handlers.js';
-import { releaseHandHeldOn, type GatewayParts } from './parts.js';
+import { handFireGuard, releaseHandHeldOn, type GatewayParts } from './parts.js';
 import { routeModules } from './route-modules.js';
 import { Outbox } from '../outbox/outbox.js';
 import { EmbeddedBroker } from '../uplink/embedded-broker.js';
@@ -40,6 +42,7 @@ import { createUplink, type PlatformUplink } from '../uplink/create-uplink.js';
 import type { SparkplugUplink } from '../uplink/sparkplug/sparkplug-uplink.js';
 import { CommandRouter } from '../commands/router.js';
 import { REPLY_STORE_FILE, ReplyStore } from '../commands/reply-store.js';
+import { NONCE_STORE_FILE, NonceStore } from '../commands/nonce-store.js';
 import { SystemProbe } from '../telemetry/system-probe.js';
 import { TelemetryPublisher } from '../telemetry/telemetry.js';
 import type { FastifyInstance } from 'fastify';
@@ -77,6 +80,7 @@ export class Gateway {
   sparkplug: SparkplugUplink | null = null;
   commands: CommandRouter | null = null;
   private replyStore: ReplyStore | null = null;
+  private nonceStore: NonceStore | null = null;
   telemetry: TelemetryPublisher | null = null;
   /** inspector workstation (issue 16); null when disabled or its store could not open */
   inspector: InspectorParts | null = null;
@@ -94,9 +98,11 @@ export class Gateway {
   private readonly startedAtWall: number;
   private stopPromise: Promise<void> | null = null;
   private readonly driverErrors = new Map<string, string>();
+  private readonly secrets: readonly string[];
 
   constructor(private readonly o: GatewayOptions) {
     this.startedAtWall = o.clock.wallMs();
+    this.secrets = secretValues(o.config);
     this.parts = {
       runner: () => this.runner,
       gateLink: () => this.gateLink,
@@ -125,7 +131,7 @@ export class Gateway {
   get httpAddress(): string | null {
     const address = this.http?.server.address();
     if (!address || typeof address === 'string') return null;
-    return `http://${address.address}:${address.port}`;
+    return `${this.o.config.http.tls ? 'https' : 'http'}://${address.address}:${address.port}`;
   }
 
   async start(): Promise<void> {
@@ -135,10 +141,12 @@ export class Gateway {
     const dataDir = resolve(config.dataDir);
 
     if (config.embeddedBroker.enabled) {
+      const { username, password } = config.embeddedBroker;
       this.broker = new EmbeddedBroker(
         config.embeddedBroker.host,
         config.embeddedBroker.port,
         this.child('broker'),
+        username && password ? { username, password } : null,
       );
       await this.broker.start();
     }
@@ -207,6 +215,7 @@ export class Gateway {
       { heartbeatsFrom: 'owner' },
     );
     this.gateLink = gateLink;
+    gateLink.handFireGuard = handFireGuard(this.parts); // any hand fire, whatever asked for it
     gateLink.on('fired', (f) =>
       this.record([eventDraft('gate.fired', f.parcelId, f.actualMono, { ...f })]),
     );
@@ -258,11 +267,15 @@ export class Gateway {
     // compiled, plain passwords hashed) are built here, before the gate controller starts: a
     // long synchronous stretch after it would starve its heartbeats (on a Pi core this part
     // takes seconds). The uplink connects and HTTP listens once the drivers run.
+    // The embedded broker's login (required beyond loopback) is the uplink's login to it.
+    const embedded = config.uplink.url === 'embedded' && this.broker !== null;
+    const { username, password } = config.embeddedBroker;
     const platformUplink = createUplink({
       dataDir,
       config: {
         ...config.uplink,
-        url: config.uplink.url === 'embedded' && this.broker ? this.broker.url : config.uplink.url,
+        ...(embedded && this.broker ? { url: this.broker.url } : {}),
+        ...(embedded && username && password ? { username, password } : {}),
       },
       gatewayId: config.gateway.id,
       site: config.gateway.site,
@@ -271,8 +284,7 @@ export class Gateway {
       outbox,
       clock,
       log: this.child('uplink'),
-      devices: () =>
-        [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
+      devices: () => this.deviceHealth(),
     });
     if (platformUplink instanceof Uplink) this.uplink = platformUplink;
     else this.sparkplug = platformUplink;
@@ -280,6 +292,7 @@ export class Gateway {
     outbox.setDrainProbe(() => platformUplink.health().state === 'connected');
 
     this.http = await buildHttpServer({
+      https: httpsOptions(config.http.tls),
       log: this.child('http'),
       users: new UserDirectory(config.http.users),
       health: () => this.health(),
@@ -356,7 +369,13 @@ export class Gateway {
         replyStoreError = err;
         this.o.log.error({ err }, 'command reply store not open');
       }
+      this.nonceStore = new NonceStore({
+        file: resolve(dataDir, NONCE_STORE_FILE),
+        wallMs: clock.wallMs,
+        log: this.child('commands'),
+      });
       this.commands = new CommandRouter({
+        nonces: this.nonceStore,
         transport: uplink,
         settings: config.uplink.commands,
         handlers: commandHandlers(this.parts),
@@ -375,8 +394,7 @@ export class Gateway {
         intervalMs: config.uplink.telemetry.intervalMs,
         outbox,
         probe: new SystemProbe({ dataDir }),
-        devices: () =>
-          [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
+        devices: () => this.deviceHealth(),
         uplink: () => this.platformUplink?.health() ?? null,
         monoMs: clock.monoMs,
         atMono: clock.monoMs,
@@ -412,6 +430,19 @@ export class Gateway {
   }
 
   health(): GatewayHealth {
+    // no secret value in any text of it (config/secret-scrub.ts)
+    return scrubSecrets(this.rawHealth(), this.secrets);
+  }
+
+  /** The devices' health as the platform sees it (status, telemetry): no secret in any text. */
+  private deviceHealth(): ReturnType<Driver['health']>[] {
+    return scrubSecrets(
+      [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) => d.health()),
+      this.secrets,
+    );
+  }
+
+  private rawHealth(): GatewayHealth {
     const drivers = [...(this.gateLink ? [this.gateLink] : []), ...this.drivers].map((d) =>
       d.health(),
     );
@@ -496,6 +527,7 @@ export class Gateway {
         this.outbox?.close();
         this.inspector?.desk.close(); // issue 16: after the last events reached its queue
         this.replyStore?.close();
+        this.nonceStore?.close();
         await this.broker?.stop().catch((err: unknown) => log.warn({ err }, 'broker stop failed'));
         this.phase = 'stopped';
       })();

@@ -15,7 +15,8 @@ import { ConfigSchema, type GatewayConfig } from '../../config/schema.js';
 import { driverKindSchemas, type DriverKind } from '../../drivers/kinds.js';
 import type { Clock } from '../clock.js';
 import { mergeIntoYaml, restoreRedacted } from '../../config/yaml-file.js';
-import type { ApplyProgress, ApplyResult, ConfigControl } from './config-control.js';
+import { remoteConfig } from '../../config/remote-policy.js';
+import type { ApplyOptions, ApplyProgress, ApplyResult, ConfigControl } from './config-control.js';
 import { configVersions, configVersionText } from './config-history.js';
 import { Gateway } from './gateway.js';
 import { createHttpState, type HttpState } from '../http/sessions.js';
@@ -149,11 +150,14 @@ export class GatewayHost implements ConfigControl {
   lastResult: ApplyResult | null = null;
 
   /** Every problem of a candidate document (migrated, secrets resolved), none thrown. */
-  validate(doc: unknown): ConfigIssue[] {
-    return this.prepare(doc).issues;
+  validate(doc: unknown, options: ApplyOptions = {}): ConfigIssue[] {
+    return this.prepare(doc, options).issues;
   }
 
-  private prepare(doc: unknown): {
+  private prepare(
+    doc: unknown,
+    options: ApplyOptions,
+  ): {
     resolved: unknown;
     migrated: Record<string, unknown> | null;
     issues: ConfigIssue[];
@@ -179,18 +183,25 @@ export class GatewayHost implements ConfigControl {
         issues: [{ path: '/version', message: (err as Error).message }],
       };
     }
+    // from the platform: on-site-only parts kept from the local file, no new secret references
+    const remote = options.remote ? remoteConfig(this.fileDoc, migrated) : null;
+    if (remote) migrated = remote.doc;
     // a remote configuration reads secret files only from where the device keeps them
     const { doc: resolved, issues } = resolveSecrets(structuredClone(migrated), this.o.secrets, {
       fileRoots: remoteSecretRoots(this.o.file),
     });
-    return { resolved, migrated, issues: [...issues, ...this.validator.check(resolved)] };
+    return {
+      resolved,
+      migrated,
+      issues: [...(remote?.issues ?? []), ...issues, ...this.validator.check(resolved)],
+    };
   }
 
-  apply(doc: unknown, actor: string, options: { text?: string } = {}): Promise<ApplyResult> {
+  apply(doc: unknown, actor: string, options: ApplyOptions = {}): Promise<ApplyResult> {
     // one change at a time: a second request waits for the first
     const previous = this.applying ?? Promise.resolve(null);
     // a failed change (its caller got the rejection) must not block the ones queued after it
-    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor, options.text));
+    const next = previous.catch(() => null).then(() => this.applyNow(doc, actor, options));
     const settled = next.finally(() => {
       if (this.applying === settled) this.applying = null;
     });
@@ -203,13 +214,13 @@ export class GatewayHost implements ConfigControl {
     return this.applyStartedMono === null ? 0 : this.o.clock.monoMs() - this.applyStartedMono;
   }
 
-  private async applyNow(doc: unknown, actor: string, text?: string): Promise<ApplyResult> {
+  private async applyNow(doc: unknown, actor: string, options: ApplyOptions): Promise<ApplyResult> {
     this.applyStartedMono = this.o.clock.monoMs();
     this.phase = 'validating';
     this.phaseActor = actor;
     let result: ApplyResult;
     try {
-      result = await this.applyInner(doc, actor, text);
+      result = await this.applyInner(doc, actor, options);
     } finally {
       this.applyStartedMono = null;
       this.phase = 'idle';
@@ -219,8 +230,12 @@ export class GatewayHost implements ConfigControl {
     return result;
   }
 
-  private async applyInner(doc: unknown, actor: string, text?: string): Promise<ApplyResult> {
-    const { resolved, migrated, issues } = this.prepare(doc);
+  private async applyInner(
+    doc: unknown,
+    actor: string,
+    options: ApplyOptions,
+  ): Promise<ApplyResult> {
+    const { resolved, migrated, issues } = this.prepare(doc, options);
     if (issues.length > 0 || !migrated) {
       this.log.warn(
         { actor, issues: issues.length },
@@ -246,8 +261,9 @@ export class GatewayHost implements ConfigControl {
     // the text as edited when it is exactly this document, else the change merged into the
     // file (comments and layout kept)
     const newText =
-      text !== undefined && JSON.stringify(parseYaml(text, 'edit')) === JSON.stringify(migrated)
-        ? text
+      options.text !== undefined &&
+      JSON.stringify(parseYaml(options.text, 'edit')) === JSON.stringify(migrated)
+        ? options.text
         : mergeIntoYaml(oldText, migrated);
     this.phase = 'writing';
     writeFileSync(file, newText, 'utf8');

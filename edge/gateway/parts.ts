@@ -20,14 +20,17 @@ export interface GatewayParts {
   configControl?: ConfigControl;
 }
 
-export function requireRunner(parts: GatewayParts): EngineRunner {
+export function requireRunner(parts: GatewayParts): EngineRunner<TargetingStore> {
   const runner = parts.runner();
   if (!runner) throw new EdgeError('EDGE_COMMAND_FAILED', 'line engine not running');
   return runner;
 }
 
-/** The engine's view for the jog interlock (edge/gate/jog-interlock.ts); no engine: fail closed. */
-export function lineForJog(parts: Pick<GatewayParts, 'runner'>): LineForJog {
+/**
+ * The engine's view for the jog interlock (edge/gate/jog-interlock.ts), with the parcels that
+ * have not passed `gateId` when one is named; no engine: fail closed.
+ */
+export function lineForJog(parts: Pick<GatewayParts, 'runner'>, gateId?: string): LineForJog {
   const runner = parts.runner();
   if (!runner) return { state: null, parcelsOnBelt: 0, beltClear: false, clearNote: 'no engine' };
   const c = runner.beltClearance();
@@ -38,8 +41,23 @@ export function lineForJog(parts: Pick<GatewayParts, 'runner'>): LineForJog {
   return {
     state: runner.engine.state.line,
     parcelsOnBelt: c.parcels,
+    ...(gateId !== undefined ? { parcelsBeforeGate: runner.parcelsBeforeGate(gateId) } : {}),
     beltClear: c.clear,
     ...(clearNote !== undefined && !c.clear ? { clearNote } : {}),
+  };
+}
+
+/** GateLink.handFireGuard: no hand fire of a gate while a tracked parcel has not passed it. */
+export function handFireGuard(
+  parts: Pick<GatewayParts, 'runner'>,
+): (gateId: string) => string | null {
+  return (gateId) => {
+    const runner = parts.runner();
+    if (!runner) return 'the line engine is not running: gates are not moved by hand';
+    const n = runner.parcelsBeforeGate(gateId);
+    return n > 0
+      ? `${n} tracked parcel(s) have not passed ${gateId}: firing it could divert one into its lane`
+      : null;
   };
 }
 

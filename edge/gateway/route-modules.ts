@@ -11,7 +11,7 @@ export function routeModules(parts: GatewayParts): RouteModule[] {
   return [
     gateRoutes({
       gates: parts.gateLink,
-      line: () => lineForJog(parts),
+      line: (gateId) => lineForJog(parts, gateId),
       audit,
     }),
     serialRoutes({ drivers: () => [...parts.drivers()], audit }),

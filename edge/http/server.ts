@@ -7,6 +7,7 @@ import { installAccessControl, sessionRoutes } from './access.js';
 import { registerApiDocs } from './api-docs.js';
 import type { UserDirectory } from './auth.js';
 import { consoleRoutes } from './console-assets.js';
+import type { HttpsServerOptions } from './https-options.js';
 import type { ParcelBoard } from './parcel-board.js';
 import { configRoutes } from './routes/config-routes.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events-routes.js';
@@ -47,6 +48,8 @@ export interface HttpDeps {
   /** Prometheus metrics and the read-only credential that may scrape them */
   metrics?: GatewayMetrics;
   metricsCredential?: HttpUser;
+  /** serve HTTPS (http.tls, loaded by https-options.ts) */
+  https?: HttpsServerOptions | null;
 }
 
 export const HealthSchema = Type.Object(
@@ -131,6 +134,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     bodyLimit: 1024 * 1024,
     // live streams (SSE) never go idle: a configuration change must not wait for browsers
     forceCloseConnections: true,
+    ...(deps.https ? { https: deps.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   const seen: RouteSeen[] = [];
   ROUTES.set(app, seen);

@@ -189,6 +189,7 @@ function toEngine(
       verdict,
       officerId: officer,
       reportId: decisionId,
+      source: 'workstation',
     });
     return {
       applied: r.applied === true,

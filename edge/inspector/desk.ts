@@ -35,6 +35,8 @@ export interface OfficerVerdictTarget {
     verdict: 'clear' | 'suspect' | 'unknown';
     officerId: string;
     reportId: string | null;
+    /** the workstation's decisions are on-site (no CT-record binding, edge/engine/officer-evidence.ts) */
+    source: 'workstation';
   }): Record<string, unknown>;
 }
 

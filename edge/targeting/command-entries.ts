@@ -1,3 +1,4 @@
+import type { Slices } from './slices.js';
 import type { TargetingEntry } from './targeting-list.js';
 
 /**
@@ -19,6 +20,22 @@ export function entriesFromCommand(entries: readonly CommandTargetingEntry[]): {
   entries: TargetingEntry[];
   unsupported: string[];
 } {
+  const c = converter();
+  entries.forEach(c.add);
+  return c.result;
+}
+
+/** The same in slices (a 500,000-entry list does not stall the event loop). */
+export async function entriesFromCommandInSlices(
+  entries: readonly CommandTargetingEntry[],
+  slices: Slices,
+): Promise<{ entries: TargetingEntry[]; unsupported: string[] }> {
+  const c = converter();
+  await slices.forEach(entries, c.add);
+  return c.result;
+}
+
+function converter() {
   const out: TargetingEntry[] = [];
   const unsupported: string[] = [];
   const used = new Map<string, number>();
@@ -27,7 +44,7 @@ export function entriesFromCommand(entries: readonly CommandTargetingEntry[]): {
     used.set(ruleId, n);
     return n === 1 ? ruleId : `${ruleId}#${n}`;
   };
-  entries.forEach((e, i) => {
+  const add = (e: CommandTargetingEntry, i: number) => {
     const reason = e.reason ?? null;
     if (e.waybill) out.push({ id: idFor(e.ruleId), match: 'exact', pattern: e.waybill, reason });
     if (e.pattern)
@@ -41,6 +58,6 @@ export function entriesFromCommand(entries: readonly CommandTargetingEntry[]): {
       unsupported.push(
         `entry ${i} (rule ${e.ruleId}): no waybill or pattern to match on this line`,
       );
-  });
-  return { entries: out, unsupported };
+  };
+  return { add, result: { entries: out, unsupported } };
 }

@@ -113,6 +113,8 @@ export function buildAsyncApi(): Record<string, unknown> {
       },
       commands: {
         address: `${BASE}/commands/{command}`,
+        description:
+          'ping, config-get and a replay of at most unsignedReplayMaxEvents may be sent as the plain JSON CommandRequest. Every other command is sent as a JWS in compact serialization (RFC 7515, alg EdDSA / Ed25519) whose payload is the CommandRequest JSON and whose protected header carries kid, iss, sub (<site>/<gatewayId>), cmd (the command), role, iat, exp (at most uplink.commands.signing.maxLifetimeS after iat) and jti (a one-time nonce); see docs/security.md. Retained messages are refused.',
         parameters: { ...baseParams, command: { enum: Object.keys(COMMAND_ARGS) } },
         messages: Object.fromEntries(
           Object.keys(commandMessages).map((k) => [k, ref(`#/components/messages/${k}`)]),

@@ -41,8 +41,12 @@ export function connectOptions(
     },
   };
   if (config.protocolVersion === 5) {
-    // a clean session (Sparkplug B: Clean Start true, Session Expiry Interval 0)
-    options.properties = { sessionExpiryInterval: clean ? 0 : config.sessionExpiryS };
+    options.properties = {
+      // a clean session (Sparkplug B: Clean Start true, Session Expiry Interval 0)
+      sessionExpiryInterval: clean ? 0 : config.sessionExpiryS,
+      // the broker delivers nothing larger (only commands arrive; the largest is a signed one)
+      maximumPacketSize: config.commands.maxSignedBytes + INBOUND_OVERHEAD_BYTES,
+    };
   }
   if (config.username !== undefined) options.username = config.username;
   if (config.password !== undefined) options.password = config.password;
@@ -55,15 +59,7 @@ export function connectOptions(
         `uplink.tls is set but the url scheme is ${url.protocol} (use mqtts://)`,
       );
     }
-    const read = (what: string, path: string): Buffer => {
-      try {
-        return readFileSync(path);
-      } catch (err) {
-        throw new EdgeError('EDGE_UPLINK_CONFIG', `cannot read uplink.tls.${what} ${path}`, {
-          cause: err,
-        });
-      }
-    };
+    const read = (what: string, path: string): Buffer => readPemFile(`uplink.tls.${what}`, path);
     if (tls.ca) options.ca = read('ca', tls.ca);
     if (tls.cert) options.cert = read('cert', tls.cert);
     if (tls.key) options.key = read('key', tls.key);
@@ -74,6 +70,29 @@ export function connectOptions(
     options.rejectUnauthorized = tls.rejectUnauthorized;
   }
   return options;
+}
+
+/** topic, packet id and properties of an inbound command beside its payload */
+export const INBOUND_OVERHEAD_BYTES = 65_536;
+
+/**
+ * Read a TLS certificate, key or CA file. The error names the setting and the path, never file
+ * content: a value that is not a path (PEM text pasted in, a resolved secret) is not echoed.
+ */
+export function readPemFile(setting: string, path: string): Buffer {
+  const looksLikePath = path.length <= 1024 && !/[\r\n]/.test(path) && !path.includes('-----');
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new EdgeError(
+      'EDGE_UPLINK_CONFIG',
+      looksLikePath
+        ? `cannot read ${setting} ${path} (${code})`
+        : `${setting} is not a file path (it looks like key or certificate content): give the path of the PEM file`,
+      looksLikePath ? { cause: err } : {},
+    );
+  }
 }
 
 /** The broker url for logs and health: a password in it is replaced. */

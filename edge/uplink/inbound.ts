@@ -8,6 +8,8 @@ export interface InboundMessage {
   payload: Buffer;
   responseTopic?: string;
   correlationData?: Buffer;
+  /** delivered as a retained message (stored on the broker): commands refuse it */
+  retain?: boolean;
 }
 
 export type InboundHandler = (m: InboundMessage) => void;
@@ -24,6 +26,7 @@ export function dispatchInbound(
   const message: InboundMessage = { topic, payload };
   if (props?.responseTopic) message.responseTopic = props.responseTopic;
   if (props?.correlationData) message.correlationData = props.correlationData;
+  if (packet.retain) message.retain = true;
   try {
     handler(message);
   } catch (err) {

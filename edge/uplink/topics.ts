@@ -13,7 +13,11 @@ import type { Stream } from '../events/model.js';
 export class Topics {
   readonly base: string;
 
-  constructor(root: string, site: string, gatewayId: string) {
+  constructor(
+    root: string,
+    readonly site: string,
+    readonly gatewayId: string,
+  ) {
     this.base = `${root}/${site}/${gatewayId}`;
   }
 

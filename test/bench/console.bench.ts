@@ -36,6 +36,8 @@ const bench: Bench = async ({ quick }) => {
   doc.http.port = port;
   doc.embeddedBroker.port = await freePort();
   doc.line.beltSpeedMmPerS = 5000;
+  // the late-fire bound (config/safety-bounds.ts): 20 ms late at 5 m/s is line.minGapMm's 100 mm
+  doc.gates.maxLateMs = 20;
   Object.assign(doc.drivers[0], {
     parcelsPerMinute: 1200,
     parcelLengthMm: { min: 100, max: 150 },

@@ -42,6 +42,9 @@ const bench: Bench = async ({ quick }) => {
   doc.http.port = httpPort;
   doc.embeddedBroker.port = await freePort();
   doc.line.beltSpeedMmPerS = 5000;
+  // the simulator keeps >= 120 mm between parcels; at 5 m/s a gate 24 ms late is 120 mm off
+  doc.line.minGapMm = 120;
+  doc.gates.maxLateMs = 24;
   Object.assign(doc.drivers[0], {
     parcelsPerMinute: 1200,
     parcelLengthMm: { min: 100, max: 150 },

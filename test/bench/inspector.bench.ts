@@ -81,6 +81,8 @@ const bench: Bench = async ({ quick }) => {
   doc.http.users = [{ name: 'officer', role: 'inspector', password: 'officer-bench' }];
   doc.embeddedBroker.port = await freePort();
   doc.line.beltSpeedMmPerS = 5000;
+  // the late-fire bound (config/safety-bounds.ts): 20 ms late at 5 m/s is line.minGapMm's 100 mm
+  doc.gates.maxLateMs = 20;
   doc.inspector = { imageUrlTemplate: 'https://ct.local/view?img={imageId}' };
   Object.assign(doc.drivers[0], {
     parcelsPerMinute: 1200,

@@ -5,6 +5,7 @@ import { CommandRouter, type CommandTransport } from '../../edge/commands/router
 import type { TargetingReplaceArgsT } from '../../edge/commands/schemas.js';
 import { silentLogger } from '../../edge/log.js';
 import { Topics } from '../../edge/uplink/topics.js';
+import { payloadFor, testCommandKeys } from '../support/command-signing.js';
 import { uplinkConfig } from '../uplink/helpers.js';
 
 /** The reply cache must not answer a different command that reuses an id. */
@@ -21,7 +22,10 @@ function rig(getConfig: () => unknown = () => ({})) {
     replay: () => true,
   };
   const applied: TargetingReplaceArgsT[] = [];
-  const config = uplinkConfig({ url: 'mqtt://127.0.0.1:1' });
+  const config = uplinkConfig({
+    url: 'mqtt://127.0.0.1:1',
+    commands: { signing: { keys: testCommandKeys() } },
+  });
   const router = new CommandRouter({
     transport,
     settings: config.commands,
@@ -41,7 +45,9 @@ function rig(getConfig: () => unknown = () => ({})) {
   const send = (name: string, id: string, args?: Record<string, unknown>) =>
     router.handle({
       topic: topics.command(name),
-      payload: Buffer.from(JSON.stringify({ schema: 1, id, ...(args ? { args } : {}) })),
+      payload: Buffer.from(
+        payloadFor(name, { schema: 1, id, ...(args ? { args } : {}) }, 'site-a/gw-ids'),
+      ),
     });
   return { router, send, applied, published };
 }

@@ -10,6 +10,7 @@ import type { CommandReply } from '../../edge/commands/schemas.js';
 import type { Gateway } from '../../edge/gateway/gateway.js';
 import { GatewayHost } from '../../edge/gateway/host.js';
 import { silentLogger } from '../../edge/log.js';
+import { signed, testCommandKeys } from '../support/command-signing.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';
 
@@ -45,6 +46,7 @@ describe('config-put reply across the restart it caused (GatewayHost, real Mosqu
     base.embeddedBroker.enabled = false;
     base.uplink.url = broker.url;
     base.uplink.protocolVersion = 5;
+    base.uplink.commands = { signing: { keys: testCommandKeys() } };
     writeFileSync(file, stringify(base));
     host = new GatewayHost({
       file,
@@ -95,11 +97,14 @@ describe('config-put reply across the restart it caused (GatewayHost, real Mosqu
     const first = host.gateway;
     const next = structuredClone(base);
     next.drivers[0].parcelsPerMinute = 120;
-    const body = JSON.stringify({
+    const request = {
       schema: 1,
       id: 'cp-restart-1',
       args: { config: next, operatorId: 'ops-1' },
-    });
+    };
+    // signed by the platform (role config); a re-send is signed again (a new nonce)
+    const sign = () => signed('config-put', request, 'demo-site/gw-demo-01');
+    const body = sign();
     const topic = `${prefix}/commands/config-put`;
     const correlationData = Buffer.from('corr-cp-restart-1');
     const properties = { responseTopic: RESPONSE_TOPIC, correlationData };
@@ -129,7 +134,7 @@ describe('config-put reply across the restart it caused (GatewayHost, real Mosqu
     await waitFor(() => auditsApplied(host.gateway) >= 1, { what: 'applied audit' });
 
     // a re-send of the same id: the same bytes from the store, nothing applied again
-    await platform.publishAsync(topic, body, { qos: 1, properties });
+    await platform.publishAsync(topic, sign(), { qos: 1, properties });
     await waitFor(() => repliesTo('cp-restart-1').length >= 2, {
       timeoutMs: 20_000,
       what: 'reply to the re-send',

@@ -12,6 +12,7 @@ import type { CommandReply } from '../../edge/commands/schemas.js';
 import type { EventDraft } from '../../edge/events/model.js';
 import { silentLogger } from '../../edge/log.js';
 import { Topics } from '../../edge/uplink/topics.js';
+import { payloadFor, testCommandKeys } from '../support/command-signing.js';
 import { tempDir, uplinkConfig } from '../uplink/helpers.js';
 
 /** One publish the fake transport accepted: the exact text, topic and correlation data. */
@@ -92,7 +93,10 @@ export function replyRig(o: {
   }
   const config = uplinkConfig({
     url: 'mqtt://127.0.0.1:1',
-    ...(o.handlerTimeoutMs ? { commands: { handlerTimeoutMs: o.handlerTimeoutMs } } : {}),
+    commands: {
+      signing: { keys: testCommandKeys() },
+      ...(o.handlerTimeoutMs ? { handlerTimeoutMs: o.handlerTimeoutMs } : {}),
+    },
   });
   const router = new CommandRouter({
     transport,
@@ -119,7 +123,12 @@ export function replyRig(o: {
     router.handle({
       topic: topics.command(name),
       payload: Buffer.from(
-        JSON.stringify({ schema: 1, id, ...envelope, ...(args ? { args } : {}) }),
+        payloadFor(
+          name,
+          { schema: 1, id, ...envelope, ...(args ? { args } : {}) },
+          `${topics.site}/${topics.gatewayId}`,
+          { nowMs: (o.clock ?? systemClock).wallMs() },
+        ),
       ),
       ...(mqtt5 ?? {}),
     });

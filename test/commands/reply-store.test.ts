@@ -209,7 +209,7 @@ describe('durable command replies (real SQLite file)', () => {
         return Promise.reject(new Error('parcel already past the diverter'));
       },
     };
-    const args = { parcelId: 'p', verdict: 'clear', officerId: 'o1' };
+    const args = { parcelId: 'p', verdict: 'clear', officerId: 'o1', reportId: 'R-1' };
     const a = replyRig({ handlers, store: openStore(file, { processToken: 'p1' }) });
     const first = await a.send('ct-decision', 'c1', args);
     expect(first?.error?.code).toBe('EDGE_COMMAND_FAILED');

@@ -7,6 +7,7 @@ import type { CommandReply } from '../../edge/commands/schemas.js';
 import { silentLogger } from '../../edge/log.js';
 import type { Outbox } from '../../edge/outbox/outbox.js';
 import { Uplink } from '../../edge/uplink/uplink.js';
+import { payloadFor, testCommandKeys } from '../support/command-signing.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';
 import { draft, openOutbox, tempDir, uplinkConfig } from '../uplink/helpers.js';
@@ -45,7 +46,12 @@ describe.each([5, 4] as const)(
         password: 'super-secret',
         username: 'gw',
         backoff: { initialMs: 50, maxMs: 500 },
-        commands: { handlerTimeoutMs: 300, replayMinIntervalMs: 60_000, replayEventsPerS: 1000 },
+        commands: {
+          handlerTimeoutMs: 300,
+          replayMinIntervalMs: 60_000,
+          replayEventsPerS: 1000,
+          signing: { keys: testCommandKeys() },
+        },
       });
       const uplink = new Uplink({
         config,
@@ -101,7 +107,7 @@ describe.each([5, 4] as const)(
 
     async function send(name: string, body: unknown, v5reply = false): Promise<CommandReply> {
       const before = rig.replies.length;
-      const payload = typeof body === 'string' ? body : JSON.stringify(body);
+      const payload = payloadFor(name, body as object | string, 'site-a/gw-cmd');
       const correlation = `corr-${Math.random()}`;
       await rig.platform.publishAsync(`${BASE}/commands/${name}`, payload, {
         qos: 1,
@@ -169,7 +175,7 @@ describe.each([5, 4] as const)(
       const failed = await send('ct-decision', {
         schema: 1,
         id: 'c1',
-        args: { parcelId: 'p', verdict: 'clear', officerId: 'o1' },
+        args: { parcelId: 'p', verdict: 'clear', officerId: 'o1', reportId: 'R-1' },
       });
       expect(failed.error).toMatchObject({
         code: 'EDGE_COMMAND_FAILED',

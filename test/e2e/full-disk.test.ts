@@ -52,6 +52,9 @@ function config(dataDir: string, brokerUrl: string, outbox: Record<string, unkno
     ...outbox,
   };
   doc.line.beltSpeedMmPerS = 5000;
+  // >= 40 mm between parcels (below); the late-fire bound: 8 ms late at 5 m/s is 40 mm
+  doc.line.minGapMm = 40;
+  doc.gates.maxLateMs = 8;
   Object.assign(doc.drivers[0], {
     // 50 parcels/s: a pitch of 100 mm at 5 m/s, parcels short enough not to touch
     parcelsPerMinute: 3000,

@@ -10,6 +10,7 @@ import { systemClock } from '../../edge/clock.js';
 import type { EdgeEvent } from '../../edge/events/model.js';
 import { Gateway } from '../../edge/gateway/gateway.js';
 import { silentLogger } from '../../edge/log.js';
+import { payloadFor, testCommandKeys } from '../support/command-signing.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';
 
@@ -35,7 +36,7 @@ describe('platform commands end to end', () => {
     const id = `cmd-${++n}`;
     await platform.publishAsync(
       `${BASE}/commands/${name}`,
-      JSON.stringify({ schema: 1, id, args }),
+      payloadFor(name, { schema: 1, id, args }, 'demo-site/gw-demo-01'),
       { qos: 1 },
     );
     return waitFor(() => replies.get(id), { timeoutMs: 15_000, what: `reply to ${name}` });
@@ -52,6 +53,7 @@ describe('platform commands end to end', () => {
     doc.http.port = 0;
     doc.embeddedBroker.enabled = false;
     doc.uplink.url = broker.url;
+    doc.uplink.commands = { signing: { keys: testCommandKeys() } };
     Object.assign(doc.drivers[0], {
       parcelsPerMinute: 120,
       seed: 3,

@@ -32,6 +32,9 @@ function testConfig(dataDir: string, brokerUrl: string) {
   doc.embeddedBroker.enabled = false;
   doc.uplink.url = brokerUrl;
   doc.line.beltSpeedMmPerS = 5000; // a fast line so a few hundred parcels take seconds
+  // the simulator keeps >= 120 mm between parcels; at 5 m/s a gate 24 ms late is 120 mm off
+  doc.line.minGapMm = 120;
+  doc.gates.maxLateMs = 24;
   const sim = doc.drivers[0];
   Object.assign(sim, {
     parcelsPerMinute: 900,

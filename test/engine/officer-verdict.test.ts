@@ -7,7 +7,7 @@ function officer(
   h: Harness,
   at: number,
   verdict: CtVerdict,
-  by: { parcelId?: string; waybill?: string; ids?: ParcelIds },
+  by: { parcelId?: string; waybill?: string; ids?: ParcelIds; reportId?: string | null },
 ) {
   h.in(
     {
@@ -17,7 +17,7 @@ function officer(
       waybill: by.waybill ?? null,
       verdict,
       officerId: 'officer-7',
-      reportId: 'R1',
+      reportId: by.reportId === undefined ? 'R1' : by.reportId,
       ...(by.ids ? { ids: by.ids } : {}),
     },
     at,
@@ -38,23 +38,45 @@ describe('officer verdicts', () => {
     expect(h.cancels()).toMatchObject([{ gateId: 'gate-pass', parcelId: 'P1' }]);
   });
 
-  it('an officer clear stands in for a machine verdict that has not arrived', () => {
+  it('an officer clear of a parcel with no CT record is not applied: nothing binds it to a scan', () => {
     const h = new Harness();
     h.induct(0);
     h.read(1000, 'RD223479072CN');
-    const e = officer(h, 3000, 'clear', { parcelId: 'P1' });
-    expect(e.payload).toMatchObject({ applied: true });
-    expect(h.lastDecision('P1')).toMatchObject({ lane: 'pass' });
+    const e = officer(h, 3000, 'clear', { parcelId: 'P1', reportId: 'S2200' });
+    expect(e.payload).toMatchObject({ applied: false, evidence: 'no-record' });
+    // no machine verdict and a clear that binds to nothing: the deadline sends it to inspection
+    h.at(20_000);
+    expect(h.decisions('P1').every((d) => d.lane !== 'pass')).toBe(true);
+    expect(h.lastDecision('P1')).toMatchObject({ lane: 'inspection' });
   });
 
-  it('an officer clear never clears a machine suspect at the gateway', () => {
+  it('an officer clear naming no scan, or another scan, is not applied', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.read(1000, 'RD223479072CN');
+    h.verdict(2200, 'unknown', 2500);
+    expect(officer(h, 3000, 'clear', { parcelId: 'P1', reportId: null }).payload).toMatchObject({
+      applied: false,
+      evidence: 'missing',
+    });
+    const other = officer(h, 3100, 'clear', { parcelId: 'P1', reportId: 'S9999' });
+    expect(other.payload).toMatchObject({
+      applied: false,
+      evidence: 'mismatch',
+      reason: expect.stringMatching(/names 'S9999'.*scan 'S2200'/),
+    });
+    expect(h.decisions('P1').every((d) => d.lane === 'inspection')).toBe(true);
+  });
+
+  it('an officer clear never clears a machine suspect at the gateway, even bound to its scan', () => {
     const h = new Harness();
     h.induct(0);
     h.read(1000, 'RD223479072CN');
     h.verdict(2200, 'suspect', 2500);
-    const e = officer(h, 3000, 'clear', { parcelId: 'P1' });
+    const e = officer(h, 3000, 'clear', { parcelId: 'P1', reportId: 'S2200' });
     expect(e.payload).toMatchObject({
       applied: false,
+      evidence: 'matched',
       reason: expect.stringMatching(/not cleared at the gateway/),
     });
     expect(h.decisions('P1').every((d) => d.lane === 'inspection')).toBe(true);

@@ -33,6 +33,7 @@ async function started(): Promise<{ l: GateLink; fired: GateFired[] }> {
     { log, clock: systemClock },
     { reportWrites: true },
   );
+  link.handFireGuard = () => null; // no line engine here: nothing tracked at the gates
   const fired: GateFired[] = [];
   link.on('fired', (f) => fired.push(f));
   await link.start();

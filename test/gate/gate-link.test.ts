@@ -42,6 +42,7 @@ function makeLink(partial: Record<string, unknown>): GateLink {
     { log, clock: systemClock },
     { reportWrites: true },
   );
+  link.handFireGuard = () => null; // no line engine here: nothing tracked at the gates
   return link;
 }
 

@@ -68,6 +68,33 @@ describe('jog interlock', () => {
     ).toMatch(/^EDGE_GPIO_JOG_REFUSED: the line is running/);
   });
 
+  it('a gate is not fired while a tracked parcel has not passed it, stopped belt and maintenance too', () => {
+    // the attack: line stopped, 14 parcels tracked, a gate test fired the pass gate
+    const held: LineForJog = { ...stopped, parcelsOnBelt: 14, parcelsBeforeGate: 3 };
+    for (const l of [link(), link({ maintenance: true })]) {
+      expect(refusal(() => assertJogAllowed(l, 'gate-pass', 'gate', held))).toBe(
+        'EDGE_GPIO_JOG_REFUSED: 3 parcel(s) tracked that have not passed gate-pass: firing it could divert one into its lane; run them off the belt first',
+      );
+      expect(refusal(() => assertGateTestAllowed(l, 'gate-pass', held))).toMatch(/have not passed/);
+    }
+    // parcels already past this gate cannot be diverted by it: a stopped belt allows the test
+    expect(
+      refusal(() =>
+        assertJogAllowed(link(), 'gate-pass', 'gate', { ...held, parcelsBeforeGate: 0 }),
+      ),
+    ).toBe('allowed');
+    // asked without naming the gate, every tracked parcel counts
+    expect(
+      refusal(() =>
+        assertJogAllowed(link(), 'gate-pass', 'gate', { ...stopped, parcelsOnBelt: 1 }),
+      ),
+    ).toMatch(/1 parcel\(s\) tracked/);
+    // releasing (to the safe state) stays allowed
+    expect(refusal(() => assertJogAllowed(link(), 'gate-pass', 'gate', held, 'release'))).toBe(
+      'allowed',
+    );
+  });
+
   it('without a line engine (mid-restart) no gate is fired, even in maintenance', () => {
     const none: LineForJog = { state: null, parcelsOnBelt: 0, beltClear: false };
     for (const l of [link(), link({ maintenance: true }), link({ lineRunning: false })]) {

@@ -54,6 +54,8 @@ describe('backup while the line writes, restore into new folders', () => {
     doc.setIn(['http', 'port'], await freePort());
     doc.setIn(['embeddedBroker', 'port'], brokerPort);
     doc.setIn(['line', 'beltSpeedMmPerS'], 5000);
+    // the late-fire bound (config/safety-bounds.ts): 20 ms late at 5 m/s is line.minGapMm's 100 mm
+    doc.setIn(['gates', 'maxLateMs'], 20);
     doc.setIn(['drivers', 0, 'parcelsPerMinute'], 1200);
     doc.setIn(['drivers', 0, 'parcelLengthMm'], doc.createNode({ min: 100, max: 150 }));
     doc.setIn(['drivers', 0, 'verdictDelayMs'], doc.createNode({ min: 20, max: 300 }));

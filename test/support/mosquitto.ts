@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,10 @@ export interface MosquittoOptions {
   extraConfig?: string[];
   /** lines placed inside the default listener block instead of the plain `listener` line */
   listenerLines?: string[];
+  /** false: clients must log in (give `passwordFile` or a `password_file` line) */
+  allowAnonymous?: boolean;
+  /** the whole mosquitto.conf instead of the generated one (it must listen on `port`) */
+  rawConfig?: (port: number, dir: string) => string;
 }
 
 export class MosquittoProcess {
@@ -72,7 +76,7 @@ export class MosquittoProcess {
     const lines = [
       `listener ${port} 127.0.0.1`,
       ...(options.listenerLines ?? []),
-      'allow_anonymous true',
+      `allow_anonymous ${options.allowAnonymous === false ? 'false' : 'true'}`,
       'persistence true',
       `persistence_location ${this.dir}/`,
       'max_queued_messages 0',
@@ -82,7 +86,10 @@ export class MosquittoProcess {
       'log_type warning',
       ...(options.extraConfig ?? []),
     ];
-    writeFileSync(this.confFile, lines.join('\n') + '\n');
+    writeFileSync(
+      this.confFile,
+      options.rawConfig ? options.rawConfig(port, this.dir) : lines.join('\n') + '\n',
+    );
   }
 
   get url(): string {
@@ -147,4 +154,21 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const broker = new MosquittoProcess(port, options);
   await broker.start();
   return broker;
+}
+
+/**
+ * A Mosquitto password file for `users` (name -> password), written with mosquitto_passwd in its
+ * own folder that the broker can read after it dropped root for the `mosquitto` user.
+ */
+export function writePasswordFile(dir: string, users: Record<string, string>): string {
+  const own = mkdtempSync(join(dir, 'mosquitto-auth-'));
+  chmodSync(own, 0o755);
+  const file = join(own, 'passwd');
+  writeFileSync(file, '');
+  for (const [name, password] of Object.entries(users)) {
+    execFileSync('mosquitto_passwd', ['-b', file, name, password]);
+  }
+  chmodSync(file, 0o644);
+  chmodSync(dir, 0o755);
+  return file;
 }

@@ -7,6 +7,7 @@ import type { EventEnvelope } from '../../edge/events/model.js';
 import { silentLogger } from '../../edge/log.js';
 import type { Outbox } from '../../edge/outbox/outbox.js';
 import { Uplink } from '../../edge/uplink/uplink.js';
+import { signed, testCommandKeys } from '../support/command-signing.js';
 import { startMosquitto, type MosquittoProcess } from '../support/mosquitto.js';
 import { waitFor } from '../support/wait.js';
 import { draft, openOutbox, tempDir, uplinkConfig } from './helpers.js';
@@ -42,7 +43,12 @@ describe('broker killed and restarted during a steady stream (real Mosquitto, MQ
       protocolVersion: 5,
       backoff: { initialMs: 150, maxMs: 600 },
       publishTimeoutMs: 3000,
-      commands: { replayMinIntervalMs: 0, replayEventsPerS: 20_000, replayMaxEvents: 100_000 },
+      commands: {
+        replayMinIntervalMs: 0,
+        replayEventsPerS: 20_000,
+        replayMaxEvents: 100_000,
+        signing: { keys: testCommandKeys() },
+      },
     });
     uplink = new Uplink({
       config,
@@ -134,11 +140,16 @@ describe('broker killed and restarted during a steady stream (real Mosquitto, MQ
       requests++;
       await platform.publishAsync(
         `${BASE}/commands/replay`,
-        JSON.stringify({
-          schema: 1,
-          id: `repair-${round}`,
-          args: { fromSeq: gaps[0], toSeq: gaps.at(-1), maxEvents: 100_000 },
-        }),
+        // a large replay must be signed (role replay)
+        signed(
+          'replay',
+          {
+            schema: 1,
+            id: `repair-${round}`,
+            args: { fromSeq: gaps[0], toSeq: gaps.at(-1), maxEvents: 100_000 },
+          },
+          'site-r/gw-restart',
+        ),
         { qos: 1 },
       );
       await waitFor(() => missing().length === 0, { timeoutMs: 20_000 }).catch(() => undefined);

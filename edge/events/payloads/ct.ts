@@ -50,6 +50,20 @@ export const CT_PAYLOADS = {
     waybill: Nullable(Type.String()),
     applied: Type.Boolean(),
     reason: Type.String(),
+    evidence: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal('matched'),
+          Type.Literal('missing'),
+          Type.Literal('mismatch'),
+          Type.Literal('no-record'),
+        ],
+        {
+          description:
+            'a clear is bound to the CT scan / report id it names: matched, or why it was not applied (docs/security.md)',
+        },
+      ),
+    ),
     decidedLane: Type.Optional(Nullable(Lane)),
   }),
 } as const;

@@ -16,6 +16,20 @@ const PlcHandOffFields = {
   trackingId: Type.String({ description: 'waybill, or the parcel id without a valid read' }),
 };
 
+/** Who signed a command (docs/security.md): the audit records this, never the sender's claim. */
+const CommandSigner = Closed(
+  {
+    issuer: Type.String(),
+    keyId: Type.String(),
+    role: Type.String(),
+    actor: Nullable(Type.String({ description: 'the person the platform vouches for (act)' })),
+    nonce: Type.String(),
+    issuedAt: Type.String(),
+    expiresAt: Type.String(),
+  },
+  'the verified signer of a command',
+);
+
 export const GATEWAY_PAYLOADS = {
   'gate.fired': Closed({
     gateId: Id(),
@@ -87,12 +101,34 @@ export const GATEWAY_PAYLOADS = {
     id: Type.String(),
     ok: Type.Boolean(),
     error: Type.Optional(Type.String({ description: 'EDGE_* code when not ok' })),
+    signer: Type.Optional(Nullable(CommandSigner)),
     args: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
         description: 'arguments, summarised (a document or long list is named, not copied)',
       }),
     ),
   }),
+  'command.refused': Closed(
+    {
+      command: Type.String({ maxLength: 64, description: 'the topic segment, as sent' }),
+      id: Nullable(Type.String()),
+      code: Type.String({ description: 'EDGE_COMMAND_* code of the refusal' }),
+      reason: Type.String(),
+      signer: Nullable(CommandSigner),
+      claimedUnverified: Type.Optional(
+        Closed(
+          { keyId: Nullable(Type.String()), issuer: Nullable(Type.String()) },
+          'the key id and issuer the sender claimed, not verified (no signer)',
+        ),
+      ),
+      bytes: Count(),
+      retained: Type.Optional(Type.Literal(true)),
+      notAuditedBefore: Type.Optional(
+        Count('refusals not audited since the last audited one (at most 60 a minute are)'),
+      ),
+    },
+    'a command refused before it ran (unsigned, forged, replayed, expired, retained, oversized...)',
+  ),
   'alarm.command-store': Closed({ code: Type.String(), message: Type.String() }),
   'alarm.uplink-oversize': UplinkOversizeAlarmSchema,
   audit: Type.Object(

@@ -32,8 +32,11 @@ import type { RouteModule } from '../server.js';
  */
 export interface GateRouteDeps {
   gates: () => GateLink | null;
-  /** the line engine's view: line state, parcels tracked, belt clear (edge/gateway/parts.ts lineForJog) */
-  line: () => LineForJog;
+  /**
+   * the line engine's view: line state, parcels tracked (and not past `gateId` when named), belt
+   * clear (edge/gateway/parts.ts lineForJog)
+   */
+  line: (gateId?: string) => LineForJog;
   audit?: (entry: { action: string; actor: string } & Record<string, unknown>) => void;
 }
 
@@ -75,7 +78,7 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
       output: string,
       kind: JogOutputKind,
       action: 'fire' | 'release' = 'fire',
-    ) => assertJogAllowed(l, output, kind, deps.line(), action);
+    ) => assertJogAllowed(l, output, kind, deps.line(output), action);
     const audit = (action: string, actor: string, fields: Record<string, unknown>, err?: unknown) =>
       deps.audit?.({
         action,
@@ -122,7 +125,7 @@ export function gateRoutes(deps: GateRouteDeps): RouteModule {
         const fields = { output, ...(holdMs !== undefined ? { holdMs } : {}) };
         try {
           const l = link();
-          const line = deps.line();
+          const line = deps.line(output);
           assertJogAllowed(l, output, 'gate', line);
           const heldMs = jogHoldMs(l, line, holdMs, output);
           const fired = await l.jogFire(output, heldMs);
