@@ -8,6 +8,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { DEMO_PUBLIC_KEY } from '../../config/command-keys.js';
 import { ConfigValidator } from '../../config/loader.js';
 import { driverKindSchemas } from '../../drivers/kinds.js';
 import { checkId, parseCommandArgs } from './args.js';
@@ -80,7 +81,32 @@ export function configFromTemplate(text: string, plan: InitPlan, passwordHash: s
   }
   if (plan.mqttVersion) doc.setIn(['uplink', 'protocolVersion'], plan.mqttVersion);
   rebaseDataPaths(doc, plan.dataDir);
+  withoutDemoCommandKey(doc);
   return doc;
+}
+
+/**
+ * The examples pin the demo command key, whose private half is in this repository: a gateway at a
+ * line never does (docs/security.md). Without a pinned key every state-changing platform command
+ * is refused until the platform's own key is pinned.
+ */
+function withoutDemoCommandKey(doc: Document): void {
+  const path = ['uplink', 'commands', 'signing', 'keys'];
+  const keys: unknown = doc.getIn(path, true);
+  if (!isSeq(keys)) return;
+  keys.items = keys.items.filter((k) => {
+    const key: unknown = isMap(k) ? k.get('publicKey') : null;
+    return typeof key !== 'string' || key.replace(/\s/g, '') !== DEMO_PUBLIC_KEY;
+  });
+  const uplink: unknown = doc.get('uplink', true);
+  const commands = isMap(uplink)
+    ? uplink.items.find((i) => isScalar(i.key) && i.key.value === 'commands')
+    : undefined;
+  if (commands && isScalar(commands.key))
+    commands.key.commentBefore =
+      ' Platform commands that change how parcels are sorted must be signed with a key pinned in\n' +
+      " signing.keys (docs/security.md): pin the platform's public key(s) there. The examples'\n" +
+      ' demo key is not pinned here: its private half is public.';
 }
 
 /** Paths the examples keep under ./data (serial simulators' ptys) move into the data folder. */

@@ -64,6 +64,11 @@ describe('init -> check -> start (temporary folders)', () => {
     // the example's comments are kept, its demo users gone
     expect(readFileSync(configFile, 'utf8')).toContain('# fail-safe: the straight-through end');
     expect(readFileSync(configFile, 'utf8')).not.toContain('customs-demo');
+    // the example's demo command key (its private half is public) is not pinned at a real line
+    expect(doc.getIn(['uplink', 'commands', 'signing', 'keys'])).toMatchObject({ items: [] });
+    expect(readFileSync(configFile, 'utf8')).not.toContain(
+      'MCowBQYDK2VwAyEAQHgAdPA31ZttLScSztxRORxfaz8',
+    );
     expect(statSync(join(configDir, 'pki/mqtt/client.key')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(configDir, 'pki/mqtt/client.csr'), 'utf8')).toContain(
       'BEGIN CERTIFICATE REQUEST',
