@@ -6,7 +6,8 @@
  *   cache, logged-in session) until the belt shows parcels, on the simulated line at 20 parcels/s;
  * - steady_rss_ui_mb: gateway RSS while that overview stays open (its live line stream at 4/s),
  *   sampled like gateway.bench's steady_rss_mb (median of 1/s samples over the second half);
- *   steady_rss_no_ui_mb: the same gateway, same line, sampled the same way BEFORE anyone logs in,
+ *   steady_rss_no_ui_mb: the same gateway, same line, sampled the same way BEFORE anyone logs in
+ *   (after a warm-up of the same length),
  *   and steady_rss_ui_delta_mb the difference (side by side in one run: the figure that says what
  *   serving the console costs). The gateway runs with the environment of the systemd unit
  *   (MALLOC_MMAP_THRESHOLD_, provisioning/customs-edge.service).
@@ -87,6 +88,7 @@ const bench: Bench = async ({ quick }) => {
       samples.sort((a, b) => a - b);
       return { median: samples[Math.floor(samples.length / 2)] ?? NaN, n: samples.length };
     };
+    await steadyRss(); // warm-up: the first minute's RSS includes start-up allocations
     const noUi = await steadyRss();
     const login = await fetch(`${base}/api/session`, {
       method: 'POST',
