@@ -23,7 +23,7 @@ export const STORE_SCHEMA_VERSIONS = {
   'reply-store': 2,
   /** edge/targeting/targeting-store.ts: targeting_list, targeting_entry, targeting_active */
   targeting: 1,
-  /** edge/engine/snapshot-store.ts: tracking_snapshot */
+  /** edge/gateway/snapshot-store.ts: tracking_snapshot */
   'tracking-snapshot': 1,
 } as const;
 

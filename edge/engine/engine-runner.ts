@@ -31,7 +31,7 @@ export interface TargetingPersistence {
   close(): void;
 }
 
-/** Where the tracking snapshot lives (edge/engine/snapshot-store.ts). */
+/** Where the tracking snapshot lives (edge/gateway/snapshot-store.ts). */
 export interface SnapshotPersistence {
   load(lineId: string): TrackingSnapshot | null;
   save(snapshot: TrackingSnapshot): void;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { SnapshotStore } from '../engine/snapshot-store.js';
+import { SnapshotStore } from './snapshot-store.js';
 import { TargetingStore } from '../targeting/targeting-store.js';
 
 /** The engine runner's persistent state, both in one SQLite file (`line.stateFile`). */

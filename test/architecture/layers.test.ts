@@ -76,9 +76,6 @@ describe('architecture: dependencies point down', () => {
         'edge/identifiers/',
         'edge/events/',
         'edge/targeting/targeting-list.ts',
-        // the tracking snapshot's store stamps its schema version (a leaf over better-sqlite3)
-        'edge/schema-version.ts',
-        'edge/sqlite-wal.ts',
       ]),
     ).toEqual([]);
   });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../edge/clock.js';
 import { ReplyStore } from '../../edge/commands/reply-store.js';
-import { SnapshotStore } from '../../edge/engine/snapshot-store.js';
+import { SnapshotStore } from '../../edge/gateway/snapshot-store.js';
 import { isEdgeError } from '../../edge/errors.js';
 import { silentLogger } from '../../edge/log.js';
 import { Outbox } from '../../edge/outbox/outbox.js';

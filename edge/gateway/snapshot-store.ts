@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { EdgeError, isEdgeError } from '../errors.js';
 import { openRefusingNewer, recordSchemaVersion } from '../schema-version.js';
-import type { TrackingSnapshot } from './line-engine.js';
+import type { TrackingSnapshot } from '../engine/line-engine.js';
 import { fitWalToDisk } from '../sqlite-wal.js';
 
 /**
