@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CtVerdict, ParcelIds } from '../../edge/engine/types.js';
+import { toEnvelope } from '../../edge/events/model.js';
+import { UuidV7Generator } from '../../edge/events/uuidv7.js';
+import { ContractChecker } from '../support/contract.js';
 import { Harness } from './helpers.js';
 
 /** A remote inspector's CT decision (platform ct-decision command): stricter wins. */
@@ -114,5 +117,42 @@ describe('officer verdicts', () => {
       reason: expect.stringMatching(/known by other identifiers/),
     });
     expect(h.events('alarm.ct-identifier-conflict')).toHaveLength(1);
+  });
+});
+
+describe('officer verdict events on the wire', () => {
+  it('every ct.officer_verdict (applied, refused, by waybill with identifiers) matches its schema in asyncapi.yaml', () => {
+    const h = new Harness();
+    h.induct(0);
+    h.read(1000, 'RD223479072CN');
+    h.verdict(2200, 'clear', 2500);
+    officer(h, 3000, 'suspect', { waybill: 'rd223479072cn' });
+    officer(h, 3100, 'clear', { ids: { waybill: 'RD223479072CN', ctItem: 'CT-9' } });
+    officer(h, 3200, 'suspect', { waybill: 'RR100000017CN', reportId: null });
+    const checker = new ContractChecker();
+    const ids = new UuidV7Generator(() => Date.now());
+    const events = h.events('ct.officer_verdict');
+    expect(events.length).toBe(3);
+    events.forEach((e, i) =>
+      checker.check(
+        JSON.parse(
+          JSON.stringify(
+            toEnvelope({
+              schema: 1,
+              id: ids.next(),
+              seq: i + 1,
+              gatewayId: 'gw-contract',
+              type: e.type,
+              parcelId: e.parcelId,
+              monoMs: e.atMono,
+              time: new Date().toISOString(),
+              payload: e.payload,
+            }),
+          ),
+        ),
+      ),
+    );
+    expect(events.some((e) => 'ids' in e.payload)).toBe(true);
+    expect(checker.report()).toBe('');
   });
 });

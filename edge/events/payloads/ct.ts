@@ -48,6 +48,7 @@ export const CT_PAYLOADS = {
     reportId: Nullable(Type.String()),
     requestedParcelId: Nullable(Type.String()),
     waybill: Nullable(Type.String()),
+    ids: CtVerdictFields.ids,
     applied: Type.Boolean(),
     reason: Type.String(),
     evidence: Type.Optional(
