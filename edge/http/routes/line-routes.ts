@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ParcelBoard } from '../parcel-board.js';
 import { openSse } from '../sse.js';
+import type { LineView } from '../line-view-model.js';
+
+export type { LineView };
 
 /**
  * The live line for the console's overview and the parcel board (viewer role):
@@ -11,44 +14,6 @@ import { openSse } from '../sse.js';
  *                             their position and decision, geometry, counters, recent alarms
  *   GET /api/line/stream      that picture every 250 ms (server-sent events)
  */
-
-export interface LineView {
-  lineId: string;
-  /** running | stopped | estop | jam (the engine's view) */
-  state: string;
-  /** why the line is not simply running: E-stop, CT down, life bit lost, fail-safe... */
-  reason: string | null;
-  condition: {
-    failSafe: string | null;
-    commError: string | null;
-    alarm: string | null;
-    unknown: string | null;
-  };
-  lamps: Record<string, boolean> | null;
-  speedMmPerS: number;
-  geometry: {
-    scannerMm: number;
-    ctMm: number;
-    lanes: { id: string; lane: string; positionMm: number; gate: string | null }[];
-    endMm: number;
-  };
-  parcels: {
-    id: string;
-    code: string | null;
-    leadMm: number;
-    lengthMm: number;
-    verdict: string | null;
-    lane: string | null;
-    outlet: string | null;
-    ruleId: string | null;
-    reason: string | null;
-  }[];
-  tracked: number;
-  decisions: number;
-  totals: Record<string, number>;
-  alarms: { type: string; time: string; reason: string | null }[];
-  uplink: string | null;
-}
 
 export interface LineRouteDeps {
   board: ParcelBoard;
