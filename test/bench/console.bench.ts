@@ -92,12 +92,15 @@ const bench: Bench = async ({ quick }) => {
     };
     await steadyRss(); // warm-up: the first minute's RSS includes start-up allocations
     const noUi = await steadyRss();
+    // the control: the same minute again with nothing changed (RSS drifts as the stores grow)
+    const noUiAgain = await steadyRss();
     const login = await fetch(`${base}/api/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'technician', password: 'technician-demo' }),
     });
     const token = /edge_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    const loggedIn = await steadyRss(); // a session (scrypt done), no page open yet
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.addCookies([{ name: 'edge_session', value: token, url: base }]);
     const page = await context.newPage();
@@ -129,13 +132,23 @@ const bench: Bench = async ({ quick }) => {
         unit: 'MB',
         note: `gateway RSS with a login and the overview open (live line stream), median of ${ui.n} samples over the second half of ${steadyS} s at 20 parcels/s`,
       },
+      steady_rss_login_mb: {
+        value: round(loggedIn.median),
+        unit: 'MB',
+        note: 'after a login (scrypt) and before any page opens, sampled the same way: splits the delta between the login and the live page',
+      },
       steady_rss_no_ui_mb: {
         value: round(noUi.median),
         unit: 'MB',
         note: `the same gateway before anyone logged in, sampled the same way just before`,
       },
+      steady_rss_no_ui_drift_mb: {
+        value: round(noUiAgain.median - noUi.median),
+        unit: 'MB',
+        note: 'the control: the next minute without the console minus the first one (drift with nothing changed)',
+      },
       steady_rss_ui_delta_mb: {
-        value: round(ui.median - noUi.median),
+        value: round(ui.median - noUiAgain.median),
         unit: 'MB',
         note: 'what serving the console costs (goal: within 10 MB)',
       },
