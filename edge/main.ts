@@ -142,14 +142,14 @@ async function main(): Promise<void> {
     };
     const t = gateway.board.totals;
     notifier?.status(
-      `decided ${h.engine.decisions} (inspection ${t.inspection}, pass ${t.pass}); uplink ${h.uplink.state}, ${h.outbox.pending} pending`,
+      `decided ${h.engine.decisions} since start; recent lanes: inspection ${t.inspection}, pass ${t.pass}; uplink ${h.uplink.state}, ${h.outbox.pending} pending`,
     );
     log.info(
       {
-        decided: h.engine.decisions,
-        inspection: t.inspection,
-        exception: t.exception,
-        pass: t.pass,
+        // the engine's count since this start; the lane counts are the parcel board's, which
+        // starts from the last events in the outbox (parcels of the previous run included)
+        decidedSinceStart: h.engine.decisions,
+        recentLanes: { inspection: t.inspection, exception: t.exception, pass: t.pass },
         onBelt: h.engine.tracked,
         published: h.outbox.delivered,
         pending: h.outbox.pending,
