@@ -24,7 +24,8 @@ export interface StoredRow {
   parked: boolean;
 }
 
-interface Row {
+/** an outbox_events row as SQLite returns it (COLUMNS) */
+export interface Row {
   pos: number;
   stream: string;
   seq: number;
@@ -37,7 +38,7 @@ interface Row {
   parked: string | null;
 }
 
-const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, parked';
+export const COLUMNS = 'pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload, parked';
 
 /** A row read in raw mode: the COLUMNS in order. */
 type RawRow = [
@@ -110,19 +111,24 @@ export class RowReader {
   }
 
   private toEvent(r: Row): EdgeEvent {
-    return {
-      schema: EVENT_SCHEMA_VERSION,
-      id: r.id,
-      seq: r.seq,
-      stream: r.stream as Stream,
-      gatewayId: this.gatewayId,
-      type: r.type,
-      parcelId: r.parcel_id,
-      monoMs: r.mono_ms,
-      time: new Date(r.wall_ms).toISOString(),
-      payload: JSON.parse(r.payload) as Record<string, unknown>,
-    };
+    return rowToEvent(r, this.gatewayId);
   }
+}
+
+/** A stored row as the event it records (payload parsed). */
+export function rowToEvent(r: Omit<Row, 'parked'>, gatewayId: string): EdgeEvent {
+  return {
+    schema: EVENT_SCHEMA_VERSION,
+    id: r.id,
+    seq: r.seq,
+    stream: r.stream as Stream,
+    gatewayId,
+    type: r.type,
+    parcelId: r.parcel_id,
+    monoMs: r.mono_ms,
+    time: new Date(r.wall_ms).toISOString(),
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+  };
 }
 
 function toStoredRow(r: Row): StoredRow {

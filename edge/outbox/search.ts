@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { EVENT_SCHEMA_VERSION, type EdgeEvent, type Stream } from '../events/model.js';
+import type { EdgeEvent } from '../events/model.js';
+import { rowToEvent, type Row } from './rows.js';
 
 /**
  * Event search for the console (by waybill, parcel, type and time range), newest first. The
@@ -16,18 +17,6 @@ export interface EventQuery {
   fromMs?: number;
   toMs?: number;
   limit?: number;
-}
-
-interface Row {
-  pos: number;
-  stream: string;
-  seq: number;
-  id: string;
-  type: string;
-  parcel_id: string | null;
-  mono_ms: number;
-  wall_ms: number;
-  payload: string;
 }
 
 export class EventSearch {
@@ -77,25 +66,14 @@ export class EventSearch {
       args.push(q.toMs);
     }
     const rows = this.db
-      .prepare<unknown[], Row>(
+      .prepare<unknown[], Omit<Row, 'parked'>>(
         `SELECT pos, stream, seq, id, type, parcel_id, mono_ms, wall_ms, payload FROM outbox_events
          WHERE ${where.join(' AND ')} ORDER BY pos DESC LIMIT ?`,
       )
       .all(...args, Math.min(q.limit ?? 200, 1000));
     return {
       scannedFromPos: fromPos,
-      events: rows.map((r) => ({
-        schema: EVENT_SCHEMA_VERSION,
-        id: r.id,
-        seq: r.seq,
-        stream: r.stream as Stream,
-        gatewayId: this.gatewayId,
-        type: r.type,
-        parcelId: r.parcel_id,
-        monoMs: r.mono_ms,
-        time: new Date(r.wall_ms).toISOString(),
-        payload: JSON.parse(r.payload) as Record<string, unknown>,
-      })),
+      events: rows.map((r) => rowToEvent(r, this.gatewayId)),
     };
   }
 }
